@@ -1,0 +1,276 @@
+//! Engine configuration: the policies the Lua scripts enforce and how to reach Redis.
+//!
+//! These are plain typed values. Loading them from files, environment variables and flags,
+//! and checking them against the ranges operators may choose, is the job of the
+//! `sessiondb-settings` crate; the engine only rejects values it cannot work with
+//! (see [`EngineConfig::validate`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::error::{Error, InvalidInput};
+
+/// Everything the engine needs besides a connection.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Prefix of every key the engine writes (`<prefix>:{<tag>}:…`); lets several
+    /// deployments or test cases share one Redis without seeing each other.
+    pub key_prefix: String,
+    /// Session lifetime rules.
+    pub session: SessionPolicy,
+    /// Refresh-token family rules.
+    pub refresh: RefreshPolicy,
+    /// Deletion-token rules.
+    pub deletion: DeletionPolicy,
+    /// The lifecycle event stream.
+    pub events: EventsConfig,
+    /// The cleanup pass.
+    pub cleanup: CleanupConfig,
+}
+
+/// Session lifetime and size rules.
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    /// Idle timeout used when a create does not ask for one.
+    pub idle_ttl: Duration,
+    /// Shortest idle timeout a create may ask for.
+    pub min_idle_ttl: Duration,
+    /// Longest idle timeout a create may ask for.
+    pub max_idle_ttl: Duration,
+    /// No operation extends a session past `created_at + absolute_ttl`.
+    pub absolute_ttl: Duration,
+    /// A read extends the idle expiry at most once per this interval, so hot
+    /// sessions are not rewritten on every request.
+    pub touch_interval: Duration,
+    /// Live sessions one user may hold; 0 means unlimited.
+    pub max_per_user: u32,
+    /// What a create does when the user is at the cap.
+    pub cap_policy: CapPolicy,
+    /// Largest serialized `data` object, in bytes.
+    pub max_data_bytes: usize,
+}
+
+/// What a create does when the user already holds `max_per_user` live sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapPolicy {
+    /// Revoke the least recently used session (oldest `last_seen_at`) and its family.
+    EvictLru,
+    /// Fail with `session_limit_reached` and change nothing.
+    Reject,
+}
+
+/// Refresh-token family rules.
+#[derive(Debug, Clone)]
+pub struct RefreshPolicy {
+    /// Absolute lifetime of a family, counted from its creation.
+    pub ttl: Duration,
+    /// Optional idle limit: a family unused for this long stops refreshing.
+    pub idle_ttl: Option<Duration>,
+    /// How long after a rotation the previous token still returns the same successor.
+    pub grace: Duration,
+    /// What a detected reuse revokes.
+    pub reuse_scope: ReuseScope,
+}
+
+/// What a detected refresh-token reuse revokes besides the family itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReuseScope {
+    /// The family and its current session.
+    Family,
+    /// Every session and family of the user.
+    User,
+}
+
+/// Deletion-token rules.
+#[derive(Debug, Clone)]
+pub struct DeletionPolicy {
+    /// Lifetime of a deletion token (and of its "spent" marker).
+    pub ttl: Duration,
+}
+
+/// The capped lifecycle event stream.
+#[derive(Debug, Clone)]
+pub struct EventsConfig {
+    /// Whether lifecycle events are appended to the stream at all.
+    pub enabled: bool,
+    /// Approximate maximum stream length (`XADD MAXLEN ~`).
+    pub max_len: u64,
+}
+
+/// The cleanup pass.
+#[derive(Debug, Clone)]
+pub struct CleanupConfig {
+    /// Most due index entries one bucket processes per script call.
+    pub batch_size: u32,
+    /// How long a cleanup lease is held before another instance may take over.
+    pub lease_ttl: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            key_prefix: "sdb".to_owned(),
+            session: SessionPolicy {
+                idle_ttl: Duration::from_secs(3600),
+                min_idle_ttl: Duration::from_secs(60),
+                max_idle_ttl: Duration::from_secs(24 * 3600),
+                absolute_ttl: Duration::from_secs(24 * 3600),
+                touch_interval: Duration::from_secs(60),
+                max_per_user: 5,
+                cap_policy: CapPolicy::EvictLru,
+                max_data_bytes: 16 * 1024,
+            },
+            refresh: RefreshPolicy {
+                ttl: Duration::from_secs(7 * 24 * 3600),
+                idle_ttl: None,
+                grace: Duration::from_secs(10),
+                reuse_scope: ReuseScope::Family,
+            },
+            deletion: DeletionPolicy {
+                ttl: Duration::from_secs(24 * 3600),
+            },
+            events: EventsConfig {
+                enabled: true,
+                max_len: 100_000,
+            },
+            cleanup: CleanupConfig {
+                batch_size: 500,
+                lease_ttl: Duration::from_secs(120),
+            },
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Rejects values the engine cannot work with (zero durations, an idle window that
+    /// does not contain the default, a prefix that would break the key schema).
+    ///
+    /// Operator-facing ranges (e.g. idle TTL 60 s–24 h) are checked by the settings layer;
+    /// this check is deliberately looser so tests can use short lifetimes.
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |field: &'static str, reason: String| Err(InvalidInput::new(field, reason).into());
+        if self.key_prefix.is_empty()
+            || self.key_prefix.len() > 64
+            || !self
+                .key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            return invalid(
+                "key_prefix",
+                "must be 1-64 characters of [A-Za-z0-9-_.:]".to_owned(),
+            );
+        }
+        let s = &self.session;
+        let positive = [
+            ("session.idle_ttl", s.idle_ttl),
+            ("session.min_idle_ttl", s.min_idle_ttl),
+            ("session.absolute_ttl", s.absolute_ttl),
+            ("refresh.ttl", self.refresh.ttl),
+            ("deletion.ttl", self.deletion.ttl),
+            ("cleanup.lease_ttl", self.cleanup.lease_ttl),
+        ];
+        for (field, value) in positive {
+            if value.as_millis() == 0 {
+                return invalid(field, "must be greater than zero".to_owned());
+            }
+        }
+        if !(s.min_idle_ttl <= s.idle_ttl && s.idle_ttl <= s.max_idle_ttl) {
+            return invalid(
+                "session.idle_ttl",
+                "must lie within [min_idle_ttl, max_idle_ttl]".to_owned(),
+            );
+        }
+        if self.refresh.idle_ttl.is_some_and(|d| d.as_millis() == 0) {
+            return invalid("refresh.idle_ttl", "must be greater than zero".to_owned());
+        }
+        if s.max_data_bytes == 0 {
+            return invalid("session.max_data_bytes", "must be greater than zero".to_owned());
+        }
+        if self.cleanup.batch_size == 0 {
+            return invalid("cleanup.batch_size", "must be greater than zero".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Standalone, Sentinel-managed or Cluster.
+    pub topology: Topology,
+    /// ACL user name for the data nodes (`None`: the default user).
+    pub username: Option<String>,
+    /// Password for the data nodes.
+    pub password: Option<SecretString>,
+    /// Logical database (standalone and Sentinel only; Cluster has only 0).
+    pub database: u8,
+    /// TLS towards the data nodes and Sentinels; `None` is plain TCP.
+    pub tls: Option<TlsConfig>,
+    /// Connections in the pool.
+    pub pool_size: usize,
+    /// How long one command may take before it fails (and the caller gets
+    /// `backend_unavailable`) instead of waiting.
+    pub command_timeout: Duration,
+}
+
+/// Where the data nodes are.
+#[derive(Debug, Clone)]
+pub enum Topology {
+    /// One Redis server.
+    Standalone {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A master discovered through Redis Sentinel.
+    Sentinel {
+        /// Addresses of the Sentinels (any subset that answers is enough).
+        sentinels: Vec<(String, u16)>,
+        /// The master's service name as configured in Sentinel (`sentinel monitor <name>`).
+        service_name: String,
+        /// ACL user name for the Sentinels.
+        sentinel_username: Option<String>,
+        /// Password for the Sentinels.
+        sentinel_password: Option<SecretString>,
+    },
+    /// A Redis Cluster; any reachable node is enough to discover the others.
+    Cluster {
+        /// Seed nodes.
+        nodes: Vec<(String, u16)>,
+    },
+}
+
+/// TLS towards Redis and Sentinel.
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    /// PEM file with the CA certificates to trust; `None` uses the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain, for servers that require client authentication.
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub client_key_file: Option<PathBuf>,
+    /// Name to check the server certificate against, when it differs from the host.
+    pub server_name: Option<String>,
+}
+
+impl ConnectionConfig {
+    /// A standalone server at `host:port` with no authentication.
+    pub fn standalone(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            topology: Topology::Standalone {
+                host: host.into(),
+                port,
+            },
+            username: None,
+            password: None,
+            database: 0,
+            tls: None,
+            pool_size: 8,
+            command_timeout: Duration::from_secs(2),
+        }
+    }
+}

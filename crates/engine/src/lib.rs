@@ -1,0 +1,3 @@
+//! sessiondb session engine.
+pub mod config;
+pub mod error;
