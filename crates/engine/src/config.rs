@@ -150,7 +150,8 @@ impl EngineConfig {
     /// Operator-facing ranges (e.g. idle TTL 60 s–24 h) are checked by the settings layer;
     /// this check is deliberately looser so tests can use short lifetimes.
     pub fn validate(&self) -> Result<(), Error> {
-        let invalid = |field: &'static str, reason: String| Err(InvalidInput::new(field, reason).into());
+        let invalid =
+            |field: &'static str, reason: String| Err(InvalidInput::new(field, reason).into());
         if self.key_prefix.is_empty()
             || self.key_prefix.len() > 64
             || !self
@@ -187,7 +188,10 @@ impl EngineConfig {
             return invalid("refresh.idle_ttl", "must be greater than zero".to_owned());
         }
         if s.max_data_bytes == 0 {
-            return invalid("session.max_data_bytes", "must be greater than zero".to_owned());
+            return invalid(
+                "session.max_data_bytes",
+                "must be greater than zero".to_owned(),
+            );
         }
         if self.cleanup.batch_size == 0 {
             return invalid("cleanup.batch_size", "must be greater than zero".to_owned());

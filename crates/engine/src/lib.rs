@@ -1,3 +1,48 @@
-//! sessiondb session engine.
+//! sessiondb session engine: login sessions, per-user caps, refresh-token families and
+//! deletion tokens, stored in Redis (standalone, Sentinel or Cluster).
+//!
+//! Every multi-key change is one Lua script, so each invariant of the specification holds
+//! under concurrency from any number of API instances and across failover. Secrets never
+//! reach Redis in clear: keys and values hold SHA-256 hashes of tokens.
+//!
+//! # Layout
+//! - [`config`] (`config.rs`): policies ([`EngineConfig`]) and how to reach Redis
+//!   ([`ConnectionConfig`]).
+//! - [`engine`] (`engine/`): the [`Engine`] and its operations — `sessions.rs` (create,
+//!   get, update, rotate, revoke, list), `refresh.rs`, `deletion.rs`, `cleanup.rs`.
+//! - `scripts/*.lua`: one script per operation, each headed by its KEYS, ARGV, return
+//!   value and invariant; `lib.lua` holds shared helpers and the key schema; `scripts.rs`
+//!   loads them.
+//! - `keys.rs`: key names. `ids.rs`: user ids, routing tags, public ids. `token.rs`:
+//!   token formats, hashing and refresh derivation.
+//! - `store.rs`: the Redis connection (fred) and script replies.
+//! - [`events`] (`events.rs`): lifecycle events (stream + observer).
+//! - [`error`] (`error.rs`): [`Error`] with stable codes.
+//! - [`model`] (`model.rs`): request and response values.
+//!
+//! # Time
+//! Scripts read the clock with Redis `TIME`: every API instance sees the same clock, with
+//! no dependence on the API hosts' clocks. See `docs/decisions/0002-time-from-redis.md`.
+
 pub mod config;
+pub mod engine;
 pub mod error;
+pub mod events;
+pub mod model;
+
+mod ids;
+mod keys;
+mod scripts;
+mod store;
+mod token;
+
+pub use config::{
+    CapPolicy, CleanupConfig, ConnectionConfig, DeletionPolicy, EngineConfig, EventsConfig,
+    RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
+};
+pub use engine::{CleanupOptions, CleanupReport, Engine};
+pub use error::{Error, InvalidInput};
+pub use events::{Event, EventKind, Observer};
+pub use ids::{DeletionId, FamilyId, SessionId, Tag, UserId, TAG_BUCKETS};
+pub use model::*;
+pub use token::{DeletionToken, RefreshToken, SessionToken};

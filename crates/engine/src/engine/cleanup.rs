@@ -1,0 +1,172 @@
+//! The cleanup pass: removes index entries of sessions that expired.
+//!
+//! Redis expires sessions, families, deletion tokens and tombstones by itself (each key
+//! carries its own TTL). What it cannot do is remove a member from a user's index when the
+//! session behind it expires. Each bucket keeps a schedule (`due`) of users whose earliest
+//! index entry expires at a given time; a pass visits the [`TAG_BUCKETS`](crate::TAG_BUCKETS)
+//! schedules and touches only what is due, so its cost follows the number of expired
+//! entries (plus one cheap call per bucket), never the number of live sessions. Reads never
+//! depend on cleanup: lists and caps ignore or prune expired entries themselves.
+
+use std::time::{Duration, Instant};
+
+use fred::prelude::*;
+use fred::types::{Expiration, SetOptions, Value};
+use futures::{stream, StreamExt, TryStreamExt};
+
+use super::Engine;
+use crate::error::Error;
+use crate::events::EventKind;
+use crate::ids::{random_bytes, Tag};
+use crate::store::Reply;
+
+/// Buckets processed concurrently during a pass.
+const CONCURRENCY: usize = 16;
+
+/// How a pass runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CleanupOptions {
+    /// Run even if another instance holds the lease (operators' manual runs). The lease
+    /// is still taken when free.
+    pub ignore_lease: bool,
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupReport {
+    /// False when another instance held the lease and nothing was done.
+    pub ran: bool,
+    /// Index entries of expired sessions removed.
+    pub removed: u64,
+    /// Users whose schedule entry was due and visited.
+    pub users_visited: u64,
+    /// Live sessions counted across all buckets after the pass (accurate to within one
+    /// cleanup interval: sessions that expired since are still counted).
+    pub active_sessions: u64,
+    /// Wall time of the pass.
+    pub duration: Duration,
+}
+
+struct BucketResult {
+    removed: u64,
+    visited: u64,
+    live: u64,
+}
+
+impl Engine {
+    /// Runs one cleanup pass over every bucket, holding the cleanup lease so that only
+    /// one instance cleans at a time.
+    pub async fn cleanup(&self, options: CleanupOptions) -> Result<CleanupReport, Error> {
+        let started = Instant::now();
+        let lease = self.take_lease().await?;
+        if lease.is_none() && !options.ignore_lease {
+            return Ok(CleanupReport {
+                ran: false,
+                removed: 0,
+                users_visited: 0,
+                active_sessions: 0,
+                duration: started.elapsed(),
+            });
+        }
+        let result = stream::iter(Tag::all())
+            .map(|tag| self.clean_bucket(tag))
+            .buffer_unordered(CONCURRENCY)
+            .try_fold((0, 0, 0), |(removed, visited, live), bucket| async move {
+                Ok((
+                    removed + bucket.removed,
+                    visited + bucket.visited,
+                    live + bucket.live,
+                ))
+            })
+            .await;
+        if let Some(lease) = lease {
+            self.release_lease(lease).await?;
+        }
+        let (removed, users_visited, active_sessions) = result?;
+        Ok(CleanupReport {
+            ran: true,
+            removed,
+            users_visited,
+            active_sessions,
+            duration: started.elapsed(),
+        })
+    }
+
+    async fn clean_bucket(&self, tag: Tag) -> Result<BucketResult, Error> {
+        let keys = &self.inner.keys;
+        let script = &self.inner.scripts.cleanup;
+        let mut total = BucketResult {
+            removed: 0,
+            visited: 0,
+            live: 0,
+        };
+        loop {
+            let args = vec![
+                keys.base(tag).into(),
+                Value::from(i64::from(self.inner.config.cleanup.batch_size)),
+            ];
+            let value = self.inner.store.run(script, keys.due(tag), args).await?;
+            let mut reply = Reply::array(script.name, value)?;
+            total.removed += reply.u64()?;
+            total.visited += reply.u64()?;
+            let more = reply.u64()? == 1;
+            total.live = reply.u64()?;
+            let expired = reply.rest()?;
+            for pair in expired.chunks(2) {
+                if let [user, sid] = pair {
+                    self.emit(EventKind::Expired, user, sid, "cleanup");
+                }
+            }
+            if !more {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Live sessions across all buckets, as counted by the scripts (expired sessions
+    /// count until cleanup removes them).
+    pub async fn active_sessions(&self) -> Result<u64, Error> {
+        let pool = self.inner.store.pool();
+        let keys = &self.inner.keys;
+        stream::iter(Tag::all())
+            .map(|tag| async move {
+                let n: Option<i64> = pool.next().get(keys.live_count(tag)).await?;
+                Ok::<u64, Error>(n.unwrap_or(0).max(0) as u64)
+            })
+            .buffer_unordered(CONCURRENCY * 4)
+            .try_fold(0, |sum, n| async move { Ok(sum + n) })
+            .await
+    }
+
+    /// Takes the cleanup lease; `None` when another holder has it.
+    async fn take_lease(&self) -> Result<Option<String>, Error> {
+        let value: String = random_bytes::<16>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let ttl = self.inner.config.cleanup.lease_ttl.as_millis() as i64;
+        let set: Option<String> = self
+            .inner
+            .store
+            .pool()
+            .next()
+            .set(
+                self.inner.keys.cleanup_lease(),
+                value.as_str(),
+                Some(Expiration::PX(ttl)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await?;
+        Ok(set.map(|_| value))
+    }
+
+    async fn release_lease(&self, value: String) -> Result<(), Error> {
+        let script = &self.inner.scripts.lease_release;
+        self.inner
+            .store
+            .run(script, self.inner.keys.cleanup_lease(), vec![value.into()])
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! Deletion tokens: single-use capabilities to revoke a session or a whole user.
+
+use super::{at, millis, script_error, session_ids, Engine};
+use crate::error::Error;
+use crate::events::EventKind;
+use crate::ids::{DeletionId, UserId};
+use crate::model::{DeletionScope, DeletionTarget, IssuedDeletionToken, Redemption};
+use crate::store::Reply;
+use crate::token::DeletionToken;
+
+impl Engine {
+    /// Issues a deletion token for one live session of a user, or for all of a user's
+    /// sessions and refresh families.
+    pub async fn issue_deletion_token(
+        &self,
+        target: &DeletionTarget,
+    ) -> Result<IssuedDeletionToken, Error> {
+        let (user, scope, session) = match target {
+            DeletionTarget::Session {
+                user_id,
+                session_id,
+            } => {
+                if session_id.tag() != user_id.tag() {
+                    return Err(Error::SessionNotFound);
+                }
+                (user_id, "session", session_id.as_str())
+            }
+            DeletionTarget::User { user_id } => (user_id, "user", ""),
+        };
+        let tag = user.tag();
+        let id = DeletionId::generate(tag);
+        let token = DeletionToken::generate(id.clone());
+        let keys = &self.inner.keys;
+        let args = vec![
+            keys.base(tag).into(),
+            token.hash().as_str().into(),
+            scope.into(),
+            session.into(),
+            user.key_hash().into(),
+            user.as_str().into(),
+            millis(self.inner.config.deletion.ttl),
+        ];
+        let script = &self.inner.scripts.deletion_issue;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.deletion(tag, id.as_str()), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        if reply.string()? != "ok" {
+            return Err(script_error(script.name, &reply.string()?));
+        }
+        Ok(IssuedDeletionToken {
+            id,
+            token,
+            expires_at: at(reply.u64()?),
+        })
+    }
+
+    /// Consumes a deletion token and revokes its target. A second redemption fails with
+    /// [`Error::TokenSpent`]; a target that is already gone is a success with nothing
+    /// revoked.
+    pub async fn redeem_deletion_token(&self, token: &DeletionToken) -> Result<Redemption, Error> {
+        let tag = token.id().tag();
+        let keys = &self.inner.keys;
+        let args = vec![keys.base(tag).into(), token.hash().as_str().into()];
+        let script = &self.inner.scripts.deletion_redeem;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.deletion(tag, token.id().as_str()), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        if reply.string()? != "ok" {
+            return Err(script_error(script.name, &reply.string()?));
+        }
+        let scope = match reply.string()?.as_str() {
+            "session" => DeletionScope::Session,
+            _ => DeletionScope::User,
+        };
+        let user = reply.string()?;
+        let user_id = UserId::parse(user).map_err(|_| Error::Protocol {
+            script: script.name,
+            detail: "stored user id is invalid".to_owned(),
+        })?;
+        let revoked_families = reply.u64()?;
+        let revoked_sessions = session_ids(script.name, reply.rest()?)?;
+        for sid in &revoked_sessions {
+            self.emit(
+                EventKind::Deleted,
+                user_id.as_str(),
+                sid.as_str(),
+                "deletion_token",
+            );
+        }
+        Ok(Redemption {
+            scope,
+            user_id,
+            revoked_sessions,
+            revoked_families,
+        })
+    }
+}

@@ -1,0 +1,180 @@
+//! The [`Engine`]: every session operation, each one script call against Redis.
+
+mod cleanup;
+mod deletion;
+mod refresh;
+mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::prelude::*;
+use fred::types::Value;
+
+pub use cleanup::{CleanupOptions, CleanupReport};
+
+use crate::config::{CapPolicy, ConnectionConfig, EngineConfig};
+use crate::error::Error;
+use crate::events::{EventKind, EventSink, Observer};
+use crate::ids::{SessionId, UserId};
+use crate::keys::Keyspace;
+use crate::model::UnixMillis;
+use crate::scripts::Scripts;
+use crate::store::Store;
+
+/// The session engine. Cheap to clone; all clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Connection pool and script runner.
+    store: Store,
+    /// Policies (validated on construction).
+    config: EngineConfig,
+    /// Key names for `config.key_prefix`.
+    keys: Keyspace,
+    /// The Lua scripts.
+    scripts: Scripts,
+    /// Lifecycle events: stream writer and observer.
+    events: EventSink,
+}
+
+impl Engine {
+    /// Connects to Redis, loads the scripts and starts the event writer.
+    pub async fn connect(conn: &ConnectionConfig, config: EngineConfig) -> Result<Self, Error> {
+        Self::connect_with_observer(conn, config, None).await
+    }
+
+    /// Like [`Engine::connect`], reporting script calls and lifecycle events to `observer`.
+    pub async fn connect_with_observer(
+        conn: &ConnectionConfig,
+        config: EngineConfig,
+        observer: Option<Arc<dyn Observer>>,
+    ) -> Result<Self, Error> {
+        config.validate()?;
+        let mut store = Store::connect(conn).await?;
+        if let Some(observer) = &observer {
+            store.set_observer(observer.clone());
+        }
+        let keys = Keyspace::new(&config.key_prefix);
+        let scripts = Scripts::new();
+        store.load_scripts(&scripts.all()).await?;
+        let events = EventSink::start(
+            config.events.enabled.then(|| store.pool().clone()),
+            keys.events(),
+            config.events.max_len,
+            observer,
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                keys,
+                scripts,
+                events,
+            }),
+        })
+    }
+
+    /// The policies in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Checks that Redis answers and that the scripts are loaded (reloading them if a
+    /// restarted or new master lost its script cache).
+    pub async fn ready(&self) -> Result<(), Error> {
+        let pool = self.inner.store.pool();
+        let _: Value = pool.next().ping(None).await?;
+        let all = self.inner.scripts.all();
+        let hashes: Vec<String> = all.iter().map(|s| s.script.sha1().to_string()).collect();
+        let loaded: Vec<bool> = pool.next().script_exists(hashes).await?;
+        if loaded.iter().any(|l| !l) {
+            self.inner.store.load_scripts(&all).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every lifecycle event emitted so far reached the stream.
+    pub async fn flush_events(&self) {
+        self.inner.events.flush().await;
+    }
+
+    /// Events dropped because the stream writer could not keep up.
+    pub fn dropped_events(&self) -> u64 {
+        self.inner.events.dropped()
+    }
+
+    /// The underlying connection pool, for operations tooling (status, backup, tests).
+    pub fn pool(&self) -> &Pool {
+        self.inner.store.pool()
+    }
+
+    /// Closes every connection.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.flush_events().await;
+        self.inner.store.pool().quit().await?;
+        Ok(())
+    }
+
+    fn cap_args(&self) -> (Value, Value) {
+        let session = &self.inner.config.session;
+        let policy = match session.cap_policy {
+            CapPolicy::EvictLru => "evict",
+            CapPolicy::Reject => "reject",
+        };
+        (
+            Value::from(session.max_per_user as i64),
+            Value::from(policy),
+        )
+    }
+
+    fn emit(&self, kind: EventKind, user: &str, session: &str, reason: &'static str) {
+        self.inner.events.emit(kind, user, session, reason);
+    }
+
+    fn emit_evicted(&self, user: &UserId, evicted: &[SessionId]) {
+        for sid in evicted {
+            self.emit(EventKind::Evicted, user.as_str(), sid.as_str(), "cap");
+        }
+    }
+}
+
+fn millis(d: Duration) -> Value {
+    Value::from(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn at(ms: u64) -> UnixMillis {
+    UnixMillis(ms)
+}
+
+/// Parses session ids a script returned.
+fn session_ids(script: &'static str, ids: Vec<String>) -> Result<Vec<SessionId>, Error> {
+    ids.into_iter()
+        .map(|id| {
+            SessionId::parse(&id).map_err(|_| Error::Protocol {
+                script,
+                detail: "invalid session id in reply".to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Maps a script's `{'err', code, …}` reply to the engine error.
+fn script_error(script: &'static str, code: &str) -> Error {
+    match code {
+        "session_not_found" => Error::SessionNotFound,
+        "session_limit_reached" => Error::SessionLimitReached,
+        "invalid_grant" => Error::InvalidGrant,
+        "reuse_detected" => Error::ReuseDetected,
+        "token_not_found" => Error::TokenNotFound,
+        "token_spent" => Error::TokenSpent,
+        other => Error::Protocol {
+            script,
+            detail: format!("unknown error code {other:?}"),
+        },
+    }
+}

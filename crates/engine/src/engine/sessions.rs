@@ -1,0 +1,412 @@
+//! Sessions: create, read, update, rotate, revoke, list.
+
+use fred::types::Value;
+use serde_json::Value as Json;
+
+use super::{at, millis, script_error, session_ids, Engine};
+use crate::error::{Error, InvalidInput};
+use crate::events::EventKind;
+use crate::ids::{FamilyId, SessionId, UserId};
+use crate::model::{
+    CreatedSession, NewSession, RevokedAll, Rotated, Session, SessionData, SessionMetadata,
+    SessionSummary, SessionTimes, Updated,
+};
+use crate::store::Reply;
+use crate::token::{RefreshToken, SessionToken};
+
+/// Attempts of a merge (read, merge, conditional write) before reporting a conflict.
+const MERGE_ATTEMPTS: usize = 8;
+
+impl Engine {
+    /// Creates a session for `req.user_id`, enforcing the per-user cap, and starts its
+    /// refresh-token family.
+    pub async fn create(&self, req: NewSession) -> Result<CreatedSession, Error> {
+        let policy = &self.inner.config.session;
+        let idle = match req.idle_ttl {
+            None => policy.idle_ttl,
+            Some(idle) if idle >= policy.min_idle_ttl && idle <= policy.max_idle_ttl => idle,
+            Some(_) => {
+                return Err(InvalidInput::new(
+                    "idle_ttl_seconds",
+                    format!(
+                        "must be between {} and {} seconds",
+                        policy.min_idle_ttl.as_secs(),
+                        policy.max_idle_ttl.as_secs()
+                    ),
+                )
+                .into())
+            }
+        };
+        let data = self.encode_data(&req.data)?;
+        req.metadata.validate()?;
+        let meta = serde_json::to_string(&req.metadata).expect("metadata serializes");
+
+        let tag = req.user_id.tag();
+        let sid = SessionId::generate(tag);
+        let fid = FamilyId::generate(tag);
+        let token = SessionToken::generate(sid.clone());
+        let refresh = RefreshToken::generate(fid.clone());
+        let user_hash = req.user_id.key_hash();
+        let keys = &self.inner.keys;
+        let (cap, cap_policy) = self.cap_args();
+        let refresh_policy = &self.inner.config.refresh;
+        let args = vec![
+            keys.base(tag).into(),
+            user_hash.as_str().into(),
+            req.user_id.as_str().into(),
+            sid.as_str().into(),
+            token.hash().as_str().into(),
+            data.into(),
+            meta.into(),
+            millis(idle),
+            millis(policy.absolute_ttl),
+            cap,
+            cap_policy,
+            fid.as_str().into(),
+            refresh.hash().as_str().into(),
+            millis(refresh_policy.ttl),
+            refresh_policy.idle_ttl.map_or(Value::from(0), millis),
+        ];
+        let script = &self.inner.scripts.create;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.index(tag, &user_hash), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        let status = reply.string()?;
+        if status != "ok" {
+            return Err(script_error(script.name, &reply.string()?));
+        }
+        let now = reply.u64()?;
+        let times = SessionTimes {
+            created_at: at(now),
+            last_seen_at: at(now),
+            expires_at: at(reply.u64()?),
+            absolute_expires_at: at(reply.u64()?),
+            version: 1,
+        };
+        let refresh_expires_at = at(reply.u64()?);
+        let evicted = session_ids(script.name, reply.rest()?)?;
+        self.emit_evicted(&req.user_id, &evicted);
+        self.emit(
+            EventKind::Created,
+            req.user_id.as_str(),
+            sid.as_str(),
+            "create",
+        );
+        Ok(CreatedSession {
+            session_id: sid,
+            session_token: token,
+            refresh_token: refresh,
+            family_id: fid,
+            times,
+            refresh_expires_at,
+            evicted,
+        })
+    }
+
+    /// Reads a session. With `touch`, extends its idle expiry if the last extension is
+    /// older than the touch interval (never past the absolute expiry); without, never
+    /// writes.
+    pub async fn get(&self, token: &SessionToken, touch: bool) -> Result<Session, Error> {
+        let tag = token.id().tag();
+        let keys = &self.inner.keys;
+        let args = vec![
+            keys.base(tag).into(),
+            token.hash().as_str().into(),
+            if touch { "1" } else { "0" }.into(),
+            millis(self.inner.config.session.touch_interval),
+        ];
+        let script = &self.inner.scripts.get;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.session(tag, token.id().as_str()), args)
+            .await?;
+        let Some(mut reply) = Reply::new(script.name, value)? else {
+            return Err(Error::SessionNotFound);
+        };
+        let user = reply.string()?;
+        let data = reply.string()?;
+        let meta = reply.string()?;
+        let protocol = |detail: &str| Error::Protocol {
+            script: script.name,
+            detail: detail.to_owned(),
+        };
+        Ok(Session {
+            id: token.id().clone(),
+            user_id: UserId::parse(user).map_err(|_| protocol("stored user id is invalid"))?,
+            data: serde_json::from_str(&data).map_err(|_| protocol("stored data is not JSON"))?,
+            metadata: decode_metadata(&meta).map_err(|_| protocol("stored metadata"))?,
+            times: SessionTimes {
+                created_at: at(reply.u64()?),
+                last_seen_at: at(reply.u64()?),
+                expires_at: at(reply.u64()?),
+                absolute_expires_at: at(reply.u64()?),
+                version: reply.u64()?,
+            },
+        })
+    }
+
+    /// Replaces a session's data. With `expected_version`, fails with
+    /// [`Error::VersionConflict`] (changing nothing) unless it is the current version.
+    pub async fn replace_data(
+        &self,
+        token: &SessionToken,
+        data: &SessionData,
+        expected_version: Option<u64>,
+    ) -> Result<Updated, Error> {
+        let encoded = self.encode_data(data)?;
+        self.write_data(token, encoded, expected_version).await
+    }
+
+    /// Applies a JSON merge patch (RFC 7396) to a session's data. Without an expected
+    /// version, concurrent writers are retried (read, merge, conditional write) so no
+    /// update is lost; with one, a mismatch is a conflict.
+    pub async fn merge_data(
+        &self,
+        token: &SessionToken,
+        patch: &Json,
+        expected_version: Option<u64>,
+    ) -> Result<Updated, Error> {
+        if !patch.is_object() {
+            return Err(InvalidInput::new("data", "merge patch must be a JSON object").into());
+        }
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let current = self.get(token, false).await?;
+            if let Some(expected) = expected_version {
+                if expected != current.times.version {
+                    return Err(Error::VersionConflict {
+                        current: current.times.version,
+                    });
+                }
+            }
+            let mut merged = Json::Object(current.data);
+            json_patch::merge(&mut merged, patch);
+            let Json::Object(merged) = merged else {
+                unreachable!("merging an object patch into an object yields an object")
+            };
+            let encoded = self.encode_data(&merged)?;
+            match self
+                .write_data(token, encoded, Some(current.times.version))
+                .await
+            {
+                Err(Error::VersionConflict { .. })
+                    if expected_version.is_none() && attempts < MERGE_ATTEMPTS => {}
+                other => return other,
+            }
+        }
+    }
+
+    async fn write_data(
+        &self,
+        token: &SessionToken,
+        data: String,
+        expected_version: Option<u64>,
+    ) -> Result<Updated, Error> {
+        let tag = token.id().tag();
+        let keys = &self.inner.keys;
+        let args = vec![
+            keys.base(tag).into(),
+            token.hash().as_str().into(),
+            data.into(),
+            expected_version
+                .map_or(String::new(), |v| v.to_string())
+                .into(),
+        ];
+        let script = &self.inner.scripts.update;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.session(tag, token.id().as_str()), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        match reply.string()?.as_str() {
+            "ok" => Ok(Updated {
+                version: reply.u64()?,
+                last_seen_at: at(reply.u64()?),
+                expires_at: at(reply.u64()?),
+                absolute_expires_at: at(reply.u64()?),
+            }),
+            _ => match reply.string()?.as_str() {
+                "version_conflict" => Err(Error::VersionConflict {
+                    current: reply.u64()?,
+                }),
+                code => Err(script_error(script.name, code)),
+            },
+        }
+    }
+
+    /// Gives the session a new token; the old one stops working at once.
+    pub async fn rotate(&self, token: &SessionToken) -> Result<Rotated, Error> {
+        let tag = token.id().tag();
+        let keys = &self.inner.keys;
+        let new_token = SessionToken::generate(token.id().clone());
+        let args = vec![
+            keys.base(tag).into(),
+            token.hash().as_str().into(),
+            new_token.hash().as_str().into(),
+        ];
+        let script = &self.inner.scripts.rotate;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.session(tag, token.id().as_str()), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        if reply.string()? != "ok" {
+            return Err(script_error(script.name, &reply.string()?));
+        }
+        let rotated = Rotated {
+            session_token: new_token,
+            expires_at: at(reply.u64()?),
+            absolute_expires_at: at(reply.u64()?),
+        };
+        self.emit(
+            EventKind::Rotated,
+            &reply.string()?,
+            token.id().as_str(),
+            "rotate",
+        );
+        Ok(rotated)
+    }
+
+    /// Revokes the session the token opens, and its refresh family.
+    pub async fn revoke(&self, token: &SessionToken) -> Result<(), Error> {
+        self.revoke_session(token.id(), token.hash().as_str(), "", "user")
+            .await
+    }
+
+    /// Revokes one of `user`'s sessions by id (an administrator or the user's
+    /// "sign out that device"), and its refresh family.
+    pub async fn revoke_by_id(&self, user: &UserId, session: &SessionId) -> Result<(), Error> {
+        if session.tag() != user.tag() {
+            return Err(Error::SessionNotFound);
+        }
+        self.revoke_session(session, "", &user.key_hash(), "admin")
+            .await
+    }
+
+    async fn revoke_session(
+        &self,
+        sid: &SessionId,
+        token_hash: &str,
+        user_hash: &str,
+        reason: &'static str,
+    ) -> Result<(), Error> {
+        let tag = sid.tag();
+        let keys = &self.inner.keys;
+        let args = vec![keys.base(tag).into(), token_hash.into(), user_hash.into()];
+        let script = &self.inner.scripts.revoke;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.session(tag, sid.as_str()), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        if reply.string()? != "ok" {
+            return Err(script_error(script.name, &reply.string()?));
+        }
+        self.emit(EventKind::Revoked, &reply.string()?, sid.as_str(), reason);
+        Ok(())
+    }
+
+    /// Revokes all of `user`'s sessions and refresh families, except `keep` (and its
+    /// family) when given.
+    pub async fn revoke_all(
+        &self,
+        user: &UserId,
+        keep: Option<&SessionId>,
+    ) -> Result<RevokedAll, Error> {
+        let tag = user.tag();
+        let user_hash = user.key_hash();
+        let keys = &self.inner.keys;
+        let args = vec![
+            keys.base(tag).into(),
+            user_hash.as_str().into(),
+            keep.map_or("", SessionId::as_str).into(),
+        ];
+        if keep.is_some_and(|k| k.tag() != tag) {
+            return Err(Error::SessionNotFound);
+        }
+        let script = &self.inner.scripts.revoke_all;
+        let value = self
+            .inner
+            .store
+            .run(script, keys.index(tag, &user_hash), args)
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        if reply.string()? != "ok" {
+            return Err(script_error(script.name, &reply.string()?));
+        }
+        let families = reply.u64()?;
+        let sessions = session_ids(script.name, reply.rest()?)?;
+        for sid in &sessions {
+            self.emit(
+                EventKind::Revoked,
+                user.as_str(),
+                sid.as_str(),
+                "revoke_all",
+            );
+        }
+        Ok(RevokedAll { sessions, families })
+    }
+
+    /// The user's live sessions, oldest expiry first: exact whatever cleanup has done.
+    pub async fn list(&self, user: &UserId) -> Result<Vec<SessionSummary>, Error> {
+        let tag = user.tag();
+        let keys = &self.inner.keys;
+        let script = &self.inner.scripts.list;
+        let value = self
+            .inner
+            .store
+            .run(
+                script,
+                keys.index(tag, &user.key_hash()),
+                vec![keys.base(tag).into()],
+            )
+            .await?;
+        let mut reply = Reply::array(script.name, value)?;
+        let mut sessions = Vec::new();
+        while !reply.is_empty() {
+            let id = session_ids(script.name, vec![reply.string()?])?.remove(0);
+            let metadata = decode_metadata(&reply.string()?).map_err(|_| Error::Protocol {
+                script: script.name,
+                detail: "stored metadata".to_owned(),
+            })?;
+            sessions.push(SessionSummary {
+                id,
+                metadata,
+                times: SessionTimes {
+                    created_at: at(reply.u64()?),
+                    last_seen_at: at(reply.u64()?),
+                    expires_at: at(reply.u64()?),
+                    absolute_expires_at: at(reply.u64()?),
+                    version: reply.u64()?,
+                },
+            });
+        }
+        Ok(sessions)
+    }
+
+    /// Serializes session data, enforcing the size limit.
+    pub(super) fn encode_data(&self, data: &SessionData) -> Result<String, Error> {
+        let encoded = serde_json::to_string(data).expect("a JSON map serializes");
+        let limit = self.inner.config.session.max_data_bytes;
+        if encoded.len() > limit {
+            return Err(Error::PayloadTooLarge {
+                field: "data",
+                size: encoded.len(),
+                limit,
+            });
+        }
+        Ok(encoded)
+    }
+}
+
+fn decode_metadata(s: &str) -> Result<SessionMetadata, serde_json::Error> {
+    serde_json::from_str(s)
+}

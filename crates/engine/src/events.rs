@@ -1,0 +1,198 @@
+//! Lifecycle events: appended to a capped Redis Stream (`<prefix>:events`) and reported
+//! to an [`Observer`] (the HTTP layer turns them into metrics).
+//!
+//! Scripts return what happened; the engine hands each event to a background writer that
+//! appends them in pipelined batches (`XADD … MAXLEN ~ n`). The stream is one key, so on
+//! Redis Cluster it cannot be written from inside the per-user scripts (their keys live in
+//! another slot); writing it after the script keeps the same code on every topology at
+//! the cost of at-most-once delivery: an event is lost if the process dies between the
+//! script and the append. The entry id is Redis's time of the append.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::prelude::*;
+use fred::types::streams::XCap;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+/// The kinds of lifecycle change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A session was created.
+    Created,
+    /// A session got a new token.
+    Rotated,
+    /// A refresh replaced a session.
+    Refreshed,
+    /// A superseded refresh token was presented; its family was revoked.
+    ReuseDetected,
+    /// A session was revoked to make room under the per-user cap.
+    Evicted,
+    /// A session was revoked.
+    Revoked,
+    /// A session was revoked through a deletion token.
+    Deleted,
+    /// Cleanup removed the index entry of a session that expired.
+    Expired,
+}
+
+impl EventKind {
+    /// The name used in the stream and in metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Rotated => "rotated",
+            EventKind::Refreshed => "refreshed",
+            EventKind::ReuseDetected => "reuse_detected",
+            EventKind::Evicted => "evicted",
+            EventKind::Revoked => "revoked",
+            EventKind::Deleted => "deleted",
+            EventKind::Expired => "expired",
+        }
+    }
+}
+
+/// One lifecycle change. Carries no secret: ids are public.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// What happened.
+    pub kind: EventKind,
+    /// Whose session.
+    pub user_id: String,
+    /// Which session (public id).
+    pub session_id: String,
+    /// Why, in a word (`user`, `admin`, `cap`, `reuse`, `deletion_token`, …).
+    pub reason: &'static str,
+}
+
+/// Receives engine activity; every method has a no-op default.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// One script call finished after `elapsed`; `ok` is false when Redis failed.
+    fn script_call(&self, _script: &'static str, _elapsed: Duration, _ok: bool) {}
+    /// A lifecycle event happened.
+    fn event(&self, _event: &Event) {}
+}
+
+enum Message {
+    Event(Event),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Hands events to the background stream writer and the observer.
+#[derive(Debug)]
+pub(crate) struct EventSink {
+    tx: Option<mpsc::Sender<Message>>,
+    observer: Option<Arc<dyn Observer>>,
+    /// Events not written because the writer fell behind (the queue was full).
+    dropped: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Event(e) => e.fmt(f),
+            Message::Flush(_) => f.write_str("Flush"),
+        }
+    }
+}
+
+const QUEUE: usize = 16_384;
+const BATCH: usize = 256;
+
+impl EventSink {
+    /// Starts the writer task when the stream is enabled.
+    pub(crate) fn start(
+        pool: Option<Pool>,
+        stream: String,
+        max_len: u64,
+        observer: Option<Arc<dyn Observer>>,
+    ) -> Self {
+        let tx = pool.map(|pool| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(write_events(pool, stream, max_len, rx));
+            tx
+        });
+        Self {
+            tx,
+            observer,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub(crate) fn emit(
+        &self,
+        kind: EventKind,
+        user_id: &str,
+        session_id: &str,
+        reason: &'static str,
+    ) {
+        let event = Event {
+            kind,
+            user_id: user_id.to_owned(),
+            session_id: session_id.to_owned(),
+            reason,
+        };
+        tracing::info!(
+            event = kind.as_str(),
+            user_id,
+            session_id,
+            reason,
+            "session lifecycle"
+        );
+        if let Some(observer) = &self.observer {
+            observer.event(&event);
+        }
+        if let Some(tx) = &self.tx {
+            if tx.try_send(Message::Event(event)).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Waits until every event emitted before this call was appended (or failed).
+    pub(crate) async fn flush(&self) {
+        if let Some(tx) = &self.tx {
+            let (done, wait) = oneshot::channel();
+            if tx.send(Message::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+async fn write_events(pool: Pool, stream: String, max_len: u64, mut rx: mpsc::Receiver<Message>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let pipeline = pool.next().pipeline();
+        let mut flushes = Vec::new();
+        for message in batch.drain(..) {
+            match message {
+                Message::Event(e) => {
+                    let cap = XCap::try_from(("MAXLEN", "~", max_len as i64))
+                        .expect("MAXLEN ~ n is a valid stream cap");
+                    let fields = vec![
+                        ("type", e.kind.as_str().to_owned()),
+                        ("user_id", e.user_id),
+                        ("session_id", e.session_id),
+                        ("reason", e.reason.to_owned()),
+                    ];
+                    let _: Result<(), _> = pipeline.xadd(&stream, false, cap, "*", fields).await;
+                }
+                Message::Flush(done) => flushes.push(done),
+            }
+        }
+        if let Err(error) = pipeline.all::<Vec<Value>>().await {
+            tracing::warn!(%error, "could not append lifecycle events to the stream");
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}

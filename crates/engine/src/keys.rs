@@ -1,0 +1,66 @@
+//! The key schema. See `docs/architecture.md` for the full table.
+//!
+//! Every key of one user is `<prefix>:{<tag>}:<kind>:<id>`; the scripts receive the
+//! bucket's base (`<prefix>:{<tag>}:`) and derive the other key names of that bucket
+//! themselves, so every key one script touches hashes to the same Cluster slot.
+
+use crate::ids::Tag;
+
+/// Builds key names for one key prefix.
+#[derive(Debug, Clone)]
+pub(crate) struct Keyspace {
+    prefix: String,
+}
+
+impl Keyspace {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// `<prefix>:{<tag>}:` — passed to every script as ARGV[1].
+    pub(crate) fn base(&self, tag: Tag) -> String {
+        format!("{}:{{{tag}}}:", self.prefix)
+    }
+
+    pub(crate) fn session(&self, tag: Tag, sid: &str) -> String {
+        format!("{}s:{sid}", self.base(tag))
+    }
+
+    pub(crate) fn index(&self, tag: Tag, user_hash: &str) -> String {
+        format!("{}u:{user_hash}", self.base(tag))
+    }
+
+    pub(crate) fn family(&self, tag: Tag, fid: &str) -> String {
+        format!("{}f:{fid}", self.base(tag))
+    }
+
+    pub(crate) fn deletion(&self, tag: Tag, did: &str) -> String {
+        format!("{}d:{did}", self.base(tag))
+    }
+
+    pub(crate) fn due(&self, tag: Tag) -> String {
+        format!("{}due", self.base(tag))
+    }
+
+    pub(crate) fn live_count(&self, tag: Tag) -> String {
+        format!("{}n", self.base(tag))
+    }
+
+    /// The capped lifecycle event stream (not bucketed: written outside scripts).
+    pub(crate) fn events(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+
+    /// The cleanup lease.
+    pub(crate) fn cleanup_lease(&self) -> String {
+        format!("{}:cleanup:lease", self.prefix)
+    }
+
+    /// Match pattern for every key of this prefix (audit and tests only).
+    #[allow(dead_code)]
+    pub(crate) fn pattern(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
+}

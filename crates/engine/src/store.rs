@@ -1,0 +1,270 @@
+//! The connection to Redis: building the client for each topology, running scripts by
+//! SHA, and reading their replies.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use fred::prelude::*;
+use fred::types::config::{
+    ClusterDiscoveryPolicy, ConnectionConfig as FredConnectionConfig, PerformanceConfig,
+    ReconnectPolicy, Server, ServerConfig, TlsConfig as FredTlsConfig, TlsHostMapping,
+};
+use fred::types::Value;
+use secrecy::ExposeSecret;
+
+use crate::config::{ConnectionConfig, TlsConfig, Topology};
+use crate::error::Error;
+use crate::events::Observer;
+use crate::scripts::NamedScript;
+
+/// A pool of connections to one Redis deployment.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pool: Pool,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl Store {
+    /// Builds the client for the configured topology and waits (bounded) until it is
+    /// connected. Afterwards the client reconnects by itself, forever, with backoff.
+    pub(crate) async fn connect(conn: &ConnectionConfig) -> Result<Self, Error> {
+        let tls_name = conn.tls.as_ref().and_then(|t| t.server_name.clone());
+        let server = |host: &str, port: u16| {
+            let mut server = Server::new(host, port);
+            server.tls_server_name = tls_name.as_deref().map(Into::into);
+            server
+        };
+        let servers = |list: &[(String, u16)]| -> Vec<Server> {
+            list.iter().map(|(h, p)| server(h, *p)).collect()
+        };
+        let server = match &conn.topology {
+            Topology::Standalone { host, port } => ServerConfig::Centralized {
+                server: server(host, *port),
+            },
+            Topology::Sentinel {
+                sentinels,
+                service_name,
+                sentinel_username,
+                sentinel_password,
+            } => ServerConfig::Sentinel {
+                hosts: servers(sentinels),
+                service_name: service_name.clone(),
+                username: sentinel_username.clone(),
+                password: sentinel_password
+                    .as_ref()
+                    .map(|p| p.expose_secret().to_owned()),
+            },
+            Topology::Cluster { nodes } => ServerConfig::Clustered {
+                hosts: servers(nodes),
+                policy: ClusterDiscoveryPolicy::default(),
+            },
+        };
+        let cluster = matches!(conn.topology, Topology::Cluster { .. });
+        let config = Config {
+            server,
+            username: conn.username.clone(),
+            password: conn.password.as_ref().map(|p| p.expose_secret().to_owned()),
+            database: (!cluster && conn.database != 0).then_some(conn.database),
+            fail_fast: true,
+            tls: conn.tls.as_ref().map(tls_config).transpose()?,
+            ..Config::default()
+        };
+        let timeout = conn.command_timeout;
+        let pool = Builder::from_config(config)
+            .with_performance_config(|perf: &mut PerformanceConfig| {
+                perf.default_command_timeout = timeout;
+            })
+            .with_connection_config(|c: &mut FredConnectionConfig| {
+                c.connection_timeout = timeout;
+                c.internal_command_timeout = timeout;
+                c.max_command_attempts = 2;
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+            .build_pool(conn.pool_size.max(1))
+            .map_err(Error::Backend)?;
+        let _tasks = pool.init().await.map_err(Error::Backend)?;
+        Ok(Self {
+            pool,
+            observer: None,
+        })
+    }
+
+    pub(crate) fn set_observer(&mut self, observer: Arc<dyn Observer>) {
+        self.observer = Some(observer);
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Loads every script on every primary (so the first requests skip the NOSCRIPT
+    /// round trip); later reloads happen on demand.
+    pub(crate) async fn load_scripts(&self, scripts: &[&NamedScript]) -> Result<(), Error> {
+        for s in scripts {
+            s.script.load(self.pool.next()).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a script by SHA, reloading it after `NOSCRIPT`.
+    pub(crate) async fn run(
+        &self,
+        script: &NamedScript,
+        key: String,
+        args: Vec<Value>,
+    ) -> Result<Value, Error> {
+        let started = Instant::now();
+        let result: Result<Value, _> = script
+            .script
+            .evalsha_with_reload(self.pool.next(), key, args)
+            .await;
+        if let Some(observer) = &self.observer {
+            observer.script_call(script.name, started.elapsed(), result.is_ok());
+        }
+        result.map_err(|error| {
+            tracing::warn!(script = script.name, %error, "script call failed");
+            Error::Backend(error)
+        })
+    }
+}
+
+fn tls_config(tls: &TlsConfig) -> Result<FredTlsConfig, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let bad = |what: &str, path: &std::path::Path, detail: String| {
+        Error::InvalidInput(crate::error::InvalidInput::new(
+            "redis.tls",
+            format!("cannot use {what} {}: {detail}", path.display()),
+        ))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    match &tls.ca_file {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| bad("CA file", path, e.to_string()))?
+            {
+                let cert = cert.map_err(|e| bad("CA file", path, e.to_string()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| bad("CA file", path, e.to_string()))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // Unusable system certificates are skipped, as browsers do.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad("TLS", std::path::Path::new("-"), e.to_string()))?
+    .with_root_certificates(roots);
+    let client = match (&tls.client_cert_file, &tls.client_key_file) {
+        (Some(cert_path), Some(key_path)) => {
+            let certs = CertificateDer::pem_file_iter(cert_path)
+                .map_err(|e| bad("client certificate", cert_path, e.to_string()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad("client certificate", cert_path, e.to_string()))?;
+            let key = PrivateKeyDer::from_pem_file(key_path)
+                .map_err(|e| bad("client key", key_path, e.to_string()))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| bad("client certificate", cert_path, e.to_string()))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    // Nodes discovered through CLUSTER SLOTS are checked against the configured name too.
+    let hostnames = match &tls.server_name {
+        Some(name) => TlsHostMapping::Custom(Arc::new(FixedServerName(name.clone()))),
+        None => TlsHostMapping::None,
+    };
+    Ok(FredTlsConfig {
+        connector: client.into(),
+        hostnames,
+    })
+}
+
+/// Checks every server certificate against one configured name (for servers reached by
+/// address whose certificate names a host).
+#[derive(Debug)]
+struct FixedServerName(String);
+
+impl fred::types::config::HostMapping for FixedServerName {
+    fn map(&self, _ip: &std::net::IpAddr, _default_host: &str) -> Option<String> {
+        Some(self.0.clone())
+    }
+}
+
+/// Reads the array a script returned, element by element.
+pub(crate) struct Reply {
+    script: &'static str,
+    items: std::vec::IntoIter<Value>,
+}
+
+impl Reply {
+    /// `None` for a nil/false reply.
+    pub(crate) fn new(script: &'static str, value: Value) -> Result<Option<Self>, Error> {
+        match value {
+            Value::Null => Ok(None),
+            Value::Array(items) => Ok(Some(Self {
+                script,
+                items: items.into_iter(),
+            })),
+            other => Err(Error::Protocol {
+                script,
+                detail: format!("expected an array, got {:?}", other.kind()),
+            }),
+        }
+    }
+
+    /// Like [`Reply::new`] but a nil reply is a protocol error.
+    pub(crate) fn array(script: &'static str, value: Value) -> Result<Self, Error> {
+        Self::new(script, value)?.ok_or(Error::Protocol {
+            script,
+            detail: "unexpected nil reply".to_owned(),
+        })
+    }
+
+    fn protocol(&self, detail: &str) -> Error {
+        Error::Protocol {
+            script: self.script,
+            detail: detail.to_owned(),
+        }
+    }
+
+    pub(crate) fn string(&mut self) -> Result<String, Error> {
+        self.items
+            .next()
+            .and_then(|v| v.into_string())
+            .ok_or_else(|| self.protocol("expected a string"))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
+        let value = self.items.next();
+        value
+            .as_ref()
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| self.protocol("expected a non-negative integer"))
+    }
+
+    /// The remaining elements as strings.
+    pub(crate) fn rest(self) -> Result<Vec<String>, Error> {
+        let script = self.script;
+        self.items
+            .map(|v| {
+                v.into_string().ok_or(Error::Protocol {
+                    script,
+                    detail: "expected strings".to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.len() == 0
+    }
+}

@@ -1,0 +1,116 @@
+//! The environment layer: `SESSIONDB_<SECTION>__<KEY>` variables and the variable
+//! names of the original shell deployment.
+//!
+//! Empty values count as unset (deployment tooling often passes `NAME=`). When a legacy
+//! name and a `SESSIONDB_` name set the same key, the `SESSIONDB_` one wins.
+
+use crate::error::{Origin, SettingsError};
+use crate::schema::{self, ENV_PREFIX, KEYS};
+use crate::value::{self, Assignment};
+
+/// Environment variable naming the config file when no `--config` is given.
+pub const CONFIG_FILE_ENV: &str = "SESSIONDB_CONFIG";
+
+/// `SESSIONDB_*` variables that are not settings and are therefore not rejected as
+/// unknown.
+pub const RESERVED_ENV_VARS: &[&str] = &[CONFIG_FILE_ENV];
+
+/// Variable names of the original shell deployment and the keys each one sets.
+pub const LEGACY_ENV_VARS: &[(&str, &[&str])] = &[
+    ("REDIS_URL", &["redis.url"]),
+    ("REDIS_HOST", &["redis.host"]),
+    ("REDIS_PORT", &["redis.port"]),
+    ("REDIS_PASSWORD", &["redis.password", "acl.admin_password"]),
+    ("REDIS_DB", &["redis.db"]),
+    ("SESSION_TTL_SECONDS", &["session.idle_ttl_seconds"]),
+    ("MAX_SESSIONS_PER_USER", &["session.max_per_user"]),
+    ("CLEANUP_INTERVAL_SECONDS", &["cleanup.interval_seconds"]),
+    ("DELETION_TOKEN_TTL_SECONDS", &["deletion.ttl_seconds"]),
+    ("LOG_LEVEL", &["log.level"]),
+    ("SENTINEL_PASSWORD", &["acl.sentinel_password"]),
+    ("APP_PASSWORD", &["acl.app_password"]),
+    ("MONITOR_PASSWORD", &["acl.monitor_password"]),
+    ("CLEANUP_PASSWORD", &["acl.cleanup_password"]),
+    ("BACKUP_PASSWORD", &["acl.backup_password"]),
+];
+
+/// Whether `name` is read by the loader (a legacy name or any `SESSIONDB_` name).
+pub(crate) fn is_relevant(name: &str) -> bool {
+    name.starts_with(ENV_PREFIX) || LEGACY_ENV_VARS.iter().any(|(n, _)| *n == name)
+}
+
+/// The environment's assignments as two groups, applied in order: legacy names, then
+/// `SESSIONDB_` names (which therefore win).
+pub(crate) fn assignments(env: &[(String, String)]) -> Result<[Vec<Assignment>; 2], SettingsError> {
+    let mut legacy = Vec::new();
+    let mut prefixed = Vec::new();
+    for (name, raw) in env {
+        if name.starts_with(ENV_PREFIX) {
+            if RESERVED_ENV_VARS.contains(&name.as_str()) {
+                continue;
+            }
+            let spec = KEYS.iter().find(|k| k.env_var() == *name).ok_or_else(|| {
+                let known: Vec<String> = KEYS.iter().map(schema::KeySpec::env_var).collect();
+                SettingsError::UnknownEnvVar {
+                    name: name.clone(),
+                    suggestion: schema::suggest(name, known.iter().map(String::as_str))
+                        .map(str::to_owned),
+                }
+            })?;
+            if !raw.is_empty() {
+                prefixed.push(value::from_str(spec, raw, &Origin::Env(name.clone()))?);
+            }
+        } else if let Some((_, paths)) = LEGACY_ENV_VARS.iter().find(|(n, _)| n == name) {
+            if raw.is_empty() {
+                continue;
+            }
+            for path in *paths {
+                let spec = schema::spec(path).ok_or_else(|| SettingsError::UnknownKey {
+                    key: (*path).to_owned(),
+                    origin: Origin::Env(name.clone()),
+                    suggestion: None,
+                })?;
+                legacy.push(value::from_str(spec, raw, &Origin::Env(name.clone()))?);
+            }
+        }
+    }
+    Ok([legacy, prefixed])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_legacy_target_is_a_key() {
+        for (name, paths) in LEGACY_ENV_VARS {
+            for path in *paths {
+                assert!(schema::spec(path).is_some(), "{name} -> {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn reserved_variables_are_not_settings_and_not_rejected() {
+        let env = vec![(CONFIG_FILE_ENV.to_owned(), "/etc/sessiondb.toml".to_owned())];
+        let [legacy, prefixed] = assignments(&env).unwrap();
+        assert!(legacy.is_empty() && prefixed.is_empty());
+        assert!(KEYS
+            .iter()
+            .all(|k| !RESERVED_ENV_VARS.contains(&k.env_var().as_str())));
+    }
+
+    #[test]
+    fn unknown_prefixed_variables_get_a_suggestion() {
+        let env = vec![(
+            "SESSIONDB_SESSION_IDLE_TTL_SECONDS".to_owned(),
+            "60".to_owned(),
+        )];
+        let err = assignments(&env).unwrap_err().to_string();
+        assert!(err.contains("SESSIONDB_SESSION_IDLE_TTL_SECONDS"), "{err}");
+        assert!(
+            err.contains("did you mean SESSIONDB_SESSION__IDLE_TTL_SECONDS"),
+            "{err}"
+        );
+    }
+}

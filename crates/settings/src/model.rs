@@ -1,0 +1,480 @@
+//! The typed settings and their built-in defaults.
+//!
+//! Every section denies unknown fields and falls back to its defaults for missing
+//! ones, so a config file may hold any subset of keys. Values are checked by
+//! [`Settings::load`](crate::Settings::load) and [`Settings::validate`].
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use sessiondb_engine::config::{CapPolicy, ReuseScope};
+
+/// All sessiondb settings. See `docs/configuration.md` for every key, its environment
+/// variable, default and range.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Prefix of every Redis key sessiondb writes (1-64 characters of `[A-Za-z0-9-_.:]`).
+    pub key_prefix: String,
+    /// How to reach Redis.
+    pub redis: RedisSettings,
+    /// Session lifetime and size rules.
+    pub session: SessionSettings,
+    /// Refresh-token family rules.
+    pub refresh: RefreshSettings,
+    /// Deletion-token rules.
+    pub deletion: DeletionSettings,
+    /// The cleanup pass.
+    pub cleanup: CleanupSettings,
+    /// The lifecycle event stream.
+    pub events: EventsSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// HTTP listeners.
+    pub server: ServerSettings,
+    /// Passwords of the six Redis ACL roles (for `sessiondb acl generate`).
+    pub acl: AclSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            key_prefix: "sdb".to_owned(),
+            redis: RedisSettings::default(),
+            session: SessionSettings::default(),
+            refresh: RefreshSettings::default(),
+            deletion: DeletionSettings::default(),
+            cleanup: CleanupSettings::default(),
+            events: EventsSettings::default(),
+            log: LogSettings::default(),
+            server: ServerSettings::default(),
+            acl: AclSettings::default(),
+        }
+    }
+}
+
+/// Where Redis is and how to talk to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// The topology. When no layer sets it, [`Settings::load`](crate::Settings::load)
+    /// infers it: `standalone` when `host` (or `url`) is set, `sentinel` when
+    /// `sentinels` is, `cluster` when `cluster_nodes` is, else `embedded`.
+    pub mode: RedisMode,
+    /// The URL as given (`redis://` or `rediss://`). Its parts were applied to `host`,
+    /// `port`, `db`, `tls.enabled` and, when present, `username`/`password` at the
+    /// layer that set it; later layers may have overridden them.
+    pub url: Option<SecretString>,
+    /// Standalone server host; `127.0.0.1` when unset in standalone mode.
+    pub host: Option<String>,
+    /// Standalone server port.
+    pub port: u16,
+    /// ACL user name for the data nodes (`None`: the default user).
+    pub username: Option<String>,
+    /// Password for the data nodes.
+    pub password: Option<SecretString>,
+    /// Logical database (must be 0 in cluster mode).
+    pub db: u8,
+    /// Sentinel addresses (sentinel mode).
+    pub sentinels: Vec<NodeAddr>,
+    /// The master's name in Sentinel (`sentinel monitor <name>`).
+    pub sentinel_service: String,
+    /// ACL user name for the Sentinels.
+    pub sentinel_username: Option<String>,
+    /// Password for the Sentinels.
+    pub sentinel_password: Option<SecretString>,
+    /// Cluster seed nodes (cluster mode).
+    pub cluster_nodes: Vec<NodeAddr>,
+    /// Connections in the pool.
+    pub pool_size: usize,
+    /// How long one command may take, in milliseconds.
+    pub command_timeout_ms: u64,
+    /// TLS towards Redis and Sentinel.
+    pub tls: TlsSettings,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            mode: RedisMode::Embedded,
+            url: None,
+            host: None,
+            port: 6379,
+            username: None,
+            password: None,
+            db: 0,
+            sentinels: Vec::new(),
+            sentinel_service: "sessiondb".to_owned(),
+            sentinel_username: None,
+            sentinel_password: None,
+            cluster_nodes: Vec::new(),
+            pool_size: 8,
+            command_timeout_ms: 2000,
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+/// How sessiondb reaches Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    /// `sessiondb serve` starts and supervises its own local `redis-server`.
+    Embedded,
+    /// One Redis server at `host:port`.
+    Standalone,
+    /// A master discovered through the Sentinels in `sentinels`.
+    Sentinel,
+    /// A Redis Cluster seeded by `cluster_nodes`.
+    Cluster,
+}
+
+impl RedisMode {
+    /// The name used in config files and environment variables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisMode::Embedded => "embedded",
+            RedisMode::Standalone => "standalone",
+            RedisMode::Sentinel => "sentinel",
+            RedisMode::Cluster => "cluster",
+        }
+    }
+}
+
+impl fmt::Display for RedisMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `host:port` address of a Sentinel or Cluster node (IPv6 hosts in brackets:
+/// `[::1]:26379`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct NodeAddr {
+    /// Host name or IP address (without brackets).
+    pub host: String,
+    /// TCP port (1-65535).
+    pub port: u16,
+}
+
+impl FromStr for NodeAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (host, port) = s
+            .rsplit_once(':')
+            .ok_or_else(|| "expected host:port".to_owned())?;
+        let host = match host.strip_prefix('[') {
+            Some(inner) => inner
+                .strip_suffix(']')
+                .ok_or_else(|| "unclosed [ in IPv6 address".to_owned())?,
+            None if host.contains(':') => {
+                return Err("write IPv6 addresses in brackets, e.g. [::1]:26379".to_owned())
+            }
+            None => host,
+        };
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err("expected host:port with a non-empty host".to_owned());
+        }
+        let port = port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| "the port must be a number in 1..=65535".to_owned())?;
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl TryFrom<String> for NodeAddr {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for NodeAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// TLS towards Redis and Sentinel (rustls).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Whether to use TLS; set by a `rediss://` URL.
+    pub enabled: bool,
+    /// PEM CA certificates to trust; the system roots when unset.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain (needs `client_key_file`).
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate (needs `client_cert_file`).
+    pub client_key_file: Option<PathBuf>,
+    /// Name to check the server certificate against, when it differs from the host.
+    pub server_name: Option<String>,
+}
+
+/// Session lifetime and size rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Idle timeout used when a create does not ask for one.
+    pub idle_ttl_seconds: u64,
+    /// Shortest idle timeout a create may ask for.
+    pub min_idle_ttl_seconds: u64,
+    /// Longest idle timeout a create may ask for.
+    pub max_idle_ttl_seconds: u64,
+    /// No operation extends a session past its creation plus this.
+    pub absolute_ttl_seconds: u64,
+    /// A read extends the idle expiry at most once per this interval (0: every read).
+    pub touch_interval_seconds: u64,
+    /// Live sessions one user may hold; 0 means unlimited.
+    pub max_per_user: u32,
+    /// What a create does when the user is at the cap.
+    #[serde(with = "CapPolicyDef")]
+    pub cap_policy: CapPolicy,
+    /// Largest serialized `data` object, in bytes.
+    pub max_data_bytes: usize,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_ttl_seconds: 3600,
+            min_idle_ttl_seconds: 60,
+            max_idle_ttl_seconds: 86_400,
+            absolute_ttl_seconds: 86_400,
+            touch_interval_seconds: 60,
+            max_per_user: 5,
+            cap_policy: CapPolicy::EvictLru,
+            max_data_bytes: 16_384,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "CapPolicy", rename_all = "snake_case")]
+enum CapPolicyDef {
+    EvictLru,
+    Reject,
+}
+
+/// Refresh-token family rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefreshSettings {
+    /// Absolute lifetime of a family, counted from its creation.
+    pub ttl_seconds: u64,
+    /// Optional idle limit: a family unused for this long stops refreshing.
+    pub idle_ttl_seconds: Option<u64>,
+    /// How long after a rotation the previous token still returns the same successor.
+    pub grace_seconds: u64,
+    /// What a detected reuse revokes besides the family.
+    #[serde(with = "ReuseScopeDef")]
+    pub reuse_scope: ReuseScope,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: 7 * 86_400,
+            idle_ttl_seconds: None,
+            grace_seconds: 10,
+            reuse_scope: ReuseScope::Family,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "ReuseScope", rename_all = "snake_case")]
+enum ReuseScopeDef {
+    Family,
+    User,
+}
+
+/// Deletion-token rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeletionSettings {
+    /// Lifetime of a deletion token.
+    pub ttl_seconds: u64,
+}
+
+impl Default for DeletionSettings {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: 86_400,
+        }
+    }
+}
+
+/// The cleanup pass.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CleanupSettings {
+    /// Whether `serve` runs the cleanup loop.
+    pub enabled: bool,
+    /// Seconds between two cleanup passes.
+    pub interval_seconds: u64,
+    /// Most due index entries processed per script call.
+    pub batch_size: u32,
+    /// How long a cleanup lease is held before another instance may take over. When no
+    /// layer sets it, [`Settings::load`](crate::Settings::load) derives it: twice
+    /// `interval_seconds`, at most 3600.
+    pub lease_seconds: u64,
+}
+
+impl Default for CleanupSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_seconds: 300,
+            batch_size: 500,
+            lease_seconds: 600,
+        }
+    }
+}
+
+/// The lifecycle event stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSettings {
+    /// Whether lifecycle events are appended to the stream.
+    pub enabled: bool,
+    /// Approximate maximum stream length (`XADD MAXLEN ~`).
+    pub max_len: u64,
+}
+
+impl Default for EventsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_len: 100_000,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// Least severe level written.
+    pub level: LogLevel,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// Log verbosity (case-insensitive in every layer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Normal operation.
+    #[default]
+    Info,
+    /// Problems that were handled.
+    Warn,
+    /// Failures.
+    Error,
+}
+
+impl LogLevel {
+    /// The lower-case name, as `tracing` filter directives expect it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// The name used in config files and environment variables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// HTTP listeners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address of the API listener.
+    pub listen: SocketAddr,
+    /// Address of the admin listener (health, metrics); must differ from `listen`.
+    pub admin_listen: SocketAddr,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080)),
+            admin_listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9090)),
+        }
+    }
+}
+
+/// Passwords of the six Redis ACL roles; `sessiondb acl generate` turns them into a
+/// `users.acl` file. Never printed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AclSettings {
+    /// The `admin` role (also the `default` user).
+    pub admin_password: Option<SecretString>,
+    /// The `sentinel` role, used by Sentinels to monitor and fail over the data nodes.
+    pub sentinel_password: Option<SecretString>,
+    /// The `app` role, used by the engine.
+    pub app_password: Option<SecretString>,
+    /// The `monitor` role, used by redis_exporter.
+    pub monitor_password: Option<SecretString>,
+    /// The `cleanup` role, used by `sessiondb cleanup`.
+    pub cleanup_password: Option<SecretString>,
+    /// The `backup` role, used by `sessiondb backup`.
+    pub backup_password: Option<SecretString>,
+}

@@ -1,0 +1,235 @@
+//! Checking one value against its key's kind and static range, and turning it into the
+//! canonical TOML value the settings structs deserialize from.
+//!
+//! Strings come from the environment and from overrides; TOML values from the config
+//! file. Both end in the same checks, so a value is accepted or rejected the same way
+//! whichever layer supplies it.
+
+use std::net::SocketAddr;
+
+use toml::Value;
+
+use crate::error::{Origin, SettingsError};
+use crate::model::NodeAddr;
+use crate::schema::{KeySpec, Kind, Range, REDACTED};
+
+/// A checked value for one key, and the layer it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Assignment {
+    pub(crate) spec: &'static KeySpec,
+    pub(crate) value: Value,
+    pub(crate) origin: Origin,
+}
+
+/// Parses a string (from the environment or an override) for `spec`.
+pub(crate) fn from_str(
+    spec: &'static KeySpec,
+    raw: &str,
+    origin: &Origin,
+) -> Result<Assignment, SettingsError> {
+    let shown = || show_str(spec, raw);
+    let invalid = |reason: String| invalid(spec, shown(), reason, origin);
+    let value = match spec.kind {
+        Kind::Str | Kind::Path | Kind::Secret | Kind::Url => {
+            if raw.is_empty() {
+                return Err(invalid("must not be empty".to_owned()));
+            }
+            Value::String(raw.to_owned())
+        }
+        Kind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Value::Boolean(true),
+            "false" | "0" | "no" | "off" => Value::Boolean(false),
+            _ => return Err(invalid(format!("expected {}", spec.kind.expected()))),
+        },
+        Kind::UInt(range) => match raw.trim().parse::<u64>() {
+            Ok(n) => return in_range(spec, n, range, origin),
+            Err(_) => return Err(invalid(format!("expected {}", spec.kind.expected()))),
+        },
+        Kind::Enum(names) => {
+            let lower = raw.trim().to_ascii_lowercase();
+            match names.iter().find(|n| **n == lower) {
+                Some(name) => Value::String((*name).to_owned()),
+                None => return Err(invalid(format!("expected {}", spec.kind.expected()))),
+            }
+        }
+        Kind::NodeList => {
+            let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
+            node_list(spec, entries, origin)?
+        }
+        Kind::SocketAddr => match raw.trim().parse::<SocketAddr>() {
+            Ok(addr) => Value::String(addr.to_string()),
+            Err(_) => return Err(invalid(format!("expected {}", spec.kind.expected()))),
+        },
+    };
+    Ok(Assignment {
+        spec,
+        value,
+        origin: origin.clone(),
+    })
+}
+
+/// Checks a value from the config file for `spec`.
+pub(crate) fn from_toml(
+    spec: &'static KeySpec,
+    value: Value,
+    origin: &Origin,
+) -> Result<Assignment, SettingsError> {
+    let wrong_type = |value: &Value| {
+        Err(invalid(
+            spec,
+            show_toml(spec, value),
+            format!("expected {}", spec.kind.expected()),
+            origin,
+        ))
+    };
+    match (spec.kind, value) {
+        (Kind::Bool, value @ Value::Boolean(_)) => Ok(Assignment {
+            spec,
+            value,
+            origin: origin.clone(),
+        }),
+        (Kind::UInt(range), Value::Integer(n)) => match u64::try_from(n) {
+            Ok(n) => in_range(spec, n, range, origin),
+            Err(_) => Err(out_of_range(spec, n.to_string(), range, origin)),
+        },
+        (Kind::NodeList, Value::Array(items)) => {
+            let mut entries = Vec::with_capacity(items.len());
+            for item in &items {
+                match item {
+                    Value::String(s) => entries.push(s.as_str()),
+                    _ => return wrong_type(&Value::Array(items.clone())),
+                }
+            }
+            let value = node_list(spec, entries.into_iter(), origin)?;
+            Ok(Assignment {
+                spec,
+                value,
+                origin: origin.clone(),
+            })
+        }
+        (
+            Kind::Str | Kind::Secret | Kind::Url | Kind::Path | Kind::Enum(_) | Kind::SocketAddr,
+            Value::String(s),
+        ) => from_str(spec, &s, origin),
+        (_, value) => wrong_type(&value),
+    }
+}
+
+fn in_range(
+    spec: &'static KeySpec,
+    n: u64,
+    range: Range,
+    origin: &Origin,
+) -> Result<Assignment, SettingsError> {
+    if !range.contains(n) {
+        return Err(out_of_range(spec, n.to_string(), range, origin));
+    }
+    let value = i64::try_from(n).map_err(|_| out_of_range(spec, n.to_string(), range, origin))?;
+    Ok(Assignment {
+        spec,
+        value: Value::Integer(value),
+        origin: origin.clone(),
+    })
+}
+
+fn node_list<'a>(
+    spec: &'static KeySpec,
+    entries: impl Iterator<Item = &'a str>,
+    origin: &Origin,
+) -> Result<Value, SettingsError> {
+    let mut nodes = Vec::new();
+    for entry in entries {
+        let node: NodeAddr = entry
+            .parse()
+            .map_err(|reason: String| invalid(spec, format!("{entry:?}"), reason, origin))?;
+        nodes.push(Value::String(node.to_string()));
+    }
+    Ok(Value::Array(nodes))
+}
+
+fn out_of_range(spec: &KeySpec, value: String, range: Range, origin: &Origin) -> SettingsError {
+    SettingsError::OutOfRange {
+        key: spec.path.to_owned(),
+        value,
+        allowed: range.to_string(),
+        origin: origin.clone(),
+    }
+}
+
+fn invalid(spec: &KeySpec, value: String, reason: String, origin: &Origin) -> SettingsError {
+    SettingsError::InvalidValue {
+        key: spec.path.to_owned(),
+        value,
+        reason,
+        origin: origin.clone(),
+    }
+}
+
+/// A string value as printed in errors: quoted, or `<redacted>` for secrets.
+fn show_str(spec: &KeySpec, raw: &str) -> String {
+    if spec.kind.is_secret() {
+        REDACTED.to_owned()
+    } else {
+        format!("{raw:?}")
+    }
+}
+
+/// A TOML value as printed in errors: TOML syntax, or `<redacted>` for secrets.
+fn show_toml(spec: &KeySpec, value: &Value) -> String {
+    if spec.kind.is_secret() {
+        REDACTED.to_owned()
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::spec;
+
+    fn key(path: &str) -> &'static KeySpec {
+        spec(path).unwrap()
+    }
+
+    #[test]
+    fn strings_are_parsed_by_kind() {
+        let o = Origin::Override;
+        let v = |p: &str, raw: &str| from_str(key(p), raw, &o).map(|a| a.value);
+        assert_eq!(
+            v("session.idle_ttl_seconds", " 120 ").unwrap(),
+            Value::Integer(120)
+        );
+        assert_eq!(v("cleanup.enabled", "Off").unwrap(), Value::Boolean(false));
+        assert_eq!(
+            v("log.level", "WARN").unwrap(),
+            Value::String("warn".into())
+        );
+        assert_eq!(
+            v("redis.sentinels", "a:1, [::1]:2,").unwrap(),
+            Value::Array(vec![
+                Value::String("a:1".into()),
+                Value::String("[::1]:2".into())
+            ])
+        );
+        assert!(v("server.listen", "localhost:80").is_err());
+        assert!(v("redis.host", "").is_err());
+    }
+
+    #[test]
+    fn toml_values_must_have_the_right_type() {
+        let o = Origin::Override;
+        let err = from_toml(key("redis.port"), Value::String("x".into()), &o).unwrap_err();
+        assert!(
+            err.to_string().contains("expected an integer in 1..=65535"),
+            "{err}"
+        );
+        let err = from_toml(key("redis.db"), Value::Integer(-1), &o).unwrap_err();
+        assert!(
+            err.to_string().contains("redis.db = -1 is out of range"),
+            "{err}"
+        );
+        let err = from_toml(key("redis.password"), Value::Integer(4242), &o).unwrap_err();
+        assert!(!err.to_string().contains("4242"), "{err}");
+    }
+}
