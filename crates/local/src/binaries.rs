@@ -1,0 +1,88 @@
+//! Locating the Redis binaries on `PATH`.
+
+use std::env;
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::LocalError;
+
+/// How to install Redis; shown verbatim to users by the CLI.
+const INSTALL_HINT: &str = "install Redis 7 or newer \
+    (Debian/Ubuntu: `sudo apt-get install redis-server`, macOS: `brew install redis`) \
+    and make sure its binaries are on PATH";
+
+/// Finds `redis-server` on `PATH`.
+///
+/// When it is missing the error explains how to install it
+/// (`apt-get install redis-server` / `brew install redis`).
+pub fn redis_server_binary() -> Result<PathBuf, LocalError> {
+    find_required("redis-server")
+}
+
+/// Finds `redis-cli` on `PATH` (installed alongside `redis-server`).
+pub fn redis_cli_binary() -> Result<PathBuf, LocalError> {
+    find_required("redis-cli")
+}
+
+/// How to launch a Sentinel: the binary plus any arguments that must follow
+/// the configuration file.
+#[derive(Debug, Clone)]
+pub(crate) struct SentinelLauncher {
+    /// `redis-sentinel`, or `redis-server` as a fallback.
+    pub(crate) binary: PathBuf,
+    /// `["--sentinel"]` when falling back to `redis-server`.
+    pub(crate) args_after_conf: Vec<String>,
+}
+
+/// Finds `redis-sentinel`, falling back to `redis-server --sentinel` (the
+/// same executable) when only the server is installed.
+pub(crate) fn sentinel_launcher() -> Result<SentinelLauncher, LocalError> {
+    if let Some(binary) = find_on_path(OsStr::new("redis-sentinel")) {
+        return Ok(SentinelLauncher {
+            binary,
+            args_after_conf: Vec::new(),
+        });
+    }
+    Ok(SentinelLauncher {
+        binary: redis_server_binary()?,
+        args_after_conf: vec!["--sentinel".to_owned()],
+    })
+}
+
+fn find_required(binary: &'static str) -> Result<PathBuf, LocalError> {
+    find_on_path(OsStr::new(binary)).ok_or(LocalError::BinaryNotFound {
+        binary,
+        hint: INSTALL_HINT,
+    })
+}
+
+/// The first executable file called `name` in the directories of `PATH`.
+fn find_on_path(name: &OsStr) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binary_error_tells_how_to_install() {
+        let err = find_required("definitely-not-a-redis-binary").unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("apt-get install redis-server"),
+            "{message}"
+        );
+        assert!(message.contains("brew install redis"), "{message}");
+    }
+}

@@ -1,0 +1,118 @@
+//! A Redis Cluster of masters without replicas: the [`RedisCluster`] guard.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::cli;
+use crate::poll::{poll_until, Pending};
+use crate::resp::info_field;
+use crate::{LocalError, RedisOptions, RedisServer};
+
+/// How long the cluster gets to converge after `--cluster create`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Number of hash slots in a Redis Cluster.
+const SLOTS: &str = "16384";
+
+/// A Redis Cluster of `masters` nodes on 127.0.0.1, all slots assigned, no
+/// replicas. Dropping it kills and reaps every node.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    password: Option<SecretString>,
+}
+
+impl RedisCluster {
+    /// Starts `masters` cluster-enabled nodes (at least 3, as Redis
+    /// requires), joins them with
+    /// `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes`
+    /// and waits until every node reports `cluster_state:ok` with all 16384
+    /// slots assigned and knows every master.
+    pub fn start(masters: usize, password: Option<SecretString>) -> Result<Self, LocalError> {
+        if masters < 3 {
+            return Err(LocalError::InvalidOptions(format!(
+                "a Redis Cluster needs at least 3 masters, got {masters}"
+            )));
+        }
+        let nodes = (0..masters)
+            .map(|_| {
+                RedisServer::start(RedisOptions {
+                    password: password.clone(),
+                    cluster: true,
+                    ..RedisOptions::default()
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cluster = Self { nodes, password };
+        cluster.create()?;
+        poll_until("the cluster to converge", READY_TIMEOUT, || {
+            cluster.check_ready()
+        })?;
+        Ok(cluster)
+    }
+
+    /// `(host, port)` of every node, for cluster clients to bootstrap from.
+    pub fn seed_nodes(&self) -> Vec<(String, u16)> {
+        self.nodes.iter().map(RedisServer::addr).collect()
+    }
+
+    /// The nodes, in start order.
+    pub fn nodes(&mut self) -> &mut [RedisServer] {
+        &mut self.nodes
+    }
+
+    /// The password of every node, if any.
+    pub fn password(&self) -> Option<&SecretString> {
+        self.password.as_ref()
+    }
+
+    fn create(&self) -> Result<(), LocalError> {
+        let addrs: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("{}:{}", n.host(), n.port()))
+            .collect();
+        let mut args = vec!["--cluster", "create"];
+        args.extend(addrs.iter().map(String::as_str));
+        args.extend(["--cluster-replicas", "0", "--cluster-yes"]);
+        cli::run("cluster", self.password.as_ref(), &[], &args)?;
+        Ok(())
+    }
+
+    /// One readiness probe: every node is ok, has all slots and sees all
+    /// masters.
+    fn check_ready(&self) -> Result<(), Pending> {
+        let masters = self.nodes.len();
+        for node in &self.nodes {
+            let mut conn = node.process().connect()?;
+            let info = conn.call(&["CLUSTER", "INFO"])?;
+            let info = info.text().unwrap_or_default();
+            let state = info_field(info, "cluster_state");
+            let assigned = info_field(info, "cluster_slots_assigned");
+            if state != Some("ok") || assigned != Some(SLOTS) {
+                return Err(Pending::wait(format!(
+                    "node {} reports cluster_state={state:?} cluster_slots_assigned={assigned:?}",
+                    node.port()
+                )));
+            }
+            let nodes = conn.call(&["CLUSTER", "NODES"])?;
+            let known = nodes
+                .text()
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| {
+                    let flags = line.split(' ').nth(2).unwrap_or_default();
+                    flags.split(',').any(|f| f == "master") && !flags.contains("fail")
+                })
+                .count();
+            if known != masters {
+                return Err(Pending::wait(format!(
+                    "node {} knows {known}/{masters} healthy masters",
+                    node.port()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

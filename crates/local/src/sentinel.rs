@@ -1,0 +1,416 @@
+//! A Sentinel-managed replication group: [`SentinelOptions`] and the
+//! [`SentinelTopology`] guard (one master, its replicas and the sentinels
+//! watching them).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::poll::{poll_until, Pending};
+use crate::process::LOOPBACK;
+use crate::resp::{query, Connection, Reply};
+use crate::sentinel_server::SentinelConfig;
+use crate::{LocalError, RedisOptions, RedisServer, SentinelServer};
+
+/// How long a fresh topology gets to become fully connected.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Lower bound for waiting on a failover.
+const MIN_FAILOVER_WAIT: Duration = Duration::from_secs(30);
+
+/// How to start a [`SentinelTopology`].
+#[derive(Debug, Clone)]
+pub struct SentinelOptions {
+    /// Number of replicas next to the master (default 2).
+    pub replicas: usize,
+    /// Number of sentinels (default 3).
+    pub sentinels: usize,
+    /// Sentinels that must agree the master is down (default 2).
+    pub quorum: usize,
+    /// `down-after-milliseconds` (default 5000).
+    pub down_after_ms: u64,
+    /// `failover-timeout` (default 30000).
+    pub failover_timeout_ms: u64,
+    /// The monitored master's name (default `sessiondb`).
+    pub service_name: String,
+    /// Password of the data nodes (`requirepass`/`masterauth`; sentinels
+    /// get it as `auth-pass`).
+    pub password: Option<SecretString>,
+    /// Password of the sentinels themselves (`requirepass` on sentinels).
+    pub sentinel_password: Option<SecretString>,
+    /// Append-only file on every data node.
+    pub appendonly: bool,
+    /// `min-replicas-to-write` on every data node (with
+    /// `min-replicas-max-lag 10`).
+    pub min_replicas_to_write: Option<u32>,
+    /// Shortens Sentinel's internal timers with `SENTINEL DEBUG`
+    /// (`info-period` 1000 ms instead of 10 s, `publish-period` 500 ms
+    /// instead of 2 s) so sentinels discover each other, notice role changes
+    /// and demote a returning old master within a few seconds instead of
+    /// 10-20 s. Meant for tests (default `false`); needs Redis 7.0+.
+    pub fast_timers: bool,
+}
+
+impl Default for SentinelOptions {
+    fn default() -> Self {
+        Self {
+            replicas: 2,
+            sentinels: 3,
+            quorum: 2,
+            down_after_ms: 5000,
+            failover_timeout_ms: 30_000,
+            service_name: "sessiondb".to_owned(),
+            password: None,
+            sentinel_password: None,
+            appendonly: false,
+            min_replicas_to_write: None,
+            fast_timers: false,
+        }
+    }
+}
+
+/// A master, its replicas and the sentinels monitoring them, all on
+/// 127.0.0.1. Dropping it kills and reaps every process.
+#[derive(Debug)]
+pub struct SentinelTopology {
+    /// Declared first so sentinels go away before the nodes they watch.
+    sentinels: Vec<SentinelServer>,
+    data: Vec<RedisServer>,
+    service_name: String,
+    quorum: usize,
+    password: Option<SecretString>,
+    sentinel_password: Option<SecretString>,
+    failover_wait: Duration,
+}
+
+impl SentinelTopology {
+    /// Starts the master, the replicas and the sentinels, and waits until
+    /// the master reports all replicas online and every sentinel sees the
+    /// master (flags `master`), all replicas and all other sentinels.
+    pub fn start(opts: SentinelOptions) -> Result<Self, LocalError> {
+        validate(&opts)?;
+        let mut extra_args = Vec::new();
+        if let Some(min) = opts.min_replicas_to_write {
+            extra_args.extend(["--min-replicas-to-write".to_owned(), min.to_string()]);
+            extra_args.extend(["--min-replicas-max-lag".to_owned(), "10".to_owned()]);
+        }
+        let node_options = |replica_of| RedisOptions {
+            password: opts.password.clone(),
+            appendonly: opts.appendonly,
+            replica_of,
+            extra_args: extra_args.clone(),
+            ..RedisOptions::default()
+        };
+        let master = RedisServer::start(node_options(None))?;
+        let master_port = master.port();
+        let mut data = vec![master];
+        for _ in 0..opts.replicas {
+            data.push(RedisServer::start(node_options(Some((
+                LOOPBACK.to_owned(),
+                master_port,
+            ))))?);
+        }
+        let config = SentinelConfig {
+            service_name: &opts.service_name,
+            master: (LOOPBACK, master_port),
+            quorum: opts.quorum,
+            down_after_ms: opts.down_after_ms,
+            failover_timeout_ms: opts.failover_timeout_ms,
+            data_password: opts.password.as_ref(),
+            sentinel_password: opts.sentinel_password.as_ref(),
+        };
+        let sentinels = (0..opts.sentinels)
+            .map(|_| {
+                let sentinel = SentinelServer::start(&config)?;
+                if opts.fast_timers {
+                    sentinel.speed_up_timers()?;
+                }
+                Ok(sentinel)
+            })
+            .collect::<Result<_, LocalError>>()?;
+        let topology = Self {
+            sentinels,
+            data,
+            service_name: opts.service_name,
+            quorum: opts.quorum,
+            password: opts.password,
+            sentinel_password: opts.sentinel_password,
+            failover_wait: Duration::from_millis(opts.failover_timeout_ms).max(MIN_FAILOVER_WAIT),
+        };
+        let what = format!("sentinel topology {} to be ready", topology.service_name);
+        poll_until(&what, READY_TIMEOUT, || {
+            topology.check_ready(master_port, opts.replicas)
+        })?;
+        Ok(topology)
+    }
+
+    /// The name the sentinels know the master by.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+
+    /// The password of the data nodes, if any.
+    pub fn password(&self) -> Option<&SecretString> {
+        self.password.as_ref()
+    }
+
+    /// The password of the sentinels, if any.
+    pub fn sentinel_password(&self) -> Option<&SecretString> {
+        self.sentinel_password.as_ref()
+    }
+
+    /// `(host, port)` of every sentinel, in start order.
+    pub fn sentinel_addrs(&self) -> Vec<(String, u16)> {
+        self.sentinels.iter().map(SentinelServer::addr).collect()
+    }
+
+    /// The master according to the sentinels
+    /// (`SENTINEL GET-MASTER-ADDR-BY-NAME`): the first sentinel that answers.
+    pub fn current_master(&self) -> Result<(String, u16), LocalError> {
+        let mut errors = Vec::new();
+        for sentinel in &self.sentinels {
+            match self.master_addr_from(sentinel.port()) {
+                Ok(addr) => return Ok(addr),
+                Err(err) => errors.push(err.to_string()),
+            }
+        }
+        Err(LocalError::Command {
+            target: "sentinels".to_owned(),
+            command: "SENTINEL GET-MASTER-ADDR-BY-NAME".to_owned(),
+            message: format!("no sentinel answered: {}", errors.join("; ")),
+        })
+    }
+
+    /// The data nodes: the master first at start, then the replicas. Roles
+    /// change with failovers; use [`node_by_port`](Self::node_by_port) or
+    /// [`master`](Self::master) to find a node by role.
+    pub fn data_nodes(&mut self) -> &mut [RedisServer] {
+        &mut self.data
+    }
+
+    /// The data node listening on `port`.
+    pub fn node_by_port(&mut self, port: u16) -> Option<&mut RedisServer> {
+        self.data.iter_mut().find(|node| node.port() == port)
+    }
+
+    /// The data node the sentinels currently report as master.
+    pub fn master(&mut self) -> Result<&mut RedisServer, LocalError> {
+        let (host, port) = self.current_master()?;
+        self.node_by_port(port).ok_or_else(|| LocalError::Protocol {
+            target: "sentinels".to_owned(),
+            command: "SENTINEL GET-MASTER-ADDR-BY-NAME".to_owned(),
+            message: format!("reported master {host}:{port} is not one of our nodes"),
+        })
+    }
+
+    /// The sentinels, in start order.
+    pub fn sentinels(&mut self) -> &mut [SentinelServer] {
+        &mut self.sentinels
+    }
+
+    /// Forces a failover (`SENTINEL FAILOVER`, retried while the sentinels
+    /// have no suitable replica yet) and waits until the sentinels agree on
+    /// a new master that reports `ROLE` master. Returns the new master.
+    pub fn failover(&self) -> Result<(String, u16), LocalError> {
+        let old = self.current_master()?;
+        let what = format!(
+            "a sentinel to accept SENTINEL FAILOVER {}",
+            self.service_name
+        );
+        poll_until(&what, self.failover_wait, || {
+            let mut last = String::from("no sentinel");
+            for sentinel in &self.sentinels {
+                let args = ["SENTINEL", "FAILOVER", self.service_name.as_str()];
+                match query(
+                    LOOPBACK,
+                    sentinel.port(),
+                    self.sentinel_password.as_ref(),
+                    &args,
+                ) {
+                    Ok(_) => return Ok(()),
+                    // Another failover is already running: wait for it.
+                    Err(LocalError::Command { message, .. }) if message.starts_with("INPROG") => {
+                        return Ok(())
+                    }
+                    Err(err) => last = err.to_string(),
+                }
+            }
+            Err(Pending::Wait(last))
+        })?;
+        self.wait_for_master_change(old, self.failover_wait)
+    }
+
+    /// Waits up to `deadline` until the sentinels report a master other
+    /// than `old` and that node says `ROLE` master.
+    ///
+    /// Every reachable sentinel must report the same new address, and at
+    /// least a quorum of sentinels must answer (sentinels that were killed
+    /// are ignored).
+    pub fn wait_for_master_change(
+        &self,
+        old: (String, u16),
+        deadline: Duration,
+    ) -> Result<(String, u16), LocalError> {
+        let (old_host, old_port) = old;
+        let what = format!("the sentinels to replace master {old_host}:{old_port}");
+        poll_until(&what, deadline, || {
+            let mut answers = Vec::new();
+            for sentinel in &self.sentinels {
+                let Ok(mut conn) =
+                    Connection::open(LOOPBACK, sentinel.port(), self.sentinel_password.as_ref())
+                else {
+                    continue;
+                };
+                answers.push(self.master_addr_on(&mut conn)?);
+            }
+            let Some(first) = answers.first().cloned() else {
+                return Err(Pending::wait("no sentinel reachable"));
+            };
+            if answers.len() < self.quorum {
+                return Err(Pending::wait(format!(
+                    "only {} sentinels reachable",
+                    answers.len()
+                )));
+            }
+            if answers.iter().any(|a| *a != first) {
+                return Err(Pending::wait(format!("sentinels disagree: {answers:?}")));
+            }
+            if first.0 == old_host && first.1 == old_port {
+                return Err(Pending::wait("sentinels still report the old master"));
+            }
+            let role = role_of(&first.0, first.1, self.password.as_ref())?;
+            if role != "master" {
+                return Err(Pending::wait(format!(
+                    "new master {first:?} has role {role}"
+                )));
+            }
+            Ok(first)
+        })
+    }
+
+    fn master_addr_from(&self, sentinel_port: u16) -> Result<(String, u16), LocalError> {
+        let mut conn = Connection::open(LOOPBACK, sentinel_port, self.sentinel_password.as_ref())?;
+        self.master_addr_on(&mut conn)
+    }
+
+    fn master_addr_on(&self, conn: &mut Connection) -> Result<(String, u16), LocalError> {
+        let reply = conn.call(&[
+            "SENTINEL",
+            "GET-MASTER-ADDR-BY-NAME",
+            self.service_name.as_str(),
+        ])?;
+        let parsed = match reply.items() {
+            Some([host, port]) => host
+                .text()
+                .zip(port.text().and_then(|p| p.parse::<u16>().ok()))
+                .map(|(host, port)| (host.to_owned(), port)),
+            _ => None,
+        };
+        parsed.ok_or_else(|| LocalError::Protocol {
+            target: conn.target().to_owned(),
+            command: "SENTINEL GET-MASTER-ADDR-BY-NAME".to_owned(),
+            message: format!("expected [host, port], got {reply:?}"),
+        })
+    }
+
+    /// One readiness probe of a freshly started topology.
+    fn check_ready(&self, master_port: u16, replicas: usize) -> Result<(), Pending> {
+        let role = role_of(LOOPBACK, master_port, self.password.as_ref())?;
+        if role != "master" {
+            return Err(Pending::wait(format!("master has role {role}")));
+        }
+        let info = query(
+            LOOPBACK,
+            master_port,
+            self.password.as_ref(),
+            &["INFO", "replication"],
+        )?;
+        let info = info.text().unwrap_or_default();
+        let online = info
+            .lines()
+            .filter(|l| l.starts_with("slave") && l.contains("state=online"))
+            .count();
+        if online != replicas {
+            return Err(Pending::wait(format!(
+                "{online}/{replicas} replicas online"
+            )));
+        }
+        let other_sentinels = (self.sentinels.len() - 1).to_string();
+        let replicas = replicas.to_string();
+        for sentinel in &self.sentinels {
+            let args = ["SENTINEL", "MASTER", self.service_name.as_str()];
+            let reply = query(
+                LOOPBACK,
+                sentinel.port(),
+                self.sentinel_password.as_ref(),
+                &args,
+            )?;
+            let fields = pairs(&reply);
+            let seen = |key: &str| fields.get(key).copied().unwrap_or("?");
+            if seen("flags") != "master"
+                || seen("num-slaves") != replicas
+                || seen("num-other-sentinels") != other_sentinels
+            {
+                return Err(Pending::wait(format!(
+                    "sentinel {} sees flags={} num-slaves={} num-other-sentinels={}",
+                    sentinel.port(),
+                    seen("flags"),
+                    seen("num-slaves"),
+                    seen("num-other-sentinels"),
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate(opts: &SentinelOptions) -> Result<(), LocalError> {
+    let invalid = |m: &str| Err(LocalError::InvalidOptions(m.to_owned()));
+    let name_ok = !opts.service_name.is_empty()
+        && opts
+            .service_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !name_ok {
+        return invalid("service_name must be non-empty ASCII letters, digits, '-', '_' or '.'");
+    }
+    if opts.sentinels == 0 {
+        return invalid("at least one sentinel is needed");
+    }
+    if opts.quorum == 0 || opts.quorum > opts.sentinels {
+        return invalid("quorum must be between 1 and the number of sentinels");
+    }
+    Ok(())
+}
+
+/// The first element of `ROLE` (`master`, `slave` or `sentinel`).
+pub(crate) fn role_of(
+    host: &str,
+    port: u16,
+    password: Option<&SecretString>,
+) -> Result<String, LocalError> {
+    let reply = query(host, port, password, &["ROLE"])?;
+    match reply
+        .items()
+        .and_then(|items| items.first())
+        .and_then(Reply::text)
+    {
+        Some(role) => Ok(role.to_owned()),
+        None => Err(LocalError::Protocol {
+            target: format!("{host}:{port}"),
+            command: "ROLE".to_owned(),
+            message: format!("unexpected reply {reply:?}"),
+        }),
+    }
+}
+
+/// A flat `[key, value, key, value, ...]` reply as a map.
+fn pairs(reply: &Reply) -> HashMap<&str, &str> {
+    reply
+        .items()
+        .unwrap_or_default()
+        .chunks_exact(2)
+        .filter_map(|kv| Some((kv[0].text()?, kv[1].text()?)))
+        .collect()
+}

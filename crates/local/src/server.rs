@@ -1,0 +1,222 @@
+//! A single `redis-server` process: [`RedisOptions`] and the [`RedisServer`]
+//! guard.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::conf::ConfFile;
+use crate::process::{Layout, NodeDir, PortChoice, Process, Spec, LOOPBACK};
+use crate::{redis_server_binary, LocalError};
+
+/// How to start a [`RedisServer`].
+///
+/// The default is a standalone server without password and without
+/// persistence, on a free port, in a temporary directory.
+#[derive(Debug, Clone, Default)]
+pub struct RedisOptions {
+    /// Sets `requirepass`, and `masterauth` so the node can replicate from
+    /// (or, after a failover, become a replica of) nodes with the same
+    /// password.
+    pub password: Option<SecretString>,
+    /// Turns the append-only file on (`appendfsync everysec`); otherwise
+    /// nothing is persisted (`save ""`).
+    pub appendonly: bool,
+    /// Starts the server as a replica of this `(host, port)`.
+    pub replica_of: Option<(String, u16)>,
+    /// `cluster-enabled yes`, with `cluster-config-file` in the node's
+    /// directory. An automatically picked port then leaves room for the
+    /// cluster bus (`port + 10000`).
+    pub cluster: bool,
+    /// Appended to the command line after the config file, e.g.
+    /// `["--maxmemory", "10mb"]`. Not for secrets: use `password`, as
+    /// command lines are visible to other local users and appear in `Debug`.
+    pub extra_args: Vec<String>,
+    /// The data directory; `None` creates a temporary directory that is
+    /// deleted when the guard is dropped. A given directory is kept.
+    pub dir: Option<PathBuf>,
+    /// The port; `None` picks a free loopback port (and retries with
+    /// another one if it gets taken before the server binds it).
+    pub port: Option<u16>,
+    /// The `redis-server` executable; `None` finds it on `PATH`.
+    pub binary: Option<PathBuf>,
+}
+
+/// A running `redis-server` bound to 127.0.0.1.
+///
+/// Its config file (`redis.conf`, mode 0600), log (`redis.log`) and data
+/// live in [`RedisServer::dir`]. Dropping the guard kills and reaps the
+/// process (also while a panicking test unwinds) and then deletes the
+/// directory if the guard created it.
+#[derive(Debug)]
+pub struct RedisServer {
+    process: Process,
+}
+
+impl RedisServer {
+    /// Starts a server and waits (up to 10 s) until it answers PING.
+    ///
+    /// The server listens on 127.0.0.1 only, does not daemonize and logs to
+    /// `redis.log` in its directory. On failure the error includes the tail
+    /// of that log.
+    pub fn start(opts: RedisOptions) -> Result<Self, LocalError> {
+        let RedisOptions {
+            password,
+            appendonly,
+            replica_of,
+            cluster,
+            extra_args,
+            dir,
+            port,
+            binary,
+        } = opts;
+        if cluster && replica_of.is_some() {
+            return Err(LocalError::InvalidOptions(
+                "cluster nodes cannot use replica_of; use CLUSTER REPLICATE instead".to_owned(),
+            ));
+        }
+        let settings = Settings {
+            password: password.as_ref(),
+            appendonly,
+            replica_of: replica_of.as_ref(),
+            cluster,
+        };
+        let spec = Spec {
+            program: "redis-server",
+            binary: match binary {
+                Some(path) => path,
+                None => redis_server_binary()?,
+            },
+            conf_name: "redis.conf",
+            log_name: "redis.log",
+            args: extra_args,
+            password: password.clone(),
+        };
+        let dir = NodeDir::new(dir, "sessiondb-redis-")?;
+        let ports = PortChoice::from_option(port, cluster);
+        let process = Process::launch(spec, dir, ports, |layout| render(&settings, layout))?;
+        Ok(Self { process })
+    }
+
+    /// The host it listens on: always `127.0.0.1`.
+    pub fn host(&self) -> &str {
+        LOOPBACK
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.process.port()
+    }
+
+    /// `(host, port)`.
+    pub fn addr(&self) -> (String, u16) {
+        (LOOPBACK.to_owned(), self.port())
+    }
+
+    /// The pid of the process this guard last spawned; `None` after
+    /// [`kill`](Self::kill) or [`stop`](Self::stop). (A process that died on
+    /// its own keeps its pid here; see [`is_running`](Self::is_running).)
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
+    /// The data directory (config, log, AOF, cluster config).
+    pub fn dir(&self) -> &Path {
+        self.process.dir()
+    }
+
+    /// The server log file.
+    pub fn log_file(&self) -> &Path {
+        self.process.log()
+    }
+
+    /// The password clients must use, if any.
+    pub fn password(&self) -> Option<&SecretString> {
+        self.process.password()
+    }
+
+    /// Runs `redis-cli -h 127.0.0.1 -p <port> <args>` and returns its
+    /// trimmed stdout. The password is passed in the `REDISCLI_AUTH`
+    /// environment variable, never on the command line.
+    ///
+    /// Fails when `redis-cli` fails or its output starts with a Redis error
+    /// code (`ERR`, `(error)`, `NOAUTH`, `WRONGTYPE`, ...).
+    pub fn cli(&self, args: &[&str]) -> Result<String, LocalError> {
+        self.process.cli(args)
+    }
+
+    /// Kills the process with SIGKILL and reaps it (no graceful shutdown:
+    /// simulates a crash). No-op when it is not running.
+    pub fn kill(&mut self) -> Result<(), LocalError> {
+        self.process.kill()
+    }
+
+    /// Stops gracefully: `SHUTDOWN` (SIGTERM if that cannot be delivered),
+    /// waits for the exit with a deadline, then SIGKILLs.
+    pub fn stop(&mut self) -> Result<(), LocalError> {
+        self.process.stop()
+    }
+
+    /// Starts the server again on the same port with the same directory
+    /// and config file (so AOF data, and any `CONFIG REWRITE` done at
+    /// runtime, survive), stopping it first if it is still running; waits
+    /// until it answers PING.
+    pub fn restart(&mut self) -> Result<(), LocalError> {
+        self.process.restart()
+    }
+
+    /// True while the process is alive.
+    pub fn is_running(&mut self) -> bool {
+        self.process.is_running()
+    }
+
+    /// The underlying process, for crate-internal probes.
+    pub(crate) fn process(&self) -> &Process {
+        &self.process
+    }
+}
+
+/// The parts of [`RedisOptions`] that go into `redis.conf`.
+#[derive(Debug)]
+struct Settings<'a> {
+    password: Option<&'a SecretString>,
+    appendonly: bool,
+    replica_of: Option<&'a (String, u16)>,
+    cluster: bool,
+}
+
+/// The `redis.conf` for `opts` at `layout`.
+fn render(opts: &Settings<'_>, layout: &Layout<'_>) -> ConfFile {
+    let port = layout.port.to_string();
+    let mut conf = ConfFile::new();
+    conf.directive("port", &[&port])
+        .directive("bind", &[LOOPBACK])
+        .directive("protected-mode", &["yes"])
+        .directive("daemonize", &["no"])
+        .directive("dir", &[layout.dir])
+        .directive("logfile", &[layout.log])
+        .directive("replica-announce-ip", &[LOOPBACK])
+        // Start full syncs right away instead of waiting 5 s for more replicas.
+        .directive("repl-diskless-sync-delay", &["0"]);
+    if opts.appendonly {
+        conf.directive("appendonly", &["yes"])
+            .directive("appendfsync", &["everysec"]);
+    } else {
+        conf.directive("appendonly", &["no"])
+            .directive("save", &[""]);
+    }
+    if let Some(password) = opts.password {
+        conf.directive("requirepass", &[password.expose_secret()])
+            .directive("masterauth", &[password.expose_secret()]);
+    }
+    if let Some((host, port)) = opts.replica_of {
+        conf.directive("replicaof", &[host, &port.to_string()]);
+    }
+    if opts.cluster {
+        let nodes_conf = format!("{}/nodes.conf", layout.dir);
+        conf.directive("cluster-enabled", &["yes"])
+            .directive("cluster-config-file", &[&nodes_conf])
+            .directive("cluster-node-timeout", &["5000"]);
+    }
+    conf
+}
