@@ -48,6 +48,7 @@
 //! | `ports`                | `src/ports.rs`              | [`free_port`], [`free_cluster_port`] |
 //! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`] |
 //! | `error`                | `src/error.rs`              | [`LocalError`] |
+//! | `tls`                  | `src/tls.rs`                | [`TlsFiles`]: a throw-away CA and server certificate |
 
 mod binaries;
 mod cli;
@@ -61,6 +62,7 @@ mod resp;
 mod sentinel;
 mod sentinel_server;
 mod server;
+mod tls;
 
 pub use binaries::{redis_cli_binary, redis_server_binary};
 pub use cluster::RedisCluster;
@@ -69,6 +71,7 @@ pub use ports::{free_cluster_port, free_port};
 pub use sentinel::{SentinelOptions, SentinelTopology};
 pub use sentinel_server::SentinelServer;
 pub use server::{RedisOptions, RedisServer};
+pub use tls::TlsFiles;
 
 /// Re-exported so callers can build passwords without depending on
 /// `secrecy` themselves.

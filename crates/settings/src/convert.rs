@@ -1,4 +1,5 @@
-//! Conversions into the engine's configuration, and a printable (redacted) view.
+//! Conversions into the engine's and the HTTP layer's configuration, and a printable
+//! (redacted) view.
 
 use std::time::Duration;
 
@@ -7,7 +8,9 @@ use sessiondb_engine::config::{
     CleanupConfig, ConnectionConfig, DeletionPolicy, EngineConfig, EventsConfig, RefreshPolicy,
     SessionPolicy, TlsConfig, Topology,
 };
+use sessiondb_http::config::{ApiKeyConfig, HttpConfig, ListenerTls, RateLimit};
 
+use crate::api_keys;
 use crate::model::{NodeAddr, RedisMode, Settings};
 use crate::schema::{EMPTY, NOT_SET, REDACTED};
 
@@ -94,9 +97,50 @@ impl Settings {
         })
     }
 
+    /// The HTTP layer's configuration (listeners, API keys, limits, CORS, TLS). With
+    /// the built-in defaults it equals [`HttpConfig::default`].
+    pub fn http_config(&self) -> HttpConfig {
+        let srv = &self.server;
+        let tls = match (&srv.tls_cert_file, &srv.tls_key_file) {
+            (Some(cert), Some(key)) => Some(ListenerTls {
+                cert_file: cert.clone(),
+                key_file: key.clone(),
+            }),
+            _ => None,
+        };
+        HttpConfig {
+            listen: srv.listen,
+            admin_listen: srv.admin_listen,
+            api_keys: srv
+                .api_keys
+                .iter()
+                .map(|k| ApiKeyConfig {
+                    name: k.name.clone(),
+                    sha256_hex: k.sha256.clone(),
+                    scopes: k.scopes.clone(),
+                })
+                .collect(),
+            max_body_bytes: srv.max_body_bytes,
+            request_timeout: Duration::from_millis(srv.request_timeout_ms),
+            redeem_rate: RateLimit {
+                per_minute: srv.redeem_rate_per_minute,
+                burst: srv.redeem_burst,
+            },
+            refresh_rate: RateLimit {
+                per_minute: srv.refresh_rate_per_minute,
+                burst: srv.refresh_burst,
+            },
+            trust_forwarded_for: srv.trust_forwarded_for,
+            cors_origins: srv.cors_origins.clone(),
+            tls,
+            shutdown_grace: Duration::from_secs(srv.shutdown_grace_seconds),
+        }
+    }
+
     /// Every key with its current value as text, in the order of the reference docs,
     /// for `status`-style output: secrets print as `<redacted>` when set, unset
-    /// optional values as `(not set)`, empty lists as `(empty)`.
+    /// optional values as `(not set)`, empty lists as `(empty)`; API keys show their
+    /// names and scopes, never their hashes.
     pub fn redacted_values(&self) -> Vec<(&'static str, String)> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| NOT_SET.to_owned());
         let secret =
@@ -105,7 +149,7 @@ impl Settings {
             v.as_ref()
                 .map_or_else(|| NOT_SET.to_owned(), |p| p.display().to_string())
         };
-        let list = |v: &[NodeAddr]| {
+        fn list<T: ToString>(v: &[T]) -> String {
             if v.is_empty() {
                 EMPTY.to_owned()
             } else {
@@ -114,9 +158,9 @@ impl Settings {
                     .collect::<Vec<_>>()
                     .join(",")
             }
-        };
+        }
         let (r, s, c) = (&self.redis, &self.session, &self.cleanup);
-        let a = &self.acl;
+        let (a, e, srv) = (&self.acl, &self.embedded, &self.server);
         vec![
             ("key_prefix", self.key_prefix.clone()),
             ("redis.mode", r.mode.to_string()),
@@ -138,6 +182,9 @@ impl Settings {
             ("redis.tls.client_cert_file", path(&r.tls.client_cert_file)),
             ("redis.tls.client_key_file", path(&r.tls.client_key_file)),
             ("redis.tls.server_name", opt(&r.tls.server_name)),
+            ("embedded.data_dir", e.data_dir.display().to_string()),
+            ("embedded.redis_server", path(&e.redis_server)),
+            ("embedded.port", e.port.to_string()),
             ("session.idle_ttl_seconds", s.idle_ttl_seconds.to_string()),
             (
                 "session.min_idle_ttl_seconds",
@@ -188,6 +235,33 @@ impl Settings {
             ("log.format", self.log.format.to_string()),
             ("server.listen", self.server.listen.to_string()),
             ("server.admin_listen", self.server.admin_listen.to_string()),
+            ("server.api_keys", api_keys::describe(&srv.api_keys)),
+            ("server.max_body_bytes", srv.max_body_bytes.to_string()),
+            (
+                "server.request_timeout_ms",
+                srv.request_timeout_ms.to_string(),
+            ),
+            (
+                "server.shutdown_grace_seconds",
+                srv.shutdown_grace_seconds.to_string(),
+            ),
+            (
+                "server.trust_forwarded_for",
+                srv.trust_forwarded_for.to_string(),
+            ),
+            ("server.cors_origins", list(&srv.cors_origins)),
+            (
+                "server.redeem_rate_per_minute",
+                srv.redeem_rate_per_minute.to_string(),
+            ),
+            ("server.redeem_burst", srv.redeem_burst.to_string()),
+            (
+                "server.refresh_rate_per_minute",
+                srv.refresh_rate_per_minute.to_string(),
+            ),
+            ("server.refresh_burst", srv.refresh_burst.to_string()),
+            ("server.tls_cert_file", path(&srv.tls_cert_file)),
+            ("server.tls_key_file", path(&srv.tls_key_file)),
             ("acl.admin_password", secret(&a.admin_password)),
             ("acl.sentinel_password", secret(&a.sentinel_password)),
             ("acl.app_password", secret(&a.app_password)),

@@ -39,18 +39,22 @@
 //!
 //! # Layout
 //!
-//! - `model`: the [`Settings`] struct, its sections and their defaults.
+//! - `model`: the [`Settings`] struct, its sections and their defaults (`model/serve`:
+//!   the `[server]` and `[embedded]` sections that only `serve` uses).
 //! - `schema`: the table of keys with their kinds, static ranges and documented defaults;
 //!   environment variable names are derived from it.
 //! - `value`: checking one value (a string or a TOML value) against its key.
 //! - `env`: the environment layer, legacy names included.
 //! - `redis_url`: expanding `redis.url` into the keys it stands for.
+//! - `api_keys`: the two forms of `server.api_keys` (TOML tables, `name:sha256:scopes`
+//!   strings) and the checks on names, hashes and scopes.
 //! - `load`: [`LoadOptions`], the file and override layers, merging, derived defaults.
 //! - `validate`: range and consistency checks on the typed settings.
-//! - `convert`: [`Settings::engine_config`], [`Settings::connection_config`] and the
-//!   redacted listing.
+//! - `convert`: [`Settings::engine_config`], [`Settings::connection_config`],
+//!   [`Settings::http_config`] and the redacted listing.
 //! - `error`: [`SettingsError`] and [`Origin`].
 
+mod api_keys;
 mod convert;
 mod env;
 mod error;
@@ -66,11 +70,13 @@ pub use env::{CONFIG_FILE_ENV, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
 pub use error::{Origin, SettingsError};
 pub use load::LoadOptions;
 pub use model::{
-    AclSettings, CleanupSettings, DeletionSettings, EventsSettings, LogFormat, LogLevel,
-    LogSettings, NodeAddr, RedisMode, RedisSettings, RefreshSettings, ServerSettings,
-    SessionSettings, Settings, TlsSettings,
+    AclSettings, ApiKeySettings, CleanupSettings, DeletionSettings, EmbeddedSettings,
+    EventsSettings, LogFormat, LogLevel, LogSettings, NodeAddr, RedisMode, RedisSettings,
+    RefreshSettings, ServerSettings, SessionSettings, Settings, TlsSettings,
 };
 pub use secrecy::{ExposeSecret, SecretString};
+/// The API scopes of [`ApiKeySettings::scopes`] (from `sessiondb-http`).
+pub use sessiondb_http::config::Scope;
 
 /// One documented setting, as listed in `docs/configuration.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]

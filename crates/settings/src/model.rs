@@ -4,14 +4,17 @@
 //! ones, so a config file may hold any subset of keys. Values are checked by
 //! [`Settings::load`](crate::Settings::load) and [`Settings::validate`].
 
+mod serve;
+
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 use sessiondb_engine::config::{CapPolicy, ReuseScope};
+
+pub use serve::{ApiKeySettings, EmbeddedSettings, ServerSettings};
 
 /// All sessiondb settings. See `docs/configuration.md` for every key, its environment
 /// variable, default and range.
@@ -22,6 +25,8 @@ pub struct Settings {
     pub key_prefix: String,
     /// How to reach Redis.
     pub redis: RedisSettings,
+    /// The local `redis-server` that `serve` runs when `redis.mode = embedded`.
+    pub embedded: EmbeddedSettings,
     /// Session lifetime and size rules.
     pub session: SessionSettings,
     /// Refresh-token family rules.
@@ -34,7 +39,7 @@ pub struct Settings {
     pub events: EventsSettings,
     /// Logging.
     pub log: LogSettings,
-    /// HTTP listeners.
+    /// The HTTP layer: listeners, API keys, limits.
     pub server: ServerSettings,
     /// Passwords of the six Redis ACL roles (for `sessiondb acl generate`).
     pub acl: AclSettings,
@@ -45,6 +50,7 @@ impl Default for Settings {
         Self {
             key_prefix: "sdb".to_owned(),
             redis: RedisSettings::default(),
+            embedded: EmbeddedSettings::default(),
             session: SessionSettings::default(),
             refresh: RefreshSettings::default(),
             deletion: DeletionSettings::default(),
@@ -438,25 +444,6 @@ impl LogFormat {
 impl fmt::Display for LogFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// HTTP listeners.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServerSettings {
-    /// Address of the API listener.
-    pub listen: SocketAddr,
-    /// Address of the admin listener (health, metrics); must differ from `listen`.
-    pub admin_listen: SocketAddr,
-}
-
-impl Default for ServerSettings {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080)),
-            admin_listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9090)),
-        }
     }
 }
 

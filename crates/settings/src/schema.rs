@@ -51,12 +51,24 @@ pub(crate) enum Kind {
     NodeList,
     /// An IP address and port, e.g. `127.0.0.1:8080`.
     SocketAddr,
+    /// A list of CORS origins, each `http://` or `https://` plus a host and optional
+    /// port (a TOML array, or comma-separated in a string).
+    OriginList,
+    /// A list of API keys: in TOML an array of `{ name, sha256, scopes }` tables, in a
+    /// string `name:sha256:scope,scope;name2:...`. The hashes are never printed.
+    ApiKeys,
 }
 
 impl Kind {
     /// Whether values of this kind must never be printed.
     pub(crate) fn is_secret(self) -> bool {
         matches!(self, Kind::Secret | Kind::Url)
+    }
+
+    /// Whether error messages must not repeat a value of this kind as given: secrets,
+    /// and API key lists (their hashes are treated as secret-ish).
+    pub(crate) fn hides_value(self) -> bool {
+        self.is_secret() || matches!(self, Kind::ApiKeys)
     }
 
     /// What a value of this kind looks like, for "expected …" messages.
@@ -69,6 +81,8 @@ impl Kind {
             Kind::Enum(names) => format!("one of {}", names.join(", ")),
             Kind::NodeList => "a list of host:port entries".to_owned(),
             Kind::SocketAddr => "an IP address and port, e.g. 127.0.0.1:8080".to_owned(),
+            Kind::OriginList => "a list of http:// or https:// origins".to_owned(),
+            Kind::ApiKeys => "a list of API keys (name, sha256, scopes)".to_owned(),
         }
     }
 
@@ -112,6 +126,9 @@ pub(crate) const REDACTED: &str = "<redacted>";
 /// Printed for an optional value that is not set.
 pub(crate) const NOT_SET: &str = "(not set)";
 
+/// Default of `embedded.data_dir`, relative to the working directory.
+pub(crate) const DEFAULT_EMBEDDED_DATA_DIR: &str = ".sessiondb/embedded";
+
 /// Printed for an empty list.
 pub(crate) const EMPTY: &str = "(empty)";
 
@@ -131,6 +148,10 @@ pub(crate) const REFRESH_TTL: Range = Range::new(DAY, 30 * DAY);
 pub(crate) const REFRESH_IDLE_TTL: Range = Range::new(60, 30 * DAY);
 /// Allowed cleanup lease durations.
 pub(crate) const CLEANUP_LEASE: Range = Range::new(10, DAY);
+/// Allowed sustained rates of the HTTP rate limits, per minute.
+pub(crate) const RATE_PER_MINUTE: Range = Range::new(1, 100_000);
+/// Allowed bursts of the HTTP rate limits.
+pub(crate) const RATE_BURST: Range = Range::new(1, 10_000);
 /// The longest default cleanup lease (the default is twice the interval, at most this).
 pub(crate) const DEFAULT_LEASE_CAP: u64 = 3600;
 
@@ -174,6 +195,9 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key("redis.tls.client_cert_file", Kind::Path, NOT_SET),
     key("redis.tls.client_key_file", Kind::Path, NOT_SET),
     key("redis.tls.server_name", Kind::Str, NOT_SET),
+    key("embedded.data_dir", Kind::Path, DEFAULT_EMBEDDED_DATA_DIR),
+    key("embedded.redis_server", Kind::Path, NOT_SET),
+    key("embedded.port", uint(0, 65535), "0"),
     key("session.idle_ttl_seconds", Kind::UInt(IDLE_TTL), "3600"),
     key("session.min_idle_ttl_seconds", Kind::UInt(IDLE_TTL), "60"),
     key(
@@ -213,6 +237,26 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key("log.format", Kind::Enum(LOG_FORMATS), "text"),
     key("server.listen", Kind::SocketAddr, "127.0.0.1:8080"),
     key("server.admin_listen", Kind::SocketAddr, "127.0.0.1:9090"),
+    key("server.api_keys", Kind::ApiKeys, EMPTY),
+    key("server.max_body_bytes", uint(1024, 16_777_216), "65536"),
+    key("server.request_timeout_ms", uint(100, 300_000), "10000"),
+    key("server.shutdown_grace_seconds", uint(0, 600), "30"),
+    key("server.trust_forwarded_for", Kind::Bool, "false"),
+    key("server.cors_origins", Kind::OriginList, EMPTY),
+    key(
+        "server.redeem_rate_per_minute",
+        Kind::UInt(RATE_PER_MINUTE),
+        "10",
+    ),
+    key("server.redeem_burst", Kind::UInt(RATE_BURST), "5"),
+    key(
+        "server.refresh_rate_per_minute",
+        Kind::UInt(RATE_PER_MINUTE),
+        "60",
+    ),
+    key("server.refresh_burst", Kind::UInt(RATE_BURST), "10"),
+    key("server.tls_cert_file", Kind::Path, NOT_SET),
+    key("server.tls_key_file", Kind::Path, NOT_SET),
     key("acl.admin_password", Kind::Secret, NOT_SET),
     key("acl.sentinel_password", Kind::Secret, NOT_SET),
     key("acl.app_password", Kind::Secret, NOT_SET),
@@ -235,9 +279,10 @@ pub(crate) fn range(path: &str) -> Option<Range> {
 }
 
 /// Every section (TOML table).
-pub(crate) const SECTIONS: [&str; 10] = [
+pub(crate) const SECTIONS: [&str; 11] = [
     "redis",
     "redis.tls",
+    "embedded",
     "session",
     "refresh",
     "deletion",

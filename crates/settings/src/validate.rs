@@ -3,14 +3,16 @@
 //! The loader already checked each value's type and static range as it read it; these
 //! checks repeat the static ranges (for settings built in code) and add the ones that
 //! depend on other keys (the idle window, the absolute lifetime, the Redis mode, TLS
-//! files).
+//! files) or that look inside lists (API keys, CORS origins).
 
 use std::path::Path;
 
+use crate::api_keys;
 use crate::error::{Origin, SettingsError};
 use crate::load::Origins;
 use crate::model::{RedisMode, Settings};
 use crate::schema::{self, Range};
+use crate::value::check_cors_origin;
 
 impl Settings {
     /// Checks every value against its allowed range and against the settings it
@@ -29,6 +31,7 @@ pub(crate) fn integers(s: &Settings) -> Vec<(&'static str, Option<u64>)> {
         ("redis.db", Some(u64::from(s.redis.db))),
         ("redis.pool_size", Some(wide(s.redis.pool_size))),
         ("redis.command_timeout_ms", Some(s.redis.command_timeout_ms)),
+        ("embedded.port", Some(u64::from(s.embedded.port))),
         ("session.idle_ttl_seconds", Some(s.session.idle_ttl_seconds)),
         (
             "session.min_idle_ttl_seconds",
@@ -62,6 +65,31 @@ pub(crate) fn integers(s: &Settings) -> Vec<(&'static str, Option<u64>)> {
         ("cleanup.batch_size", Some(u64::from(s.cleanup.batch_size))),
         ("cleanup.lease_seconds", Some(s.cleanup.lease_seconds)),
         ("events.max_len", Some(s.events.max_len)),
+        ("server.max_body_bytes", Some(wide(s.server.max_body_bytes))),
+        (
+            "server.request_timeout_ms",
+            Some(s.server.request_timeout_ms),
+        ),
+        (
+            "server.shutdown_grace_seconds",
+            Some(s.server.shutdown_grace_seconds),
+        ),
+        (
+            "server.redeem_rate_per_minute",
+            Some(u64::from(s.server.redeem_rate_per_minute)),
+        ),
+        (
+            "server.redeem_burst",
+            Some(u64::from(s.server.redeem_burst)),
+        ),
+        (
+            "server.refresh_rate_per_minute",
+            Some(u64::from(s.server.refresh_rate_per_minute)),
+        ),
+        (
+            "server.refresh_burst",
+            Some(u64::from(s.server.refresh_burst)),
+        ),
     ]
 }
 
@@ -159,16 +187,58 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         )?;
     }
 
-    // Listeners.
-    if s.server.listen == s.server.admin_listen && s.server.listen.port() != 0 {
+    check_server(s, origins)?;
+    check_redis(s, origins)?;
+    check_embedded(s, origins)
+}
+
+fn check_server(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
+    let origin = |key: &str| origins.get(key).cloned().unwrap_or(Origin::Default);
+    let invalid = |key: &str, value: String, reason: String| SettingsError::InvalidValue {
+        key: key.to_owned(),
+        value,
+        reason,
+        origin: origin(key),
+    };
+    let srv = &s.server;
+    if srv.listen == srv.admin_listen && srv.listen.port() != 0 {
         return Err(invalid(
             "server.admin_listen",
-            format!("{:?}", s.server.admin_listen.to_string()),
-            "must differ from server.listen",
+            format!("{:?}", srv.admin_listen.to_string()),
+            "must differ from server.listen".to_owned(),
         ));
     }
-
-    check_redis(s, origins)
+    api_keys::check(&srv.api_keys).map_err(|p| p.into_error(origin("server.api_keys")))?;
+    for entry in &srv.cors_origins {
+        check_cors_origin(entry)
+            .map_err(|reason| invalid("server.cors_origins", format!("{entry:?}"), reason))?;
+    }
+    let tls = [
+        ("server.tls_cert_file", &srv.tls_cert_file),
+        ("server.tls_key_file", &srv.tls_key_file),
+    ];
+    let unpaired = match tls {
+        [(key, Some(path)), (_, None)] | [(_, None), (key, Some(path))] => Some((key, path)),
+        _ => None,
+    };
+    if let Some((key, path)) = unpaired {
+        return Err(invalid(
+            key,
+            format!("{:?}", path.display().to_string()),
+            "server.tls_cert_file and server.tls_key_file must be set together".to_owned(),
+        ));
+    }
+    for (key, path) in tls {
+        if let Some(path) = path {
+            readable_file(path).map_err(|source| SettingsError::File {
+                key: key.to_owned(),
+                path: path.clone(),
+                origin: origin(key),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
@@ -257,6 +327,29 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
                 })?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The `[embedded]` section: a non-empty data directory, and (only in embedded mode,
+/// the only one that uses it) an existing `redis-server` binary when one is named.
+fn check_embedded(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
+    let origin = |key: &str| origins.get(key).cloned().unwrap_or(Origin::Default);
+    if s.embedded.data_dir.as_os_str().is_empty() {
+        return Err(SettingsError::InvalidValue {
+            key: "embedded.data_dir".to_owned(),
+            value: "\"\"".to_owned(),
+            reason: "must not be empty".to_owned(),
+            origin: origin("embedded.data_dir"),
+        });
+    }
+    if let (RedisMode::Embedded, Some(path)) = (s.redis.mode, &s.embedded.redis_server) {
+        readable_file(path).map_err(|source| SettingsError::File {
+            key: "embedded.redis_server".to_owned(),
+            path: path.clone(),
+            origin: origin("embedded.redis_server"),
+            source,
+        })?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use toml::Value;
 
+use crate::api_keys;
 use crate::error::{Origin, SettingsError};
 use crate::model::NodeAddr;
 use crate::schema::{KeySpec, Kind, Range, REDACTED};
@@ -60,6 +61,11 @@ pub(crate) fn from_str(
             Ok(addr) => Value::String(addr.to_string()),
             Err(_) => return Err(invalid(format!("expected {}", spec.kind.expected()))),
         },
+        Kind::OriginList => {
+            let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
+            origin_list(spec, entries, origin)?
+        }
+        Kind::ApiKeys => api_keys::from_str(spec, raw, origin)?,
     };
     Ok(Assignment {
         spec,
@@ -92,7 +98,7 @@ pub(crate) fn from_toml(
             Ok(n) => in_range(spec, n, range, origin),
             Err(_) => Err(out_of_range(spec, n.to_string(), range, origin)),
         },
-        (Kind::NodeList, Value::Array(items)) => {
+        (kind @ (Kind::NodeList | Kind::OriginList), Value::Array(items)) => {
             let mut entries = Vec::with_capacity(items.len());
             for item in &items {
                 match item {
@@ -100,13 +106,22 @@ pub(crate) fn from_toml(
                     _ => return wrong_type(&Value::Array(items.clone())),
                 }
             }
-            let value = node_list(spec, entries.into_iter(), origin)?;
+            let value = if kind == Kind::NodeList {
+                node_list(spec, entries.into_iter(), origin)?
+            } else {
+                origin_list(spec, entries.into_iter(), origin)?
+            };
             Ok(Assignment {
                 spec,
                 value,
                 origin: origin.clone(),
             })
         }
+        (Kind::ApiKeys, Value::Array(items)) => Ok(Assignment {
+            spec,
+            value: api_keys::from_toml(spec, items, origin)?,
+            origin: origin.clone(),
+        }),
         (
             Kind::Str | Kind::Secret | Kind::Url | Kind::Path | Kind::Enum(_) | Kind::SocketAddr,
             Value::String(s),
@@ -147,6 +162,41 @@ fn node_list<'a>(
     Ok(Value::Array(nodes))
 }
 
+fn origin_list<'a>(
+    spec: &'static KeySpec,
+    entries: impl Iterator<Item = &'a str>,
+    origin: &Origin,
+) -> Result<Value, SettingsError> {
+    let mut origins = Vec::new();
+    for entry in entries {
+        check_cors_origin(entry)
+            .map_err(|reason| invalid(spec, format!("{entry:?}"), reason, origin))?;
+        origins.push(Value::String(entry.to_owned()));
+    }
+    Ok(Value::Array(origins))
+}
+
+/// Checks one CORS origin: `http://` or `https://`, a host, an optional port, and
+/// nothing else (no path, not even a trailing `/`, which browsers never send).
+pub(crate) fn check_cors_origin(entry: &str) -> Result<(), String> {
+    let rest = entry
+        .strip_prefix("https://")
+        .or_else(|| entry.strip_prefix("http://"))
+        .ok_or_else(|| "an origin must start with http:// or https://".to_owned())?;
+    let shape = "expected scheme://host[:port] with no path, e.g. https://app.example.com";
+    if rest.is_empty()
+        || rest
+            .chars()
+            .any(|c| c.is_whitespace() || "/?#@*".contains(c))
+    {
+        return Err(shape.to_owned());
+    }
+    match url::Url::parse(entry) {
+        Ok(url) if url.host().is_some() => Ok(()),
+        _ => Err(shape.to_owned()),
+    }
+}
+
 fn out_of_range(spec: &KeySpec, value: String, range: Range, origin: &Origin) -> SettingsError {
     SettingsError::OutOfRange {
         key: spec.path.to_owned(),
@@ -165,18 +215,20 @@ fn invalid(spec: &KeySpec, value: String, reason: String, origin: &Origin) -> Se
     }
 }
 
-/// A string value as printed in errors: quoted, or `<redacted>` for secrets.
+/// A string value as printed in errors: quoted, or `<redacted>` for secrets (and API
+/// key lists).
 fn show_str(spec: &KeySpec, raw: &str) -> String {
-    if spec.kind.is_secret() {
+    if spec.kind.hides_value() {
         REDACTED.to_owned()
     } else {
         format!("{raw:?}")
     }
 }
 
-/// A TOML value as printed in errors: TOML syntax, or `<redacted>` for secrets.
+/// A TOML value as printed in errors: TOML syntax, or `<redacted>` for secrets (and
+/// API key lists).
 fn show_toml(spec: &KeySpec, value: &Value) -> String {
-    if spec.kind.is_secret() {
+    if spec.kind.hides_value() {
         REDACTED.to_owned()
     } else {
         value.to_string()

@@ -9,8 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use fred::prelude::*;
-use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig, Topology};
-use sessiondb_local::{RedisCluster, RedisOptions, RedisServer, SentinelOptions, SentinelTopology};
+use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig, TlsConfig, Topology};
+use sessiondb_local::{
+    free_port, RedisCluster, RedisOptions, RedisServer, SentinelOptions, SentinelTopology, TlsFiles,
+};
+
+/// The name in the TLS backend's server certificate (not the address it is reached at, so
+/// the engine's server-name override is exercised).
+pub const TLS_SERVER_NAME: &str = "redis.sessiondb.test";
 
 pub type CaseResult = anyhow::Result<()>;
 pub type CaseFuture = Pin<Box<dyn Future<Output = CaseResult> + Send>>;
@@ -36,16 +42,19 @@ macro_rules! cases {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topo {
     Standalone,
+    /// Standalone over TLS, checking the CA and the server name.
+    Tls,
     Sentinel,
     Cluster,
 }
 
 impl Topo {
-    pub const ALL: [Topo; 3] = [Topo::Standalone, Topo::Sentinel, Topo::Cluster];
+    pub const ALL: [Topo; 4] = [Topo::Standalone, Topo::Tls, Topo::Sentinel, Topo::Cluster];
 
     pub fn name(self) -> &'static str {
         match self {
             Topo::Standalone => "standalone",
+            Topo::Tls => "tls",
             Topo::Sentinel => "sentinel",
             Topo::Cluster => "cluster",
         }
@@ -64,6 +73,7 @@ pub struct Backend {
 #[derive(Default)]
 pub struct Backends {
     standalone: OnceLock<Result<Arc<Backend>, String>>,
+    tls: OnceLock<Result<Arc<Backend>, String>>,
     sentinel: OnceLock<Result<Arc<Backend>, String>>,
     cluster: OnceLock<Result<Arc<Backend>, String>>,
 }
@@ -72,6 +82,7 @@ impl Backends {
     pub fn get(&self, topo: Topo) -> Result<Arc<Backend>, String> {
         let cell = match topo {
             Topo::Standalone => &self.standalone,
+            Topo::Tls => &self.tls,
             Topo::Sentinel => &self.sentinel,
             Topo::Cluster => &self.cluster,
         };
@@ -90,6 +101,28 @@ fn start(topo: Topo) -> anyhow::Result<Backend> {
                 connection: ConnectionConfig::standalone(host, port),
                 masters: Box::new(move || vec![addr.clone()]),
                 _guard: Box::new(server),
+            }
+        }
+        Topo::Tls => {
+            let dir = tempfile::tempdir()?;
+            let files = TlsFiles::generate(dir.path(), &[TLS_SERVER_NAME])?;
+            let tls_port = free_port()?;
+            let server = RedisServer::start(RedisOptions {
+                extra_args: files.redis_args(tls_port),
+                ..RedisOptions::default()
+            })?;
+            let mut connection = ConnectionConfig::standalone("127.0.0.1", tls_port);
+            connection.tls = Some(TlsConfig {
+                ca_file: Some(files.ca_cert.clone()),
+                server_name: Some(TLS_SERVER_NAME.to_owned()),
+                ..TlsConfig::default()
+            });
+            // Key scans use the plain port the fixture keeps for its probes.
+            let addr = server.addr();
+            Backend {
+                connection,
+                masters: Box::new(move || vec![addr.clone()]),
+                _guard: Box::new((server, dir)),
             }
         }
         Topo::Sentinel => {

@@ -1,0 +1,310 @@
+//! The `[server]` and `[embedded]` sections: limits, CORS origins, listener TLS, the
+//! embedded Redis, and the conversion into the HTTP layer's configuration (API keys are
+//! in `api_keys.rs`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{config_file, load, load_err};
+use sessiondb_http::config::{HttpConfig, RateLimit};
+use sessiondb_settings::{LoadOptions, Settings};
+
+#[test]
+fn http_config_of_the_defaults_equals_the_http_crate_defaults() {
+    let ours = Settings::default().http_config();
+    let theirs = HttpConfig::default();
+    // `HttpConfig` has no `PartialEq`; its `Debug` output covers every field.
+    assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+    assert_eq!(ours.max_body_bytes, theirs.max_body_bytes);
+    assert_eq!(ours.request_timeout, theirs.request_timeout);
+    assert_eq!(ours.redeem_rate, theirs.redeem_rate);
+    assert_eq!(ours.refresh_rate, theirs.refresh_rate);
+    assert_eq!(ours.shutdown_grace, theirs.shutdown_grace);
+    assert!(ours.tls.is_none() && ours.api_keys.is_empty() && ours.cors_origins.is_empty());
+
+    let loaded = Settings::load(&LoadOptions::default())
+        .unwrap()
+        .http_config();
+    assert_eq!(format!("{loaded:?}"), format!("{theirs:?}"));
+}
+
+#[test]
+fn server_keys_from_every_layer_reach_http_config() {
+    let toml = "[server]\nmax_body_bytes = 1024\nrequest_timeout_ms = 100\n\
+                shutdown_grace_seconds = 0\ntrust_forwarded_for = true\n\
+                cors_origins = [\"https://app.example.com\", \"http://localhost:3000\"]\n\
+                redeem_rate_per_minute = 100000\n";
+    let s = load(
+        Some(toml),
+        &[
+            ("SESSIONDB_SERVER__REDEEM_BURST", "10000"),
+            ("SESSIONDB_SERVER__REFRESH_RATE_PER_MINUTE", "1"),
+            ("SESSIONDB_SERVER__TRUST_FORWARDED_FOR", "no"),
+        ],
+        &["server.refresh_burst=1", "server.max_body_bytes=16777216"],
+    )
+    .unwrap();
+    let http = s.http_config();
+    assert_eq!(http.max_body_bytes, 16_777_216, "the override wins");
+    assert_eq!(http.request_timeout, Duration::from_millis(100));
+    assert_eq!(http.shutdown_grace, Duration::ZERO);
+    assert!(!http.trust_forwarded_for, "the environment beats the file");
+    assert_eq!(
+        http.cors_origins,
+        vec!["https://app.example.com", "http://localhost:3000"]
+    );
+    assert_eq!(
+        http.redeem_rate,
+        RateLimit {
+            per_minute: 100_000,
+            burst: 10_000
+        }
+    );
+    assert_eq!(
+        http.refresh_rate,
+        RateLimit {
+            per_minute: 1,
+            burst: 1
+        }
+    );
+
+    let s = load(
+        None,
+        &[(
+            "SESSIONDB_SERVER__CORS_ORIGINS",
+            " https://a.example , https://[::1]:8443,",
+        )],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.server.cors_origins,
+        vec!["https://a.example", "https://[::1]:8443"]
+    );
+}
+
+#[test]
+fn server_limits_are_range_checked() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "server.max_body_bytes=1023",
+            "server.max_body_bytes = 1023 is out of range: allowed 1024..=16777216",
+        ),
+        ("server.max_body_bytes=16777217", "allowed 1024..=16777216"),
+        ("server.request_timeout_ms=99", "allowed 100..=300000"),
+        ("server.request_timeout_ms=300001", "allowed 100..=300000"),
+        ("server.shutdown_grace_seconds=601", "allowed 0..=600"),
+        ("server.redeem_rate_per_minute=0", "allowed 1..=100000"),
+        ("server.redeem_burst=10001", "allowed 1..=10000"),
+        (
+            "server.refresh_rate_per_minute=100001",
+            "allowed 1..=100000",
+        ),
+        ("server.refresh_burst=0", "allowed 1..=10000"),
+        (
+            "embedded.port=65536",
+            "embedded.port = 65536 is out of range: allowed 0..=65535",
+        ),
+    ];
+    for (item, expected) in cases {
+        let msg = load_err(None, &[], &[item]);
+        assert!(msg.contains(expected), "{item}: {msg}");
+        assert!(msg.ends_with("(set by command-line override)"), "{msg}");
+    }
+    let msg = load_err(
+        None,
+        &[("SESSIONDB_SERVER__TRUST_FORWARDED_FOR", "maybe")],
+        &[],
+    );
+    assert!(
+        msg.contains("server.trust_forwarded_for = \"maybe\" is invalid: expected true or false"),
+        "{msg}"
+    );
+
+    let mut s = Settings::default();
+    s.server.redeem_burst = 0;
+    let msg = s.validate().unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "server.redeem_burst = 0 is out of range: allowed 1..=10000 (built-in default)"
+    );
+}
+
+#[test]
+fn cors_origins_must_be_http_or_https_origins() {
+    let bad = [
+        (
+            "app.example.com",
+            "an origin must start with http:// or https://",
+        ),
+        (
+            "ftp://app.example.com",
+            "an origin must start with http:// or https://",
+        ),
+        ("*", "an origin must start with http:// or https://"),
+        (
+            "https://app.example.com/",
+            "expected scheme://host[:port] with no path",
+        ),
+        (
+            "https://app.example.com/login",
+            "expected scheme://host[:port] with no path",
+        ),
+        ("https://", "expected scheme://host[:port] with no path"),
+        (
+            "https://*.example.com",
+            "expected scheme://host[:port] with no path",
+        ),
+        (
+            "https://a.example:99999",
+            "expected scheme://host[:port] with no path",
+        ),
+    ];
+    for (origin, reason) in bad {
+        let msg = load_err(
+            None,
+            &[(
+                "SESSIONDB_SERVER__CORS_ORIGINS",
+                &format!("https://ok.example,{origin}"),
+            )],
+            &[],
+        );
+        assert!(
+            msg.starts_with(&format!(
+                "server.cors_origins = {origin:?} is invalid: {reason}"
+            )),
+            "{origin}: {msg}"
+        );
+        assert!(msg.contains("SESSIONDB_SERVER__CORS_ORIGINS"), "{msg}");
+    }
+    let msg = load_err(
+        Some("[server]\ncors_origins = \"https://a.example\"\n"),
+        &[],
+        &[],
+    );
+    assert!(
+        msg.contains("expected a list of http:// or https:// origins"),
+        "{msg}"
+    );
+    let msg = load_err(
+        Some("[server]\ncors_origins = [\"https://a.example\", 1]\n"),
+        &[],
+        &[],
+    );
+    assert!(
+        msg.contains("server.cors_origins = [\"https://a.example\", 1] is invalid"),
+        "{msg}"
+    );
+
+    let mut s = Settings::default();
+    s.server.cors_origins.push("example.com".into());
+    let msg = s.validate().unwrap_err().to_string();
+    assert!(
+        msg.starts_with("server.cors_origins = \"example.com\" is invalid"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn listener_tls_needs_both_files_and_they_must_exist() {
+    let file = config_file("");
+    let (cert, key) = (
+        file.dir.path().join("api.pem"),
+        file.dir.path().join("api.key"),
+    );
+    std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\n").unwrap();
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        &file.path,
+        "[server]\ntls_cert_file = \"api.pem\"\ntls_key_file = \"api.key\"\n",
+    )
+    .unwrap();
+    let options = |overrides: &[&str]| LoadOptions {
+        config_file: Some(file.path.clone()),
+        env: Vec::new(),
+        overrides: common::overrides(overrides),
+    };
+    // Relative paths in the config file are relative to the file.
+    let tls = Settings::load(&options(&[]))
+        .unwrap()
+        .http_config()
+        .tls
+        .unwrap();
+    assert_eq!((tls.cert_file, tls.key_file), (cert.clone(), key.clone()));
+
+    let msg = load_err(
+        None,
+        &[],
+        &[&format!("server.tls_cert_file={}", cert.display())],
+    );
+    assert!(
+        msg.starts_with(&format!("server.tls_cert_file = {:?} is invalid: server.tls_cert_file and server.tls_key_file must be set together", cert.display().to_string())),
+        "{msg}"
+    );
+    let msg = load_err(None, &[("SESSIONDB_SERVER__TLS_KEY_FILE", "/k.pem")], &[]);
+    assert!(
+        msg.starts_with("server.tls_key_file = \"/k.pem\" is invalid"),
+        "{msg}"
+    );
+    assert!(msg.contains("must be set together"), "{msg}");
+
+    let err = Settings::load(&options(&["server.tls_key_file=/nonexistent/api.key"])).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("server.tls_key_file = /nonexistent/api.key cannot be used"),
+        "{err}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+    let dir = file.dir.path().display().to_string();
+    let msg = Settings::load(&options(&[&format!("server.tls_cert_file={dir}")]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("not a regular file"), "{msg}");
+}
+
+#[test]
+fn embedded_section_defaults_and_layers() {
+    let s = load(None, &[], &[]).unwrap();
+    assert_eq!(s.embedded.data_dir, PathBuf::from(".sessiondb/embedded"));
+    assert!(s.embedded.redis_server.is_none());
+    assert_eq!(s.embedded.port, 0);
+
+    let file = config_file("[embedded]\ndata_dir = \"data\"\nport = 6390\n");
+    let binary = file.dir.path().join("redis-server");
+    std::fs::write(&binary, "").unwrap();
+    let s = Settings::load(&LoadOptions {
+        config_file: Some(file.path.clone()),
+        env: common::env(&[(
+            "SESSIONDB_EMBEDDED__REDIS_SERVER",
+            &binary.display().to_string(),
+        )]),
+        overrides: common::overrides(&["embedded.port=0"]),
+    })
+    .unwrap();
+    assert_eq!(s.embedded.data_dir, file.dir.path().join("data"));
+    assert_eq!(s.embedded.redis_server.as_deref(), Some(binary.as_path()));
+    assert_eq!(s.embedded.port, 0);
+
+    // The binary must exist in embedded mode; the other modes ignore the section.
+    let env = [(
+        "SESSIONDB_EMBEDDED__REDIS_SERVER",
+        "/nonexistent/redis-server",
+    )];
+    let msg = load_err(None, &env, &[]);
+    assert!(
+        msg.starts_with("embedded.redis_server = /nonexistent/redis-server cannot be used"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("(set by environment variable SESSIONDB_EMBEDDED__REDIS_SERVER)"));
+    load(None, &env, &["redis.mode=standalone"]).unwrap();
+
+    let msg = load_err(Some("[embedded]\ndata_dir = \"\"\n"), &[], &[]);
+    assert!(
+        msg.contains("embedded.data_dir = \"\" is invalid: must not be empty"),
+        "{msg}"
+    );
+    let msg = load_err(Some("[embedded]\ndatadir = \"x\"\n"), &[], &[]);
+    assert!(msg.contains("did you mean embedded.data_dir?"), "{msg}");
+}
