@@ -28,6 +28,24 @@ pub struct EngineConfig {
     pub events: EventsConfig,
     /// The cleanup pass.
     pub cleanup: CleanupConfig,
+    /// When a write counts as done.
+    pub durability: Durability,
+}
+
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// As soon as the master applied it. A failover may lose the last writes.
+    Async,
+    /// After at least `replicas` replicas confirmed it (`WAIT`), within `timeout`;
+    /// otherwise the write fails with a retryable error. With Redis's
+    /// `min-replicas-to-write`, a failover then loses no acknowledged write.
+    Replicated {
+        /// Replicas that must confirm each write.
+        replicas: u32,
+        /// How long to wait for them.
+        timeout: Duration,
+    },
 }
 
 /// Session lifetime and size rules.
@@ -139,6 +157,7 @@ impl Default for EngineConfig {
                 batch_size: 500,
                 lease_ttl: Duration::from_secs(120),
             },
+            durability: Durability::Async,
         }
     }
 }
@@ -192,6 +211,14 @@ impl EngineConfig {
                 "session.max_data_bytes",
                 "must be greater than zero".to_owned(),
             );
+        }
+        if let Durability::Replicated { replicas, timeout } = self.durability {
+            if replicas == 0 || timeout.as_millis() == 0 {
+                return invalid(
+                    "durability",
+                    "replicated durability needs at least one replica and a timeout".to_owned(),
+                );
+            }
         }
         if self.cleanup.batch_size == 0 {
             return invalid("cleanup.batch_size", "must be greater than zero".to_owned());

@@ -40,6 +40,15 @@ pub enum Error {
     /// A value failed validation.
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// The write was applied on the master but fewer replicas than required confirmed
+    /// it in time (replicated durability); retrying is safe.
+    #[error("the write was not confirmed by {wanted} replica(s) in time ({acked} confirmed)")]
+    NotReplicated {
+        /// Replicas that confirmed.
+        acked: u64,
+        /// Replicas required.
+        wanted: u32,
+    },
     /// Redis could not be reached or did not answer in time.
     #[error("the session store is unavailable")]
     Backend(#[source] fred::error::Error),
@@ -67,6 +76,7 @@ impl Error {
             Error::TokenSpent => "token_spent",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::InvalidInput(_) => "invalid_request",
+            Error::NotReplicated { .. } => "not_replicated",
             Error::Backend(_) => "backend_unavailable",
             Error::Protocol { .. } => "internal_error",
         }
@@ -74,7 +84,7 @@ impl Error {
 
     /// Whether retrying the same request later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Backend(_))
+        matches!(self, Error::Backend(_) | Error::NotReplicated { .. })
     }
 }
 

@@ -37,8 +37,8 @@ mod store;
 mod token;
 
 pub use config::{
-    CapPolicy, CleanupConfig, ConnectionConfig, DeletionPolicy, EngineConfig, EventsConfig,
-    RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
+    CapPolicy, CleanupConfig, ConnectionConfig, DeletionPolicy, Durability, EngineConfig,
+    EventsConfig, RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
 };
 pub use engine::{CleanupOptions, CleanupReport, Engine};
 pub use error::{Error, InvalidInput};

@@ -9,10 +9,10 @@ use fred::types::config::{
     ClusterDiscoveryPolicy, ConnectionConfig as FredConnectionConfig, PerformanceConfig,
     ReconnectPolicy, Server, ServerConfig, TlsConfig as FredTlsConfig, TlsHostMapping,
 };
-use fred::types::Value;
+use fred::types::{ClusterHash, CustomCommand, Value};
 use secrecy::ExposeSecret;
 
-use crate::config::{ConnectionConfig, TlsConfig, Topology};
+use crate::config::{ConnectionConfig, Durability, TlsConfig, Topology};
 use crate::error::Error;
 use crate::events::Observer;
 use crate::scripts::NamedScript;
@@ -21,7 +21,10 @@ use crate::scripts::NamedScript;
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: Pool,
+    /// Receives timings of every script call.
     observer: Option<Arc<dyn Observer>>,
+    /// Whether writes wait for replicas.
+    durability: Durability,
 }
 
 impl Store {
@@ -86,7 +89,12 @@ impl Store {
         Ok(Self {
             pool,
             observer: None,
+            durability: Durability::Async,
         })
+    }
+
+    pub(crate) fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
     }
 
     pub(crate) fn set_observer(&mut self, observer: Arc<dyn Observer>) {
@@ -118,14 +126,103 @@ impl Store {
             .script
             .evalsha_with_reload(self.pool.next(), key, args)
             .await;
-        if let Some(observer) = &self.observer {
-            observer.script_call(script.name, started.elapsed(), result.is_ok());
-        }
-        result.map_err(|error| {
-            tracing::warn!(script = script.name, %error, "script call failed");
-            Error::Backend(error)
-        })
+        self.observe(script, started, result.is_ok());
+        result.map_err(|error| backend(script, error))
     }
+
+    /// Runs a script that changes state. In replicated durability the script and a
+    /// `WAIT` go down the same connection in one pipeline (one round trip), and the
+    /// write counts only when enough replicas confirmed it.
+    pub(crate) async fn run_write(
+        &self,
+        script: &NamedScript,
+        key: String,
+        args: Vec<Value>,
+    ) -> Result<Value, Error> {
+        let Durability::Replicated { replicas, timeout } = self.durability else {
+            return self.run(script, key, args).await;
+        };
+        let started = Instant::now();
+        let client = self.pool.next();
+        // Route WAIT to the node that owns the script's key (matters on Cluster).
+        let slot = fred::util::redis_keyslot(key.as_bytes());
+        let mut reloaded = false;
+        loop {
+            let pipeline = client.pipeline();
+            let wait = CustomCommand::new_static("WAIT", ClusterHash::Custom(slot), false);
+            let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+            // Pipelines have no Lua interface; EVALSHA goes as a command routed like WAIT.
+            let evalsha = CustomCommand::new_static("EVALSHA", ClusterHash::Custom(slot), false);
+            let mut evalsha_args = vec![
+                Value::from(script.script.sha1().clone()),
+                Value::from(1),
+                Value::from(key.as_str()),
+            ];
+            evalsha_args.extend(args.iter().cloned());
+            let queued: Result<(), _> = pipeline.custom(evalsha, evalsha_args).await;
+            let waited: Result<(), _> = pipeline
+                .custom(
+                    wait,
+                    vec![Value::from(i64::from(replicas)), Value::from(timeout_ms)],
+                )
+                .await;
+            if let Err(error) = queued.and(waited) {
+                self.observe(script, started, false);
+                return Err(backend(script, error));
+            }
+            let mut results = pipeline.try_all::<Value>().await.into_iter();
+            let (Some(applied), Some(acked)) = (results.next(), results.next()) else {
+                self.observe(script, started, false);
+                return Err(Error::Protocol {
+                    script: script.name,
+                    detail: "pipeline returned fewer replies than commands".to_owned(),
+                });
+            };
+            match applied {
+                Err(error) if !reloaded && error.details().starts_with("NOSCRIPT") => {
+                    script
+                        .script
+                        .load(client)
+                        .await
+                        .map_err(|e| backend(script, e))?;
+                    reloaded = true;
+                }
+                Err(error) => {
+                    self.observe(script, started, false);
+                    return Err(backend(script, error));
+                }
+                Ok(value) => {
+                    let acked = acked.map_err(|e| backend(script, e))?;
+                    let acked = acked.as_u64().unwrap_or(0);
+                    self.observe(script, started, true);
+                    if acked < u64::from(replicas) {
+                        tracing::warn!(
+                            script = script.name,
+                            acked,
+                            wanted = replicas,
+                            "write not replicated in time"
+                        );
+                        return Err(Error::NotReplicated {
+                            acked,
+                            wanted: replicas,
+                        });
+                    }
+                    return Ok(value);
+                }
+            }
+        }
+    }
+
+    fn observe(&self, script: &NamedScript, started: Instant, ok: bool) {
+        if let Some(observer) = &self.observer {
+            observer.script_call(script.name, started.elapsed(), ok);
+        }
+    }
+}
+
+fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
+    tracing::warn!(script = script.name, %error, "script call failed");
+    Error::Backend(error)
 }
 
 fn tls_config(tls: &TlsConfig) -> Result<FredTlsConfig, Error> {

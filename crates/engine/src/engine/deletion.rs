@@ -44,7 +44,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.deletion(tag, id.as_str()), args)
+            .run_write(script, keys.deletion(tag, id.as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {
@@ -68,7 +68,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.deletion(tag, token.id().as_str()), args)
+            .run_write(script, keys.deletion(tag, token.id().as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {

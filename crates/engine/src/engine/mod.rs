@@ -56,6 +56,7 @@ impl Engine {
     ) -> Result<Self, Error> {
         config.validate()?;
         let mut store = Store::connect(conn).await?;
+        store.set_durability(config.durability);
         if let Some(observer) = &observer {
             store.set_observer(observer.clone());
         }

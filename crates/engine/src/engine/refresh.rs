@@ -46,7 +46,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.family(tag, fid.as_str()), args)
+            .run_write(script, keys.family(tag, fid.as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         match reply.string()?.as_str() {

@@ -71,7 +71,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.index(tag, &user_hash), args)
+            .run_write(script, keys.index(tag, &user_hash), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         let status = reply.string()?;
@@ -221,7 +221,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.session(tag, token.id().as_str()), args)
+            .run_write(script, keys.session(tag, token.id().as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         match reply.string()?.as_str() {
@@ -254,7 +254,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.session(tag, token.id().as_str()), args)
+            .run_write(script, keys.session(tag, token.id().as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {
@@ -304,7 +304,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.session(tag, sid.as_str()), args)
+            .run_write(script, keys.session(tag, sid.as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {
@@ -336,7 +336,7 @@ impl Engine {
         let value = self
             .inner
             .store
-            .run(script, keys.index(tag, &user_hash), args)
+            .run_write(script, keys.index(tag, &user_hash), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {

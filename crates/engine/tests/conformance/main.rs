@@ -11,6 +11,7 @@
 mod cap;
 mod cleanup;
 mod deletion;
+mod durability;
 mod refresh;
 mod secrets;
 mod sessions;
@@ -37,6 +38,7 @@ fn main() {
         cap::cases(),
         refresh::cases(),
         deletion::cases(),
+        durability::cases(),
         cleanup::cases(),
         secrets::cases(),
     ]

@@ -165,6 +165,7 @@ static NEXT_PREFIX: AtomicU32 = AtomicU32::new(0);
 
 /// What a test gets: its topology and a key prefix of its own.
 pub struct Ctx {
+    pub topo: Topo,
     pub backend: Arc<Backend>,
     pub prefix: String,
 }
@@ -178,6 +179,7 @@ impl Ctx {
             .take(24)
             .collect();
         Self {
+            topo,
             backend,
             prefix: format!("t{n}-{}-{hint}", topo.name()),
         }
