@@ -7,7 +7,8 @@ use std::time::Instant;
 use fred::prelude::*;
 use fred::types::config::{
     ClusterDiscoveryPolicy, ConnectionConfig as FredConnectionConfig, PerformanceConfig,
-    ReconnectPolicy, Server, ServerConfig, TlsConfig as FredTlsConfig, TlsHostMapping,
+    ReconnectError, ReconnectPolicy, Server, ServerConfig, TlsConfig as FredTlsConfig,
+    TlsHostMapping,
 };
 use fred::types::{ClusterHash, CustomCommand, Value};
 use secrecy::ExposeSecret;
@@ -81,6 +82,14 @@ impl Store {
                 c.connection_timeout = timeout;
                 c.internal_command_timeout = timeout;
                 c.max_command_attempts = 2;
+                // A demoted master answers READONLY, a restarting one LOADING: reconnect
+                // (through Sentinel, to the current master) instead of failing forever.
+                c.reconnect_errors = vec![
+                    ReconnectError::ReadOnly,
+                    ReconnectError::Loading,
+                    ReconnectError::MasterDown,
+                    ReconnectError::ClusterDown,
+                ];
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
             .build_pool(conn.pool_size.max(1))
