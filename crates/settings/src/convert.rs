@@ -5,20 +5,21 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use sessiondb_engine::config::{
-    CleanupConfig, ConnectionConfig, DeletionPolicy, EngineConfig, EventsConfig, RefreshPolicy,
-    SessionPolicy, TlsConfig, Topology,
+    CleanupConfig, ConnectionConfig, DeletionPolicy, Durability, EngineConfig, EventsConfig,
+    RefreshPolicy, SessionPolicy, TlsConfig, Topology,
 };
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, ListenerTls, RateLimit};
 
 use crate::api_keys;
-use crate::model::{NodeAddr, RedisMode, Settings};
+use crate::model::{DurabilityMode, NodeAddr, RedisMode, Settings};
 use crate::schema::{EMPTY, NOT_SET, REDACTED};
 
 /// Host used in standalone mode when `redis.host` is not set.
 pub const DEFAULT_STANDALONE_HOST: &str = "127.0.0.1";
 
 impl Settings {
-    /// The engine's policies (sessions, refresh and deletion tokens, events, cleanup).
+    /// The engine's policies (sessions, refresh and deletion tokens, events, cleanup,
+    /// write durability).
     pub fn engine_config(&self) -> EngineConfig {
         let secs = Duration::from_secs;
         let s = &self.session;
@@ -50,6 +51,20 @@ impl Settings {
             cleanup: CleanupConfig {
                 batch_size: self.cleanup.batch_size,
                 lease_ttl: secs(self.cleanup.lease_seconds),
+            },
+            durability: self.engine_durability(),
+        }
+    }
+
+    /// The engine's write durability: `redis.durability`, with `redis.wait_replicas`
+    /// and `redis.wait_timeout_ms` when it is `replicated`.
+    fn engine_durability(&self) -> Durability {
+        let r = &self.redis;
+        match r.durability {
+            DurabilityMode::Async => Durability::Async,
+            DurabilityMode::Replicated => Durability::Replicated {
+                replicas: r.wait_replicas,
+                timeout: Duration::from_millis(r.wait_timeout_ms),
             },
         }
     }
@@ -177,6 +192,9 @@ impl Settings {
             ("redis.cluster_nodes", list(&r.cluster_nodes)),
             ("redis.pool_size", r.pool_size.to_string()),
             ("redis.command_timeout_ms", r.command_timeout_ms.to_string()),
+            ("redis.durability", r.durability.to_string()),
+            ("redis.wait_replicas", r.wait_replicas.to_string()),
+            ("redis.wait_timeout_ms", r.wait_timeout_ms.to_string()),
             ("redis.tls.enabled", r.tls.enabled.to_string()),
             ("redis.tls.ca_file", path(&r.tls.ca_file)),
             ("redis.tls.client_cert_file", path(&r.tls.client_cert_file)),

@@ -70,9 +70,9 @@ pub use env::{CONFIG_FILE_ENV, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
 pub use error::{Origin, SettingsError};
 pub use load::LoadOptions;
 pub use model::{
-    AclSettings, ApiKeySettings, CleanupSettings, DeletionSettings, EmbeddedSettings,
-    EventsSettings, LogFormat, LogLevel, LogSettings, NodeAddr, RedisMode, RedisSettings,
-    RefreshSettings, ServerSettings, SessionSettings, Settings, TlsSettings,
+    AclSettings, ApiKeySettings, CleanupSettings, DeletionSettings, DurabilityMode,
+    EmbeddedSettings, EventsSettings, LogFormat, LogLevel, LogSettings, NodeAddr, RedisMode,
+    RedisSettings, RefreshSettings, ServerSettings, SessionSettings, Settings, TlsSettings,
 };
 pub use secrecy::{ExposeSecret, SecretString};
 /// The API scopes of [`ApiKeySettings::scopes`] (from `sessiondb-http`).

@@ -99,6 +99,14 @@ pub struct RedisSettings {
     pub pool_size: usize,
     /// How long one command may take, in milliseconds.
     pub command_timeout_ms: u64,
+    /// When a write counts as done: on the master (`async`), or after `WAIT` confirmed
+    /// it on `wait_replicas` replicas within `wait_timeout_ms` (`replicated`).
+    pub durability: DurabilityMode,
+    /// Replicas that must confirm each write when `durability = replicated`.
+    pub wait_replicas: u32,
+    /// How long a write waits for its replicas when `durability = replicated`, in
+    /// milliseconds.
+    pub wait_timeout_ms: u64,
     /// TLS towards Redis and Sentinel.
     pub tls: TlsSettings,
 }
@@ -120,6 +128,9 @@ impl Default for RedisSettings {
             cluster_nodes: Vec::new(),
             pool_size: 8,
             command_timeout_ms: 2000,
+            durability: DurabilityMode::Async,
+            wait_replicas: 1,
+            wait_timeout_ms: 1000,
             tls: TlsSettings::default(),
         }
     }
@@ -152,6 +163,35 @@ impl RedisMode {
 }
 
 impl fmt::Display for RedisMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a write is acknowledged (`redis.durability`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityMode {
+    /// As soon as the master applied it; a failover may lose the last writes.
+    #[default]
+    Async,
+    /// After `WAIT` confirmed it on `redis.wait_replicas` replicas within
+    /// `redis.wait_timeout_ms`; otherwise the write fails with the retryable
+    /// `not_replicated` error. Not available with `redis.mode = embedded`.
+    Replicated,
+}
+
+impl DurabilityMode {
+    /// The name used in config files and environment variables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DurabilityMode::Async => "async",
+            DurabilityMode::Replicated => "replicated",
+        }
+    }
+}
+
+impl fmt::Display for DurabilityMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::api_keys;
 use crate::error::{Origin, SettingsError};
 use crate::load::Origins;
-use crate::model::{RedisMode, Settings};
+use crate::model::{DurabilityMode, RedisMode, Settings};
 use crate::schema::{self, Range};
 use crate::value::check_cors_origin;
 
@@ -31,6 +31,11 @@ pub(crate) fn integers(s: &Settings) -> Vec<(&'static str, Option<u64>)> {
         ("redis.db", Some(u64::from(s.redis.db))),
         ("redis.pool_size", Some(wide(s.redis.pool_size))),
         ("redis.command_timeout_ms", Some(s.redis.command_timeout_ms)),
+        (
+            "redis.wait_replicas",
+            Some(u64::from(s.redis.wait_replicas)),
+        ),
+        ("redis.wait_timeout_ms", Some(s.redis.wait_timeout_ms)),
         ("embedded.port", Some(u64::from(s.embedded.port))),
         ("session.idle_ttl_seconds", Some(s.session.idle_ttl_seconds)),
         (
@@ -272,6 +277,15 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
                 "redis.tls.enabled",
                 "true".to_owned(),
                 "TLS is not supported with redis.mode = embedded".to_owned(),
+            ))
+        }
+        RedisMode::Embedded if r.durability == DurabilityMode::Replicated => {
+            return Err(invalid(
+                "redis.durability",
+                format!("{:?}", r.durability.as_str()),
+                "replicated durability is not supported with redis.mode = embedded \
+                 (the embedded server has no replicas); use async"
+                    .to_owned(),
             ))
         }
         RedisMode::Sentinel if r.sentinels.is_empty() => {

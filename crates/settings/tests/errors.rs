@@ -87,6 +87,8 @@ fn out_of_range_errors_name_key_value_and_range() {
             "redis.pool_size = 0 is out of range: allowed 1..=256",
         ),
         ("redis.command_timeout_ms=5", "allowed 10..=60000"),
+        ("redis.wait_replicas=0", "allowed 1..=16"),
+        ("redis.wait_timeout_ms=60001", "allowed 10..=60000"),
         ("session.max_per_user=10001", "allowed 0..=10000"),
         ("session.max_data_bytes=1", "allowed 2..=1048576"),
         ("session.touch_interval_seconds=3601", "allowed 0..=3600"),

@@ -54,6 +54,7 @@ fn defaults_agree_with_the_engine_defaults() {
     assert_eq!(ours.deletion.ttl, engine.deletion.ttl);
     assert_eq!(ours.events.max_len, engine.events.max_len);
     assert_eq!(ours.cleanup.batch_size, engine.cleanup.batch_size);
+    assert_eq!(ours.durability, engine.durability);
 }
 
 const FULL_TOML: &str = r#"
