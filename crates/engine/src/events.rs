@@ -135,7 +135,9 @@ impl EventSink {
             session_id: session_id.to_owned(),
             reason,
         };
-        tracing::info!(
+        // Debug level: at production rates one line per event would drown the logs; the
+        // stream and the metrics carry them.
+        tracing::debug!(
             event = kind.as_str(),
             user_id,
             session_id,

@@ -1,0 +1,154 @@
+//! The per-request envelope, outermost on both listeners: request id, trace span,
+//! access log, HTTP metrics and security headers.
+//!
+//! The request id is accepted from `X-Request-Id` when it looks like one (1–128 of
+//! `[A-Za-z0-9._:-]`) and generated otherwise; it is echoed in the response header,
+//! recorded in the span and, through a task-local, put into every problem body.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::metrics::{InFlight, Metrics};
+
+/// The request id header, accepted and echoed.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest accepted client-supplied request id.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The route label of requests that matched no route (keeps metric cardinality bounded).
+pub(crate) const UNMATCHED: &str = "unmatched";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The current request's id, or an empty string outside a request.
+pub(crate) fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Which listener the envelope wraps. Only the public API is counted in the HTTP metrics
+/// and logged at `info`: scrapes and probes would drown the signal.
+#[derive(Debug, Clone)]
+pub(crate) struct Envelope {
+    /// Where request counts and latencies go; `None` on the admin listener.
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Envelope {
+    /// The public API listener's envelope.
+    pub(crate) fn api(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics: Some(metrics),
+        }
+    }
+
+    /// The admin listener's envelope: not counted, logged at `debug`.
+    pub(crate) fn admin() -> Self {
+        Self { metrics: None }
+    }
+}
+
+/// The middleware: see the module docs.
+pub(crate) async fn envelope(State(env): State<Envelope>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_request_id(v))
+        .map_or_else(new_request_id, str::to_owned);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
+        .to_owned();
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = tracing::field::Empty,
+        api_key = tracing::field::Empty,
+        token = tracing::field::Empty,
+    );
+    let _in_flight = env.metrics.as_ref().map(|m| InFlight::enter(m));
+
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
+
+    let status = response.status();
+    let elapsed = started.elapsed();
+    span.record("status", status.as_u16());
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    span.in_scope(|| match &env.metrics {
+        Some(metrics) => {
+            metrics.record_request(&route, method.as_str(), status.as_u16(), elapsed);
+            tracing::info!(latency_ms, "request completed");
+        }
+        None => tracing::debug!(latency_ms, "request completed"),
+    });
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(X_REQUEST_ID, value);
+    }
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Sent on every response of both listeners: nothing here is cacheable, sniffable,
+/// frameable or meant to leak a referrer.
+const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
+    (CACHE_CONTROL, "no-store"),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (X_FRAME_OPTIONS, "DENY"),
+    (REFERRER_POLICY, "no-referrer"),
+    (CONTENT_SECURITY_POLICY, "default-src 'none'"),
+];
+
+fn is_request_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// 128 random bits as 32 hex characters.
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    // A request id needs uniqueness, not secrecy; if the OS source fails, an all-zero
+    // id still lets the request through.
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_validated() {
+        assert!(is_request_id("abc-123_x.y:z"));
+        assert!(!is_request_id(""));
+        assert!(!is_request_id("has space"));
+        assert!(!is_request_id(&"a".repeat(129)));
+        assert_eq!(new_request_id().len(), 32);
+        assert_ne!(new_request_id(), new_request_id());
+    }
+}

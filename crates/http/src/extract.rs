@@ -1,0 +1,312 @@
+//! Extractors whose rejections are [`ApiError`]s, so malformed input always gets a
+//! problem+json answer naming what is wrong: JSON bodies, query strings, path segments,
+//! the `X-Session-Token` and `If-Match` headers and the client address.
+//!
+//! Status rules: a body that is not JSON, a wrong content type, a bad header or query
+//! string is 400; JSON of the wrong shape or a field failing validation is 422 with
+//! `field` set; a body over the limit is 413.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header::{HeaderMap, HeaderName, CONTENT_TYPE, IF_MATCH};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use sessiondb_engine::SessionToken;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The header that carries the session token (never the URL, so it stays out of access
+/// logs, proxy logs and browser history).
+pub(crate) const X_SESSION_TOKEN: HeaderName = HeaderName::from_static("x-session-token");
+/// The client address header set by a trusted proxy.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// Longest accepted `X-Session-Token`, in bytes.
+pub(crate) const MAX_TOKEN_HEADER_LEN: usize = 512;
+
+/// A JSON body (`application/json` or any `application/*+json`, e.g.
+/// `application/merge-patch+json`).
+#[derive(Debug)]
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::bad_request(
+                Some("Content-Type".to_owned()),
+                "Content-Type must be application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    detail: "the request body exceeds the size limit".to_owned(),
+                }
+            } else {
+                ApiError::bad_request(None, "the request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Deserializes a JSON document, reporting the path of a field of the wrong shape.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        json_error(&path, &inner)
+    })?;
+    de.end().map_err(|e| json_error(".", &e))?;
+    Ok(value)
+}
+
+fn json_error(path: &str, error: &serde_json::Error) -> ApiError {
+    let message = error.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m);
+    if !error.is_data() {
+        return ApiError::bad_request(None, format!("the body is not valid JSON: {message}"));
+    }
+    let field = if path == "." {
+        // `missing field `x`` and `unknown field `x`, expected …` name it in backticks.
+        message.split('`').nth(1).map(str::to_owned)
+    } else {
+        Some(path.to_owned())
+    };
+    match field {
+        Some(field) if path != "." => {
+            ApiError::invalid(field.clone(), format!("{field}: {message}"))
+        }
+        Some(field) => ApiError::invalid(field, message.to_owned()),
+        None => ApiError::Invalid {
+            field: None,
+            detail: message.to_owned(),
+        },
+    }
+}
+
+/// A query string; unknown or malformed parameters are 400.
+#[derive(Debug)]
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|r| ApiError::bad_request(Some("query".to_owned()), r.body_text()))
+    }
+}
+
+/// Path segments.
+#[derive(Debug)]
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| ApiPath(p))
+            .map_err(|r| ApiError::bad_request(Some("path".to_owned()), r.body_text()))
+    }
+}
+
+/// The session token from `X-Session-Token`. The first 8 hex characters of its SHA-256
+/// go into the request span, never the token.
+#[derive(Debug)]
+pub(crate) struct SessionTokenHeader(pub(crate) SessionToken);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionTokenHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let bad = |detail: &str| ApiError::bad_request(Some("X-Session-Token".to_owned()), detail);
+        let value = parts
+            .headers
+            .get(X_SESSION_TOKEN)
+            .ok_or_else(|| bad("the X-Session-Token header is required"))?;
+        if value.len() > MAX_TOKEN_HEADER_LEN {
+            return Err(bad("X-Session-Token is too long"));
+        }
+        let raw = value
+            .to_str()
+            .map_err(|_| bad("X-Session-Token is not a valid session token"))?;
+        tracing::Span::current().record("token", token_log_prefix(raw));
+        let token = SessionToken::parse(raw)
+            .map_err(|_| bad("X-Session-Token is not a valid session token"))?;
+        Ok(Self(token))
+    }
+}
+
+/// First 8 hex characters of a token's SHA-256: enough to trace, useless to an attacker.
+pub(crate) fn token_log_prefix(token: &str) -> String {
+    hex::encode(&Sha256::digest(token.as_bytes())[..4])
+}
+
+/// The expected version from `If-Match: "<version>"`; absent or `*` is no condition.
+#[derive(Debug)]
+pub(crate) struct IfMatch(pub(crate) Option<u64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all(IF_MATCH).iter();
+        let Some(value) = values.next() else {
+            return Ok(Self(None));
+        };
+        let bad = || {
+            ApiError::bad_request(
+                Some("If-Match".to_owned()),
+                "If-Match must be one strong ETag, e.g. \"3\", or *",
+            )
+        };
+        if values.next().is_some() {
+            return Err(bad());
+        }
+        let value = value.to_str().map_err(|_| bad())?.trim();
+        if value == "*" {
+            return Ok(Self(None));
+        }
+        parse_etag(value).map(|v| Self(Some(v))).ok_or_else(bad)
+    }
+}
+
+/// `"<digits>"` → the number.
+fn parse_etag(value: &str) -> Option<u64> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.is_empty() || inner.len() > 20 || !inner.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    inner.parse().ok()
+}
+
+/// The ETag of a session version.
+pub(crate) fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The client's address: the first `X-Forwarded-For` entry when the proxy is trusted
+/// and the entry is an IP address, otherwise the peer address.
+#[derive(Debug)]
+pub(crate) struct ClientAddr(pub(crate) IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let forwarded = app
+            .trust_forwarded_for
+            .then(|| parts.headers.get(X_FORWARDED_FOR))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| first.trim().parse::<IpAddr>().ok());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(Self(
+            forwarded
+                .or(peer)
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u8,
+    }
+
+    fn field_of(json: &str) -> (u16, Option<String>, String) {
+        let err = parse_json::<Body>(json.as_bytes()).expect_err("invalid");
+        let p = err.problem();
+        (p.status, p.field, p.detail)
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_shape_errors_422_naming_the_field() {
+        assert_eq!(field_of("{").0, 400);
+        assert_eq!(field_of(r#"{"name":"a"} trailing"#).0, 400);
+        assert_eq!(
+            field_of("{}"),
+            (
+                422,
+                Some("name".to_owned()),
+                "missing field `name`".to_owned()
+            )
+        );
+        assert_eq!(field_of(r#"{"name":"a","x":1}"#).1.as_deref(), Some("x"));
+        let (status, field, detail) = field_of(r#"{"name":"a","inner":{"n":300}}"#);
+        assert_eq!((status, field.as_deref()), (422, Some("inner.n")));
+        assert!(detail.starts_with("inner.n: "), "{detail}");
+        assert!(!detail.contains("line"), "{detail}");
+    }
+
+    #[test]
+    fn etags_are_strong_decimal_versions() {
+        assert_eq!(parse_etag("\"3\""), Some(3));
+        assert_eq!(parse_etag("3"), None);
+        assert_eq!(parse_etag("W/\"3\""), None);
+        assert_eq!(parse_etag("\"\""), None);
+        assert_eq!(parse_etag("\"99999999999999999999999\""), None);
+        assert_eq!(etag(7), "\"7\"");
+    }
+
+    #[test]
+    fn json_content_types() {
+        let with = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, ct.parse().expect("header"));
+            is_json(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

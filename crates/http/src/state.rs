@@ -1,0 +1,43 @@
+//! What every handler shares: the engine, metrics, key ring and rate limits.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use sessiondb_engine::Engine;
+
+use crate::auth::KeyRing;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
+
+/// Handler state; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState(Arc<Shared>);
+
+/// The shared parts behind [`AppState`].
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Every session operation.
+    pub(crate) engine: Engine,
+    /// Counters the handlers update directly (redemptions, rate limits).
+    pub(crate) metrics: Arc<Metrics>,
+    /// Accepted API keys.
+    pub(crate) keys: KeyRing,
+    /// Redemption and refresh limits.
+    pub(crate) limits: RateLimits,
+    /// Whether the client address comes from `X-Forwarded-For` (behind a trusted proxy).
+    pub(crate) trust_forwarded_for: bool,
+}
+
+impl AppState {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP API against real Redis over real HTTP: one test binary, each test with its
+//! own `redis-server` and key prefix (`helpers::spawn_app`).
+
+mod admin;
+mod auth;
+mod deletion;
+mod fuzz;
+mod helpers;
+mod http;
+mod openapi;
+mod refresh;
+mod sessions;
+mod shutdown;
+mod tls;
+mod users;
