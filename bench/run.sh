@@ -22,10 +22,14 @@ export API_KEY
 
 export SESSIONDB_NAME=sessiondb
 export SESSIONDB_URL="http://127.0.0.1:$PORT"
-export SESSIONDB_CMD="SESSIONDB_REDIS__URL=\$BENCH_REDIS_URL \
+# The harness's own SESSIONDB_* variables are not sessiondb settings (sessiondb rejects
+# unknown SESSIONDB_ variables), so the server starts without them.
+export SESSIONDB_CMD="exec env -u SESSIONDB_NAME -u SESSIONDB_URL -u SESSIONDB_CMD \
+-u SESSIONDB_GET_LUA -u SESSIONDB_CREATE_LUA -u SESSIONDB_SEED_CMD -u SESSIONDB_CHECK -u SESSIONDB_PID \
+SESSIONDB_REDIS__URL=\$BENCH_REDIS_URL \
 SESSIONDB_SERVER__LISTEN=127.0.0.1:$PORT SESSIONDB_SERVER__ADMIN_LISTEN=127.0.0.1:$ADMIN_PORT \
 SESSIONDB_SERVER__API_KEYS='bench:$HASH:sessions:read,sessions:write' \
-SESSIONDB_LOG__LEVEL=warn exec '$BIN' serve"
+SESSIONDB_LOG__LEVEL=warn '$BIN' serve"
 export SESSIONDB_GET_LUA="$ROOT/bench/get.lua"
 export SESSIONDB_CREATE_LUA="$ROOT/bench/create.lua"
 export SESSIONDB_SEED_CMD="python3 '$ROOT/bench/seed.py'"

@@ -1,7 +1,7 @@
 //! Locating the Redis binaries on `PATH`.
 
 use std::env;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,33 @@ pub fn redis_server_binary() -> Result<PathBuf, LocalError> {
 /// Finds `redis-cli` on `PATH` (installed alongside `redis-server`).
 pub fn redis_cli_binary() -> Result<PathBuf, LocalError> {
     find_required("redis-cli")
+}
+
+/// How to install `setpriv`; shown verbatim to users by the CLI.
+const SETPRIV_HINT: &str = "install util-linux \
+    (Debian/Ubuntu: `sudo apt-get install util-linux`), which provides `setpriv`";
+
+/// A launcher prefix (for [`RedisOptions::launcher`](crate::RedisOptions::launcher)
+/// and [`SentinelOptions::launcher`](crate::SentinelOptions::launcher)) that
+/// makes the kernel SIGKILL the launched process when the thread that
+/// spawned it exits: `setpriv --pdeathsig KILL --`.
+///
+/// This is how a supervisor guarantees that no Redis process outlives it,
+/// even when the supervisor itself is killed with SIGKILL (and drop guards
+/// cannot run). The parent-death signal is tied to the spawning *thread*:
+/// spawn (and restart) the processes from a thread that lives as long as
+/// they should. Linux only; `setpriv` comes with util-linux.
+pub fn parent_death_launcher() -> Result<Vec<OsString>, LocalError> {
+    let setpriv = find_on_path(OsStr::new("setpriv")).ok_or(LocalError::BinaryNotFound {
+        binary: "setpriv",
+        hint: SETPRIV_HINT,
+    })?;
+    Ok(vec![
+        setpriv.into_os_string(),
+        "--pdeathsig".into(),
+        "KILL".into(),
+        "--".into(),
+    ])
 }
 
 /// How to launch a Sentinel: the binary plus any arguments that must follow

@@ -16,6 +16,10 @@
 //!   [`failover`](SentinelTopology::failover).
 //! - [`RedisCluster`]: a Redis Cluster of masters.
 //!
+//! The [`stack`] module builds a persistent stack on top of these guards:
+//! one directory with state, passwords, data and logs, run by a detached
+//! supervisor process (`sessiondb local up`).
+//!
 //! Readiness is always established by polling with a deadline, never by
 //! sleeping. Ports are picked automatically ([`free_port`]) and a start is
 //! retried on a new port if the chosen one is taken before the server binds
@@ -39,6 +43,7 @@
 //! | `server`               | `src/server.rs`             | [`RedisOptions`], [`RedisServer`] |
 //! | `sentinel`             | `src/sentinel.rs`           | [`SentinelOptions`], [`SentinelTopology`] |
 //! | `sentinel_server`      | `src/sentinel_server.rs`    | [`SentinelServer`] (one sentinel process) |
+//! | `sentinel_group`       | `src/sentinel_group.rs`     | readiness, current master and failover of sentinels known by port |
 //! | `cluster`              | `src/cluster.rs`            | [`RedisCluster`] |
 //! | `process`              | `src/process.rs`            | spawning, readiness, stop/kill/reap, log tails |
 //! | `cli`                  | `src/cli.rs`                | running `redis-cli` (password via `REDISCLI_AUTH`) |
@@ -46,9 +51,10 @@
 //! | `resp`                 | `src/resp.rs`               | minimal blocking RESP2 client for probes |
 //! | `poll`                 | `src/poll.rs`               | poll-until-deadline helper |
 //! | `ports`                | `src/ports.rs`              | [`free_port`], [`free_cluster_port`] |
-//! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`] |
+//! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`], [`parent_death_launcher`] |
 //! | `error`                | `src/error.rs`              | [`LocalError`] |
 //! | `tls`                  | `src/tls.rs`                | [`TlsFiles`]: a throw-away CA and server certificate |
+//! | [`stack`]              | `src/stack/`                | a persistent stack in a directory, run by a supervisor (`sessiondb local`) |
 
 mod binaries;
 mod cli;
@@ -60,11 +66,13 @@ mod ports;
 mod process;
 mod resp;
 mod sentinel;
+mod sentinel_group;
 mod sentinel_server;
 mod server;
+pub mod stack;
 mod tls;
 
-pub use binaries::{redis_cli_binary, redis_server_binary};
+pub use binaries::{parent_death_launcher, redis_cli_binary, redis_server_binary};
 pub use cluster::RedisCluster;
 pub use error::LocalError;
 pub use ports::{free_cluster_port, free_port};

@@ -7,11 +7,12 @@
 //! its guard (it kills and reaps in `Drop`, which also runs while a panicking
 //! test unwinds).
 
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use tempfile::TempDir;
@@ -30,6 +31,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a graceful stop may take before the process is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How often a stop repeats its shutdown request while the process runs.
+const SHUTDOWN_RETRY: Duration = Duration::from_millis(500);
 
 /// How often to try a new port when an automatically picked one was taken.
 const START_ATTEMPTS: u32 = 5;
@@ -122,6 +126,10 @@ pub(crate) struct Spec {
     pub(crate) args: Vec<String>,
     /// Password clients must AUTH with, if any.
     pub(crate) password: Option<SecretString>,
+    /// Command prefix the binary is run through (e.g. `setpriv --pdeathsig
+    /// KILL --`); empty to run it directly. It must `exec` the binary so the
+    /// pid stays the one the readiness check compares with.
+    pub(crate) launcher: Vec<OsString>,
 }
 
 /// Paths a config renderer needs.
@@ -273,18 +281,33 @@ impl Process {
 
     /// Graceful stop: `SHUTDOWN` (or SIGTERM when that cannot be delivered),
     /// wait for the exit with a deadline, SIGKILL if it does not come.
+    ///
+    /// Redis refuses to exit while it writes its initial AOF (a replica
+    /// right after a full resync, e.g. an old master just demoted by a
+    /// failover), and does not retry by itself; so the request is repeated
+    /// every [`SHUTDOWN_RETRY`] until the process exits or the deadline
+    /// passes.
     pub(crate) fn stop(&mut self) -> Result<(), LocalError> {
         if !self.is_running() {
             self.child = None;
             return Ok(());
         }
+        let mut asked = Instant::now();
         if !self.request_shutdown() {
             self.send_sigterm();
         }
         let what = format!("{} on port {} to exit", self.spec.program, self.port);
-        let exited = poll_until(&what, STOP_TIMEOUT, || match self.exit_status() {
-            Some(_) => Ok(()),
-            None => Err(Pending::wait("still running")),
+        let exited = poll_until(&what, STOP_TIMEOUT, || {
+            if self.exit_status().is_some() {
+                return Ok(());
+            }
+            if asked.elapsed() >= SHUTDOWN_RETRY {
+                asked = Instant::now();
+                if !self.request_shutdown() {
+                    self.send_sigterm();
+                }
+            }
+            Err(Pending::wait("still running"))
         });
         match exited {
             Ok(()) => {
@@ -326,7 +349,15 @@ impl Process {
         let stderr = stdout
             .try_clone()
             .map_err(|e| LocalError::io(context(), e))?;
-        let child = Command::new(&self.spec.binary)
+        let mut command = match self.spec.launcher.split_first() {
+            Some((program, prefix_args)) => {
+                let mut command = Command::new(program);
+                command.args(prefix_args).arg(&self.spec.binary);
+                command
+            }
+            None => Command::new(&self.spec.binary),
+        };
+        let child = command
             .arg(&self.conf)
             .args(&self.spec.args)
             .current_dir(&self.dir.path)
@@ -457,6 +488,7 @@ mod tests {
             log_name: "redis.log",
             args: Vec::new(),
             password: None,
+            launcher: Vec::new(),
         }
     }
 

@@ -2,22 +2,22 @@
 //! [`SentinelTopology`] guard (one master, its replicas and the sentinels
 //! watching them).
 
-use std::collections::HashMap;
+use std::ffi::OsString;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::poll::{poll_until, Pending};
+use crate::poll::poll_until;
 use crate::process::LOOPBACK;
-use crate::resp::{query, Connection, Reply};
+use crate::sentinel_group::SentinelGroup;
 use crate::sentinel_server::SentinelConfig;
 use crate::{LocalError, RedisOptions, RedisServer, SentinelServer};
 
 /// How long a fresh topology gets to become fully connected.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Lower bound for waiting on a failover.
-const MIN_FAILOVER_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const MIN_FAILOVER_WAIT: Duration = Duration::from_secs(30);
 
 /// How to start a [`SentinelTopology`].
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ pub struct SentinelOptions {
     /// and demote a returning old master within a few seconds instead of
     /// 10-20 s. Meant for tests (default `false`); needs Redis 7.0+.
     pub fast_timers: bool,
+    /// A command prefix every data node and sentinel is run through (see
+    /// [`RedisOptions::launcher`]); empty (the default) runs them directly.
+    pub launcher: Vec<OsString>,
 }
 
 impl Default for SentinelOptions {
@@ -66,6 +69,7 @@ impl Default for SentinelOptions {
             appendonly: false,
             min_replicas_to_write: None,
             fast_timers: false,
+            launcher: Vec::new(),
         }
     }
 }
@@ -100,6 +104,7 @@ impl SentinelTopology {
             appendonly: opts.appendonly,
             replica_of,
             extra_args: extra_args.clone(),
+            launcher: opts.launcher.clone(),
             ..RedisOptions::default()
         };
         let master = RedisServer::start(node_options(None))?;
@@ -119,6 +124,9 @@ impl SentinelTopology {
             failover_timeout_ms: opts.failover_timeout_ms,
             data_password: opts.password.as_ref(),
             sentinel_password: opts.sentinel_password.as_ref(),
+            launcher: &opts.launcher,
+            dir: None,
+            port: None,
         };
         let sentinels = (0..opts.sentinels)
             .map(|_| {
@@ -139,8 +147,10 @@ impl SentinelTopology {
             failover_wait: Duration::from_millis(opts.failover_timeout_ms).max(MIN_FAILOVER_WAIT),
         };
         let what = format!("sentinel topology {} to be ready", topology.service_name);
+        let ports = topology.sentinel_ports();
+        let group = topology.group(&ports);
         poll_until(&what, READY_TIMEOUT, || {
-            topology.check_ready(master_port, opts.replicas)
+            group.check_ready(master_port, opts.replicas)
         })?;
         Ok(topology)
     }
@@ -168,18 +178,8 @@ impl SentinelTopology {
     /// The master according to the sentinels
     /// (`SENTINEL GET-MASTER-ADDR-BY-NAME`): the first sentinel that answers.
     pub fn current_master(&self) -> Result<(String, u16), LocalError> {
-        let mut errors = Vec::new();
-        for sentinel in &self.sentinels {
-            match self.master_addr_from(sentinel.port()) {
-                Ok(addr) => return Ok(addr),
-                Err(err) => errors.push(err.to_string()),
-            }
-        }
-        Err(LocalError::Command {
-            target: "sentinels".to_owned(),
-            command: "SENTINEL GET-MASTER-ADDR-BY-NAME".to_owned(),
-            message: format!("no sentinel answered: {}", errors.join("; ")),
-        })
+        let ports = self.sentinel_ports();
+        self.group(&ports).current_master()
     }
 
     /// The data nodes: the master first at start, then the replicas. Roles
@@ -213,32 +213,11 @@ impl SentinelTopology {
     /// have no suitable replica yet) and waits until the sentinels agree on
     /// a new master that reports `ROLE` master. Returns the new master.
     pub fn failover(&self) -> Result<(String, u16), LocalError> {
-        let old = self.current_master()?;
-        let what = format!(
-            "a sentinel to accept SENTINEL FAILOVER {}",
-            self.service_name
-        );
-        poll_until(&what, self.failover_wait, || {
-            let mut last = String::from("no sentinel");
-            for sentinel in &self.sentinels {
-                let args = ["SENTINEL", "FAILOVER", self.service_name.as_str()];
-                match query(
-                    LOOPBACK,
-                    sentinel.port(),
-                    self.sentinel_password.as_ref(),
-                    &args,
-                ) {
-                    Ok(_) => return Ok(()),
-                    // Another failover is already running: wait for it.
-                    Err(LocalError::Command { message, .. }) if message.starts_with("INPROG") => {
-                        return Ok(())
-                    }
-                    Err(err) => last = err.to_string(),
-                }
-            }
-            Err(Pending::Wait(last))
-        })?;
-        self.wait_for_master_change(old, self.failover_wait)
+        let ports = self.sentinel_ports();
+        let group = self.group(&ports);
+        let old = group.current_master()?;
+        group.request_failover(self.failover_wait)?;
+        group.wait_for_master_change(old, self.failover_wait, self.quorum)
     }
 
     /// Waits up to `deadline` until the sentinels report a master other
@@ -252,116 +231,22 @@ impl SentinelTopology {
         old: (String, u16),
         deadline: Duration,
     ) -> Result<(String, u16), LocalError> {
-        let (old_host, old_port) = old;
-        let what = format!("the sentinels to replace master {old_host}:{old_port}");
-        poll_until(&what, deadline, || {
-            let mut answers = Vec::new();
-            for sentinel in &self.sentinels {
-                let Ok(mut conn) =
-                    Connection::open(LOOPBACK, sentinel.port(), self.sentinel_password.as_ref())
-                else {
-                    continue;
-                };
-                answers.push(self.master_addr_on(&mut conn)?);
-            }
-            let Some(first) = answers.first().cloned() else {
-                return Err(Pending::wait("no sentinel reachable"));
-            };
-            if answers.len() < self.quorum {
-                return Err(Pending::wait(format!(
-                    "only {} sentinels reachable",
-                    answers.len()
-                )));
-            }
-            if answers.iter().any(|a| *a != first) {
-                return Err(Pending::wait(format!("sentinels disagree: {answers:?}")));
-            }
-            if first.0 == old_host && first.1 == old_port {
-                return Err(Pending::wait("sentinels still report the old master"));
-            }
-            let role = role_of(&first.0, first.1, self.password.as_ref())?;
-            if role != "master" {
-                return Err(Pending::wait(format!(
-                    "new master {first:?} has role {role}"
-                )));
-            }
-            Ok(first)
-        })
+        let ports = self.sentinel_ports();
+        self.group(&ports)
+            .wait_for_master_change(old, deadline, self.quorum)
     }
 
-    fn master_addr_from(&self, sentinel_port: u16) -> Result<(String, u16), LocalError> {
-        let mut conn = Connection::open(LOOPBACK, sentinel_port, self.sentinel_password.as_ref())?;
-        self.master_addr_on(&mut conn)
+    fn sentinel_ports(&self) -> Vec<u16> {
+        self.sentinels.iter().map(SentinelServer::port).collect()
     }
 
-    fn master_addr_on(&self, conn: &mut Connection) -> Result<(String, u16), LocalError> {
-        let reply = conn.call(&[
-            "SENTINEL",
-            "GET-MASTER-ADDR-BY-NAME",
-            self.service_name.as_str(),
-        ])?;
-        let parsed = match reply.items() {
-            Some([host, port]) => host
-                .text()
-                .zip(port.text().and_then(|p| p.parse::<u16>().ok()))
-                .map(|(host, port)| (host.to_owned(), port)),
-            _ => None,
-        };
-        parsed.ok_or_else(|| LocalError::Protocol {
-            target: conn.target().to_owned(),
-            command: "SENTINEL GET-MASTER-ADDR-BY-NAME".to_owned(),
-            message: format!("expected [host, port], got {reply:?}"),
-        })
-    }
-
-    /// One readiness probe of a freshly started topology.
-    fn check_ready(&self, master_port: u16, replicas: usize) -> Result<(), Pending> {
-        let role = role_of(LOOPBACK, master_port, self.password.as_ref())?;
-        if role != "master" {
-            return Err(Pending::wait(format!("master has role {role}")));
+    fn group<'a>(&'a self, sentinel_ports: &'a [u16]) -> SentinelGroup<'a> {
+        SentinelGroup {
+            service_name: &self.service_name,
+            sentinel_ports,
+            password: self.password.as_ref(),
+            sentinel_password: self.sentinel_password.as_ref(),
         }
-        let info = query(
-            LOOPBACK,
-            master_port,
-            self.password.as_ref(),
-            &["INFO", "replication"],
-        )?;
-        let info = info.text().unwrap_or_default();
-        let online = info
-            .lines()
-            .filter(|l| l.starts_with("slave") && l.contains("state=online"))
-            .count();
-        if online != replicas {
-            return Err(Pending::wait(format!(
-                "{online}/{replicas} replicas online"
-            )));
-        }
-        let other_sentinels = (self.sentinels.len() - 1).to_string();
-        let replicas = replicas.to_string();
-        for sentinel in &self.sentinels {
-            let args = ["SENTINEL", "MASTER", self.service_name.as_str()];
-            let reply = query(
-                LOOPBACK,
-                sentinel.port(),
-                self.sentinel_password.as_ref(),
-                &args,
-            )?;
-            let fields = pairs(&reply);
-            let seen = |key: &str| fields.get(key).copied().unwrap_or("?");
-            if seen("flags") != "master"
-                || seen("num-slaves") != replicas
-                || seen("num-other-sentinels") != other_sentinels
-            {
-                return Err(Pending::wait(format!(
-                    "sentinel {} sees flags={} num-slaves={} num-other-sentinels={}",
-                    sentinel.port(),
-                    seen("flags"),
-                    seen("num-slaves"),
-                    seen("num-other-sentinels"),
-                )));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -382,35 +267,4 @@ fn validate(opts: &SentinelOptions) -> Result<(), LocalError> {
         return invalid("quorum must be between 1 and the number of sentinels");
     }
     Ok(())
-}
-
-/// The first element of `ROLE` (`master`, `slave` or `sentinel`).
-pub(crate) fn role_of(
-    host: &str,
-    port: u16,
-    password: Option<&SecretString>,
-) -> Result<String, LocalError> {
-    let reply = query(host, port, password, &["ROLE"])?;
-    match reply
-        .items()
-        .and_then(|items| items.first())
-        .and_then(Reply::text)
-    {
-        Some(role) => Ok(role.to_owned()),
-        None => Err(LocalError::Protocol {
-            target: format!("{host}:{port}"),
-            command: "ROLE".to_owned(),
-            message: format!("unexpected reply {reply:?}"),
-        }),
-    }
-}
-
-/// A flat `[key, value, key, value, ...]` reply as a map.
-fn pairs(reply: &Reply) -> HashMap<&str, &str> {
-    reply
-        .items()
-        .unwrap_or_default()
-        .chunks_exact(2)
-        .filter_map(|kv| Some((kv[0].text()?, kv[1].text()?)))
-        .collect()
 }

@@ -1,6 +1,7 @@
 //! A single `redis-sentinel` process: the [`SentinelServer`] guard.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -21,6 +22,13 @@ pub(crate) struct SentinelConfig<'a> {
     pub(crate) data_password: Option<&'a SecretString>,
     /// Password of the sentinels themselves (`requirepass`).
     pub(crate) sentinel_password: Option<&'a SecretString>,
+    /// Command prefix the sentinel is run through (empty: none).
+    pub(crate) launcher: &'a [OsString],
+    /// The directory for `sentinel.conf` and the log; `None` for a
+    /// temporary one.
+    pub(crate) dir: Option<PathBuf>,
+    /// A fixed port; `None` picks a free one.
+    pub(crate) port: Option<u16>,
 }
 
 /// A running `redis-sentinel` bound to 127.0.0.1, usually part of a
@@ -47,9 +55,11 @@ impl SentinelServer {
             log_name: "sentinel.log",
             args: launcher.args_after_conf,
             password: config.sentinel_password.cloned(),
+            launcher: config.launcher.to_vec(),
         };
-        let dir = NodeDir::new(None, "sessiondb-sentinel-")?;
-        let process = Process::launch(spec, dir, PortChoice::Auto, |l| render(config, l))?;
+        let dir = NodeDir::new(config.dir.clone(), "sessiondb-sentinel-")?;
+        let ports = PortChoice::from_option(config.port, false);
+        let process = Process::launch(spec, dir, ports, |l| render(config, l))?;
         Ok(Self { process })
     }
 

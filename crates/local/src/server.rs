@@ -1,6 +1,7 @@
 //! A single `redis-server` process: [`RedisOptions`] and the [`RedisServer`]
 //! guard.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -40,6 +41,12 @@ pub struct RedisOptions {
     pub port: Option<u16>,
     /// The `redis-server` executable; `None` finds it on `PATH`.
     pub binary: Option<PathBuf>,
+    /// A command prefix the server is run through, e.g.
+    /// [`parent_death_launcher`](crate::parent_death_launcher) so the kernel
+    /// kills the server when the thread that started it dies. Empty (the
+    /// default) runs the binary directly. The prefix must `exec` the binary
+    /// (keeping the pid), as `setpriv`, `env` or `nice` do.
+    pub launcher: Vec<OsString>,
 }
 
 /// A running `redis-server` bound to 127.0.0.1.
@@ -69,6 +76,7 @@ impl RedisServer {
             dir,
             port,
             binary,
+            launcher,
         } = opts;
         if cluster && replica_of.is_some() {
             return Err(LocalError::InvalidOptions(
@@ -91,6 +99,7 @@ impl RedisServer {
             log_name: "redis.log",
             args: extra_args,
             password: password.clone(),
+            launcher,
         };
         let dir = NodeDir::new(dir, "sessiondb-redis-")?;
         let ports = PortChoice::from_option(port, cluster);

@@ -1,0 +1,10 @@
+//! Tests of the `sessiondb` binary: they run the built executable in a temporary
+//! directory and assert exit codes, output and the processes it leaves behind.
+
+#![allow(clippy::unwrap_used, unreachable_pub)] // test binary
+
+mod apikey;
+mod cleanup;
+mod readme;
+mod serve;
+mod support;
