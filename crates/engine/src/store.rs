@@ -135,8 +135,24 @@ impl Store {
             .script
             .evalsha_with_reload(self.pool.next(), key, args)
             .await;
-        self.observe(script, started, result.is_ok());
+        self.observe(script.name, started, result.is_ok());
         result.map_err(|error| backend(script, error))
+    }
+
+    /// Reads fields of one hash (`HMGET`): a missing key gives nil fields.
+    pub(crate) async fn read_hash(
+        &self,
+        name: &'static str,
+        key: String,
+        fields: &[&str],
+    ) -> Result<Value, Error> {
+        let started = Instant::now();
+        let result: Result<Value, _> = self.pool.next().hmget(key, fields.to_vec()).await;
+        self.observe(name, started, result.is_ok());
+        result.map_err(|error| {
+            tracing::warn!(operation = name, %error, "read failed");
+            Error::Backend(error)
+        })
     }
 
     /// Runs a script that changes state. In replicated durability the script and a
@@ -176,12 +192,12 @@ impl Store {
                 )
                 .await;
             if let Err(error) = queued.and(waited) {
-                self.observe(script, started, false);
+                self.observe(script.name, started, false);
                 return Err(backend(script, error));
             }
             let mut results = pipeline.try_all::<Value>().await.into_iter();
             let (Some(applied), Some(acked)) = (results.next(), results.next()) else {
-                self.observe(script, started, false);
+                self.observe(script.name, started, false);
                 return Err(Error::Protocol {
                     script: script.name,
                     detail: "pipeline returned fewer replies than commands".to_owned(),
@@ -197,13 +213,13 @@ impl Store {
                     reloaded = true;
                 }
                 Err(error) => {
-                    self.observe(script, started, false);
+                    self.observe(script.name, started, false);
                     return Err(backend(script, error));
                 }
                 Ok(value) => {
                     let acked = acked.map_err(|e| backend(script, e))?;
                     let acked = acked.as_u64().unwrap_or(0);
-                    self.observe(script, started, true);
+                    self.observe(script.name, started, true);
                     if acked < u64::from(replicas) {
                         tracing::warn!(
                             script = script.name,
@@ -222,9 +238,9 @@ impl Store {
         }
     }
 
-    fn observe(&self, script: &NamedScript, started: Instant, ok: bool) {
+    fn observe(&self, name: &'static str, started: Instant, ok: bool) {
         if let Some(observer) = &self.observer {
-            observer.script_call(script.name, started.elapsed(), ok);
+            observer.script_call(name, started.elapsed(), ok);
         }
     }
 }
@@ -325,6 +341,19 @@ impl Reply {
                 detail: format!("expected an array, got {:?}", other.kind()),
             }),
         }
+    }
+
+    /// A reply made of already-split values.
+    pub(crate) fn from_values(script: &'static str, values: Vec<Value>) -> Self {
+        Self {
+            script,
+            items: values.into_iter(),
+        }
+    }
+
+    /// The remaining values.
+    pub(crate) fn into_values(self) -> Vec<Value> {
+        self.items.collect()
     }
 
     /// Like [`Reply::new`] but a nil reply is a protocol error.

@@ -2,6 +2,7 @@
 
 use fred::types::Value;
 use serde_json::Value as Json;
+use subtle::ConstantTimeEq as _;
 
 use super::{at, millis, script_error, session_ids, Engine};
 use crate::error::{Error, InvalidInput};
@@ -13,6 +14,12 @@ use crate::model::{
 };
 use crate::store::Reply;
 use crate::token::{RefreshToken, SessionToken};
+
+/// Name of the plain session read in metrics and errors.
+const READ: &str = "get";
+
+/// Fields a read needs, in the order `get.lua` returns them (after the token hash).
+const SESSION_FIELDS: [&str; 9] = ["th", "u", "d", "m", "c", "l", "e", "a", "v"];
 
 /// Attempts of a merge (read, merge, conditional write) before reporting a conflict.
 const MERGE_ATTEMPTS: usize = 8;
@@ -109,13 +116,44 @@ impl Engine {
     /// Reads a session. With `touch`, extends its idle expiry if the last extension is
     /// older than the touch interval (never past the absolute expiry); without, never
     /// writes.
+    ///
+    /// A read is one `HMGET`: a session key expires with the session (`PEXPIREAT` at its
+    /// idle expiry, which never passes the absolute one), so a key Redis returns is live.
+    /// Only when a touch is due does the read go through `get.lua`, which re-checks
+    /// everything against Redis's clock and writes.
     pub async fn get(&self, token: &SessionToken, touch: bool) -> Result<Session, Error> {
+        let tag = token.id().tag();
+        let key = self.inner.keys.session(tag, token.id().as_str());
+        let value = self
+            .inner
+            .store
+            .read_hash(READ, key, &SESSION_FIELDS)
+            .await?;
+        let mut fields = value.into_array().into_iter();
+        let stored_hash = fields.next().and_then(|v| v.into_string());
+        let matches = stored_hash
+            .is_some_and(|h| bool::from(h.as_bytes().ct_eq(token.hash().as_str().as_bytes())));
+        if !matches {
+            return Err(Error::SessionNotFound);
+        }
+        let session = self.parse_session(token, READ, fields.collect())?;
+        let interval = self.inner.config.session.touch_interval;
+        let due = unix_now_ms().saturating_sub(session.times.last_seen_at.0)
+            >= u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        if touch && due {
+            return self.touch(token).await;
+        }
+        Ok(session)
+    }
+
+    /// The read-and-touch script: slides the idle expiry when the interval has passed
+    /// by Redis's clock.
+    async fn touch(&self, token: &SessionToken) -> Result<Session, Error> {
         let tag = token.id().tag();
         let keys = &self.inner.keys;
         let args = vec![
             keys.base(tag).into(),
             token.hash().as_str().into(),
-            if touch { "1" } else { "0" }.into(),
             millis(self.inner.config.session.touch_interval),
         ];
         let script = &self.inner.scripts.get;
@@ -124,14 +162,26 @@ impl Engine {
             .store
             .run(script, keys.session(tag, token.id().as_str()), args)
             .await?;
-        let Some(mut reply) = Reply::new(script.name, value)? else {
+        let Some(reply) = Reply::new(script.name, value)? else {
             return Err(Error::SessionNotFound);
         };
+        self.parse_session(token, script.name, reply.into_values())
+    }
+
+    /// Builds a session from `[user, data, metadata, created, last seen, idle expiry,
+    /// absolute expiry, version]`.
+    fn parse_session(
+        &self,
+        token: &SessionToken,
+        source: &'static str,
+        values: Vec<Value>,
+    ) -> Result<Session, Error> {
+        let mut reply = Reply::from_values(source, values);
         let user = reply.string()?;
         let data = reply.string()?;
         let meta = reply.string()?;
         let protocol = |detail: &str| Error::Protocol {
-            script: script.name,
+            script: source,
             detail: detail.to_owned(),
         };
         Ok(Session {
@@ -409,4 +459,12 @@ impl Engine {
 
 fn decode_metadata(s: &str) -> Result<SessionMetadata, serde_json::Error> {
     serde_json::from_str(s)
+}
+
+/// The local clock, only to decide whether a touch may be due (the touch script decides
+/// with Redis's clock, so skew costs at most an early or late script call).
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
