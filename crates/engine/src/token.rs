@@ -88,6 +88,8 @@ macro_rules! token_type {
         pub struct $name {
             secret: SecretString,
             id: $id,
+            /// Computed once: every lookup and log line needs it.
+            hash: TokenHash,
         }
 
         impl $name {
@@ -99,6 +101,7 @@ macro_rules! token_type {
                 let id = parse_token($field, $prefix, token)?;
                 Ok(Self {
                     id: $id::parse(id).expect("the id was validated with the token"),
+                    hash: TokenHash::of(token),
                     secret: SecretString::from(token.to_owned()),
                 })
             }
@@ -107,6 +110,7 @@ macro_rules! token_type {
                 let token = format!("{}{}{}", $prefix, id, encode_secret(secret));
                 Self {
                     id,
+                    hash: TokenHash::of(&token),
                     secret: SecretString::from(token),
                 }
             }
@@ -121,8 +125,14 @@ macro_rules! token_type {
                 self.secret.expose_secret()
             }
 
-            pub(crate) fn hash(&self) -> TokenHash {
-                TokenHash::of(self.secret.expose_secret())
+            pub(crate) fn hash(&self) -> &TokenHash {
+                &self.hash
+            }
+
+            /// The first 8 hex characters of the token's SHA-256, to trace a request
+            /// in logs without revealing anything usable.
+            pub fn log_id(&self) -> String {
+                self.hash.log_prefix()
             }
         }
 

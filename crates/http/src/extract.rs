@@ -158,10 +158,21 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionTokenHeader {
         let raw = value
             .to_str()
             .map_err(|_| bad("X-Session-Token is not a valid session token"))?;
-        tracing::Span::current().record("token", token_log_prefix(raw));
-        let token = SessionToken::parse(raw)
-            .map_err(|_| bad("X-Session-Token is not a valid session token"))?;
+        let span = tracing::Span::current();
+        let token = SessionToken::parse(raw).map_err(|_| {
+            record_token(&span, || token_log_prefix(raw));
+            bad("X-Session-Token is not a valid session token")
+        })?;
+        record_token(&span, || token.log_id());
         Ok(Self(token))
+    }
+}
+
+/// Records a token's log id in the request span, computing it only when the span is
+/// recorded at all.
+pub(crate) fn record_token(span: &tracing::Span, log_id: impl FnOnce() -> String) {
+    if !span.is_disabled() {
+        span.record("token", log_id());
     }
 }
 

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::ids;
 use crate::auth::{Admin, Authorized};
 use crate::error::ApiError;
-use crate::extract::{token_log_prefix, ApiJson, ApiPath, ClientAddr};
+use crate::extract::{record_token, token_log_prefix, ApiJson, ApiPath, ClientAddr};
 use crate::openapi::responses as r;
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
@@ -177,7 +177,9 @@ pub(crate) async fn redeem_deletion_token(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<RedeemRequest>,
 ) -> Result<Json<RedemptionView>, ApiError> {
-    tracing::Span::current().record("token", token_log_prefix(&body.deletion_token));
+    record_token(&tracing::Span::current(), || {
+        token_log_prefix(&body.deletion_token)
+    });
     let token = DeletionToken::parse(&body.deletion_token)?;
     let redemption = app.engine.redeem_deletion_token(&token).await?;
     app.metrics.record_redemption();

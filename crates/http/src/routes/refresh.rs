@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::ids;
 use crate::auth::{Authorized, Write};
 use crate::error::ApiError;
-use crate::extract::{token_log_prefix, ApiJson};
+use crate::extract::{record_token, token_log_prefix, ApiJson};
 use crate::openapi::responses as r;
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
@@ -76,7 +76,9 @@ pub(crate) async fn refresh_session(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<RefreshedView>, ApiError> {
-    tracing::Span::current().record("token", token_log_prefix(&body.refresh_token));
+    record_token(&tracing::Span::current(), || {
+        token_log_prefix(&body.refresh_token)
+    });
     let token = RefreshToken::parse(&body.refresh_token)?;
     app.limits.refresh(token.id().as_str(), &app.metrics)?;
     let r = app.engine.refresh(&token).await?;
