@@ -301,7 +301,7 @@ impl ConnectionConfig {
             database: 0,
             tls: None,
             pool_size: 8,
-            command_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_secs(1),
         }
     }
 }

@@ -196,13 +196,15 @@ impl Store {
                 return Err(backend(script, error));
             }
             let mut results = pipeline.try_all::<Value>().await.into_iter();
-            let (Some(applied), Some(acked)) = (results.next(), results.next()) else {
-                self.observe(script.name, started, false);
-                return Err(Error::Protocol {
-                    script: script.name,
-                    detail: "pipeline returned fewer replies than commands".to_owned(),
-                });
-            };
+            // A failed pipeline (timeout, dropped connection) answers with one error for
+            // all its commands, so a missing second reply follows the first one's error.
+            let (applied, acked) = (results.next(), results.next());
+            let applied = applied.unwrap_or_else(|| {
+                Err(fred::error::Error::new(
+                    fred::error::ErrorKind::Unknown,
+                    "empty pipeline reply",
+                ))
+            });
             match applied {
                 Err(error) if !reloaded && error.details().starts_with("NOSCRIPT") => {
                     script
@@ -216,8 +218,17 @@ impl Store {
                     self.observe(script.name, started, false);
                     return Err(backend(script, error));
                 }
+                Ok(_) if acked.is_none() => {
+                    self.observe(script.name, started, false);
+                    return Err(Error::Protocol {
+                        script: script.name,
+                        detail: "the pipeline answered the script but not WAIT".to_owned(),
+                    });
+                }
                 Ok(value) => {
-                    let acked = acked.map_err(|e| backend(script, e))?;
+                    let acked = acked
+                        .expect("checked above")
+                        .map_err(|e| backend(script, e))?;
                     let acked = acked.as_u64().unwrap_or(0);
                     self.observe(script.name, started, true);
                     if acked < u64::from(replicas) {

@@ -127,7 +127,7 @@ impl Default for RedisSettings {
             sentinel_password: None,
             cluster_nodes: Vec::new(),
             pool_size: 8,
-            command_timeout_ms: 2000,
+            command_timeout_ms: 1000,
             durability: DurabilityMode::Async,
             wait_replicas: 1,
             wait_timeout_ms: 1000,

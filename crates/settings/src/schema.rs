@@ -190,7 +190,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key("redis.sentinel_password", Kind::Secret, NOT_SET),
     key("redis.cluster_nodes", Kind::NodeList, EMPTY),
     key("redis.pool_size", uint(1, 256), "8"),
-    key("redis.command_timeout_ms", uint(10, 60_000), "2000"),
+    key("redis.command_timeout_ms", uint(10, 60_000), "1000"),
     key("redis.durability", Kind::Enum(DURABILITIES), "async"),
     key("redis.wait_replicas", uint(1, 16), "1"),
     key("redis.wait_timeout_ms", uint(10, 60_000), "1000"),

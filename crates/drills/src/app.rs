@@ -1,0 +1,174 @@
+//! [`DrillApp`]: the sessiondb engine and HTTP server running in this process
+//! against the drill's Redis, with one generated API key, plus the connection and
+//! engine settings the drills use.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sessiondb_engine::{ConnectionConfig, Durability, Engine, EngineConfig, Topology};
+use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
+use sessiondb_http::{generate_api_key, hash_api_key, HttpError, Metrics, Server};
+use sessiondb_local::{RedisServer, SentinelTopology};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::ApiClient;
+use crate::DrillError;
+
+/// The refresh grace window of the drills: the longest the specification allows, so
+/// a refresh whose answer was lost in a failover can be retried after it.
+pub const DRILL_REFRESH_GRACE: Duration = Duration::from_secs(60);
+
+/// Engine policies for a drill with `durability`: key prefix `drill`, no per-user
+/// cap (each load-generator session has its own user anyway, so no create evicts an
+/// acknowledged session) and a [`DRILL_REFRESH_GRACE`] grace window; everything else
+/// as in production.
+pub fn engine_config(durability: Durability) -> EngineConfig {
+    let mut config = EngineConfig {
+        key_prefix: "drill".to_owned(),
+        durability,
+        ..EngineConfig::default()
+    };
+    config.session.max_per_user = 0;
+    config.refresh.grace = DRILL_REFRESH_GRACE;
+    config
+}
+
+/// Reaching a Sentinel-managed topology the way `sessiondb serve` does (pool and
+/// command timeout at their production defaults).
+pub fn sentinel_connection(topology: &SentinelTopology) -> ConnectionConfig {
+    let mut connection = ConnectionConfig::standalone("unused", 0);
+    connection.topology = Topology::Sentinel {
+        sentinels: topology.sentinel_addrs(),
+        service_name: topology.service_name().to_owned(),
+        sentinel_username: None,
+        sentinel_password: None,
+    };
+    connection
+}
+
+/// Reaching one standalone server.
+pub fn standalone_connection(server: &RedisServer) -> ConnectionConfig {
+    let (host, port) = server.addr();
+    ConnectionConfig::standalone(host, port)
+}
+
+/// The engine and HTTP server running in-process on free loopback ports. Dropping
+/// it stops the server.
+#[derive(Debug)]
+pub struct DrillApp {
+    /// A client holding an API key with every scope.
+    api: ApiClient,
+    /// The engine the server uses (for direct checks).
+    engine: Engine,
+    /// Fires the server's graceful shutdown.
+    shutdown: Option<oneshot::Sender<()>>,
+    /// The server task.
+    server: Option<JoinHandle<Result<(), HttpError>>>,
+}
+
+impl DrillApp {
+    /// Connects the engine, binds the server on `127.0.0.1:0` (API and admin) with a
+    /// freshly generated API key, and starts serving. The API client gives every
+    /// request at most `client_timeout`.
+    ///
+    /// The refresh rate limit is raised far above anything a drill sends: drills
+    /// measure failover, not rate limiting.
+    pub async fn start(
+        connection: &ConnectionConfig,
+        engine_config: EngineConfig,
+        client_timeout: Duration,
+    ) -> Result<Self, DrillError> {
+        let key = generate_api_key();
+        let http = HttpConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            admin_listen: ([127, 0, 0, 1], 0).into(),
+            api_keys: vec![ApiKeyConfig {
+                name: "drill".to_owned(),
+                sha256_hex: hash_api_key(&key),
+                scopes: vec![
+                    Scope::SessionsRead,
+                    Scope::SessionsWrite,
+                    Scope::SessionsAdmin,
+                ],
+            }],
+            refresh_rate: RateLimit {
+                per_minute: 1_000_000,
+                burst: 100_000,
+            },
+            shutdown_grace: Duration::from_secs(5),
+            ..HttpConfig::default()
+        };
+        let metrics = Arc::new(Metrics::new());
+        let engine =
+            Engine::connect_with_observer(connection, engine_config, Some(metrics.clone())).await?;
+        let server = Server::bind(http, engine.clone(), metrics).await?;
+        let api = ApiClient::new(
+            format!("http://{}", server.local_addr()),
+            format!("http://{}", server.admin_addr()),
+            key,
+            client_timeout,
+        )?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            api,
+            engine,
+            shutdown: Some(tx),
+            server: Some(handle),
+        })
+    }
+
+    /// A client with an API key holding every scope.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// The engine behind the server.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Polls `/readyz` until it answers 200, for at most `deadline`.
+    pub async fn wait_ready(&self, deadline: Duration) -> Result<(), DrillError> {
+        let started = Instant::now();
+        loop {
+            let answer = self.api.readyz().await;
+            if answer.outcome.is_success() {
+                return Ok(());
+            }
+            if started.elapsed() >= deadline {
+                return Err(DrillError::Timeout {
+                    what: "/readyz to answer 200".to_owned(),
+                    waited: started.elapsed(),
+                    last: format!("{:?}", answer.outcome),
+                });
+            }
+            tokio::time::sleep(crate::POLL_INTERVAL).await;
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn shutdown(mut self) -> Result<(), DrillError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DrillApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
