@@ -8,9 +8,10 @@ use crate::helpers::{eventually, spawn_app};
 async fn shutdown_completes_the_in_flight_request_and_run_returns() {
     let mut app = spawn_app().await;
     let s = app.create_session("zoe").await;
-    // Every Redis command now waits 1.5 s: the next request stays in flight.
+    // Every Redis command now waits 600 ms (under the 1 s command timeout): the next
+    // request stays in flight while the shutdown begins.
     app.redis
-        .cli(&["CLIENT", "PAUSE", "1500", "ALL"])
+        .cli(&["CLIENT", "PAUSE", "600", "ALL"])
         .expect("pause redis");
     let in_flight = {
         let client = app.client.clone();
