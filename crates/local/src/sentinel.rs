@@ -216,8 +216,7 @@ impl SentinelTopology {
         let ports = self.sentinel_ports();
         let group = self.group(&ports);
         let old = group.current_master()?;
-        group.request_failover(self.failover_wait)?;
-        group.wait_for_master_change(old, self.failover_wait, self.quorum)
+        group.failover(&old, self.failover_wait, self.quorum)
     }
 
     /// Waits up to `deadline` until the sentinels report a master other

@@ -7,7 +7,7 @@
 //! both drive sentinels through this view.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
@@ -92,6 +92,33 @@ impl SentinelGroup<'_> {
             }
             Err(Pending::Wait(last))
         })
+    }
+
+    /// Forces a failover and waits, up to `wait` in all, until the sentinels agree on
+    /// a new master that says `ROLE` master (see [`Self::wait_for_master_change`]).
+    ///
+    /// A sentinel accepts `SENTINEL FAILOVER` and may then abort it when no replica
+    /// looks suitable yet (`-failover-abort-no-good-slave`, e.g. while its view of the
+    /// replicas is being refreshed on a busy machine); forced failovers are not retried
+    /// by Sentinel itself, so the request is repeated after each attempt window.
+    pub(crate) fn failover(
+        &self,
+        old: &(String, u16),
+        wait: Duration,
+        min_answers: usize,
+    ) -> Result<(String, u16), LocalError> {
+        const ATTEMPT: Duration = Duration::from_secs(10);
+        let deadline = Instant::now() + wait;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            self.request_failover(remaining)?;
+            let window = ATTEMPT.min(deadline.saturating_duration_since(Instant::now()));
+            match self.wait_for_master_change(old.clone(), window, min_answers) {
+                Err(LocalError::Timeout { .. })
+                    if Instant::now() + Duration::from_secs(1) < deadline => {}
+                outcome => return outcome,
+            }
+        }
     }
 
     /// Waits up to `deadline` until the sentinels report a master other

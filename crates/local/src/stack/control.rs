@@ -197,8 +197,7 @@ pub fn failover(dir: &StackDir) -> Result<FailoverOutcome, StackError> {
     let wait = Duration::from_millis(topology.failover_timeout_ms).max(MIN_FAILOVER_WAIT);
     let deadline = Instant::now() + wait;
     let remaining = || deadline.saturating_duration_since(Instant::now());
-    sentinels.request_failover(wait)?;
-    let new_addr = sentinels.wait_for_master_change(old_addr.clone(), remaining(), ports.len())?;
+    let new_addr = sentinels.failover(&old_addr, remaining(), ports.len())?;
     let what = "every sentinel to complete the failover";
     poll_until(what, remaining(), || {
         sentinels.check_failover_complete((&new_addr.0, new_addr.1))
