@@ -149,7 +149,14 @@ impl EventSink {
         }
         if let Some(tx) = &self.tx {
             if tx.try_send(Message::Event(event)).is_err() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // Never silent, never a flood: the first drop and every 1000th after.
+                if dropped % 1000 == 1 {
+                    tracing::warn!(
+                        dropped,
+                        "event stream writer is behind; lifecycle events dropped"
+                    );
+                }
             }
         }
     }

@@ -57,10 +57,4 @@ impl Keyspace {
     pub(crate) fn cleanup_lease(&self) -> String {
         format!("{}:cleanup:lease", self.prefix)
     }
-
-    /// Match pattern for every key of this prefix (audit and tests only).
-    #[allow(dead_code)]
-    pub(crate) fn pattern(&self) -> String {
-        format!("{}:*", self.prefix)
-    }
 }
