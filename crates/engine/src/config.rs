@@ -245,6 +245,21 @@ pub struct ConnectionConfig {
     /// How long one command may take before it fails (and the caller gets
     /// `backend_unavailable`) instead of waiting.
     pub command_timeout: Duration,
+    /// Where listings are read. Token checks, caps and every write always go to the
+    /// master, whatever this says.
+    pub read_from: ReadFrom,
+}
+
+/// Where reads that may be slightly stale (listings) go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// Every read goes to the master.
+    #[default]
+    Master,
+    /// Listings go to a replica of the current master when one is connected and in
+    /// sync, and to the master otherwise (or when the replica fails). A listing may then
+    /// lag the master by the replication delay.
+    ReplicaPreferred,
 }
 
 /// Where the data nodes are.
@@ -302,6 +317,7 @@ impl ConnectionConfig {
             tls: None,
             pool_size: 8,
             command_timeout: Duration::from_secs(1),
+            read_from: ReadFrom::Master,
         }
     }
 }

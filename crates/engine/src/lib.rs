@@ -32,13 +32,14 @@ pub mod model;
 
 mod ids;
 mod keys;
+mod replicas;
 mod scripts;
 mod store;
 mod token;
 
 pub use config::{
     CapPolicy, CleanupConfig, ConnectionConfig, DeletionPolicy, Durability, EngineConfig,
-    EventsConfig, RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
+    EventsConfig, ReadFrom, RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
 };
 pub use engine::{CleanupOptions, CleanupReport, Engine};
 pub use error::{Error, InvalidInput};

@@ -13,15 +13,18 @@ use fred::types::config::{
 use fred::types::{ClusterHash, CustomCommand, Value};
 use secrecy::ExposeSecret;
 
-use crate::config::{ConnectionConfig, Durability, TlsConfig, Topology};
+use crate::config::{ConnectionConfig, Durability, ReadFrom, TlsConfig, Topology};
 use crate::error::Error;
 use crate::events::Observer;
+use crate::replicas::{ClusterReplicas, Follower, ReplicaClient, ReplicaReads};
 use crate::scripts::NamedScript;
 
 /// A pool of connections to one Redis deployment.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: Pool,
+    /// Where listings go with `read_from = replica_preferred`.
+    replicas: Option<ReplicaReads>,
     /// Receives timings of every script call.
     observer: Option<Arc<dyn Observer>>,
     /// Whether writes wait for replicas.
@@ -32,18 +35,12 @@ impl Store {
     /// Builds the client for the configured topology and waits (bounded) until it is
     /// connected. Afterwards the client reconnects by itself, forever, with backoff.
     pub(crate) async fn connect(conn: &ConnectionConfig) -> Result<Self, Error> {
-        let tls_name = conn.tls.as_ref().and_then(|t| t.server_name.clone());
-        let server = |host: &str, port: u16| {
-            let mut server = Server::new(host, port);
-            server.tls_server_name = tls_name.as_deref().map(Into::into);
-            server
-        };
         let servers = |list: &[(String, u16)]| -> Vec<Server> {
-            list.iter().map(|(h, p)| server(h, *p)).collect()
+            list.iter().map(|(h, p)| server(conn, h, *p)).collect()
         };
         let server = match &conn.topology {
             Topology::Standalone { host, port } => ServerConfig::Centralized {
-                server: server(host, *port),
+                server: server(conn, host, *port),
             },
             Topology::Sentinel {
                 sentinels,
@@ -63,40 +60,19 @@ impl Store {
                 policy: ClusterDiscoveryPolicy::default(),
             },
         };
-        let cluster = matches!(conn.topology, Topology::Cluster { .. });
-        let config = Config {
-            server,
-            username: conn.username.clone(),
-            password: conn.password.as_ref().map(|p| p.expose_secret().to_owned()),
-            database: (!cluster && conn.database != 0).then_some(conn.database),
-            fail_fast: true,
-            tls: conn.tls.as_ref().map(tls_config).transpose()?,
-            ..Config::default()
+        let pool = connect_pool(conn, server, conn.pool_size.max(1)).await?;
+        let replicas = match (conn.read_from, &conn.topology) {
+            (ReadFrom::Master, _) => None,
+            (ReadFrom::ReplicaPreferred, Topology::Cluster { .. }) => {
+                Some(ReplicaReads::Cluster(ClusterReplicas::start(pool.clone())))
+            }
+            (ReadFrom::ReplicaPreferred, _) => {
+                Some(ReplicaReads::Follower(Follower::start(pool.clone(), conn)))
+            }
         };
-        let timeout = conn.command_timeout;
-        let pool = Builder::from_config(config)
-            .with_performance_config(|perf: &mut PerformanceConfig| {
-                perf.default_command_timeout = timeout;
-            })
-            .with_connection_config(|c: &mut FredConnectionConfig| {
-                c.connection_timeout = timeout;
-                c.internal_command_timeout = timeout;
-                c.max_command_attempts = 2;
-                // A demoted master answers READONLY, a restarting one LOADING: reconnect
-                // (through Sentinel, to the current master) instead of failing forever.
-                c.reconnect_errors = vec![
-                    ReconnectError::ReadOnly,
-                    ReconnectError::Loading,
-                    ReconnectError::MasterDown,
-                    ReconnectError::ClusterDown,
-                ];
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
-            .build_pool(conn.pool_size.max(1))
-            .map_err(Error::Backend)?;
-        let _tasks = pool.init().await.map_err(Error::Backend)?;
         Ok(Self {
             pool,
+            replicas,
             observer: None,
             durability: Durability::Async,
         })
@@ -153,6 +129,40 @@ impl Store {
             tracing::warn!(operation = name, %error, "read failed");
             Error::Backend(error)
         })
+    }
+
+    /// Runs `read` on a replica when listings may go there and one is known. `None`
+    /// means the caller reads from the master: no replica is configured or known, or
+    /// the replica read failed (which also has the replica checked at once).
+    pub(crate) async fn on_replica<T, F, Fut>(&self, name: &'static str, read: F) -> Option<T>
+    where
+        F: FnOnce(ReplicaClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fred::error::Error>>,
+    {
+        let replicas = self.replicas.as_ref()?;
+        let client = replicas.client()?;
+        let started = Instant::now();
+        match read(client).await {
+            Ok(value) => {
+                self.observe(name, started, true);
+                Some(value)
+            }
+            Err(error) => {
+                self.observe(name, started, false);
+                tracing::warn!(operation = name, %error, "replica read failed; reading from the master");
+                replicas.failed();
+                None
+            }
+        }
+    }
+
+    /// Closes every connection.
+    pub(crate) async fn quit(&self) -> Result<(), Error> {
+        if let Some(replicas) = &self.replicas {
+            replicas.quit().await;
+        }
+        self.pool.quit().await?;
+        Ok(())
     }
 
     /// Runs a script that changes state. In replicated durability the script and a
@@ -254,6 +264,59 @@ impl Store {
             observer.script_call(name, started.elapsed(), ok);
         }
     }
+}
+
+/// One data node's address, with the configured TLS server name.
+pub(crate) fn server(conn: &ConnectionConfig, host: &str, port: u16) -> Server {
+    let mut server = Server::new(host, port);
+    server.tls_server_name = conn
+        .tls
+        .as_ref()
+        .and_then(|t| t.server_name.as_deref())
+        .map(Into::into);
+    server
+}
+
+/// Builds and connects a pool of `size` clients to `server` with the connection's
+/// credentials, TLS, timeouts and reconnect policy.
+pub(crate) async fn connect_pool(
+    conn: &ConnectionConfig,
+    server: ServerConfig,
+    size: usize,
+) -> Result<Pool, Error> {
+    let cluster = matches!(server, ServerConfig::Clustered { .. });
+    let config = Config {
+        server,
+        username: conn.username.clone(),
+        password: conn.password.as_ref().map(|p| p.expose_secret().to_owned()),
+        database: (!cluster && conn.database != 0).then_some(conn.database),
+        fail_fast: true,
+        tls: conn.tls.as_ref().map(tls_config).transpose()?,
+        ..Config::default()
+    };
+    let timeout = conn.command_timeout;
+    let pool = Builder::from_config(config)
+        .with_performance_config(|perf: &mut PerformanceConfig| {
+            perf.default_command_timeout = timeout;
+        })
+        .with_connection_config(|c: &mut FredConnectionConfig| {
+            c.connection_timeout = timeout;
+            c.internal_command_timeout = timeout;
+            c.max_command_attempts = 2;
+            // A demoted master answers READONLY, a restarting one LOADING: reconnect
+            // (through Sentinel, to the current master) instead of failing forever.
+            c.reconnect_errors = vec![
+                ReconnectError::ReadOnly,
+                ReconnectError::Loading,
+                ReconnectError::MasterDown,
+                ReconnectError::ClusterDown,
+            ];
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+        .build_pool(size)
+        .map_err(Error::Backend)?;
+    let _tasks = pool.init().await.map_err(Error::Backend)?;
+    Ok(pool)
 }
 
 fn backend(script: &NamedScript, error: fred::error::Error) -> Error {

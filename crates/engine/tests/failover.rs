@@ -1,12 +1,15 @@
 //! The engine follows Sentinel failovers by itself: after a forced failover or a killed
 //! master, sessions written before are readable and new writes succeed, without a new
-//! engine.
+//! engine; with `read_from = replica_preferred`, listings keep going to a replica of
+//! whichever node is master.
 
 #![allow(clippy::unwrap_used)] // test set-up: a failure should abort the test
 
 use std::time::{Duration, Instant};
 
-use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig, NewSession, Topology, UserId};
+use sessiondb_engine::{
+    ConnectionConfig, Engine, EngineConfig, NewSession, ReadFrom, SessionId, Topology, UserId,
+};
 use sessiondb_local::{SentinelOptions, SentinelTopology};
 
 fn topology() -> SentinelTopology {
@@ -20,6 +23,10 @@ fn topology() -> SentinelTopology {
 }
 
 async fn engine(t: &SentinelTopology, prefix: &str) -> Engine {
+    engine_reading_from(t, prefix, ReadFrom::Master).await
+}
+
+async fn engine_reading_from(t: &SentinelTopology, prefix: &str, read_from: ReadFrom) -> Engine {
     let mut connection = ConnectionConfig::standalone("unused", 0);
     connection.topology = Topology::Sentinel {
         sentinels: t.sentinel_addrs(),
@@ -28,6 +35,7 @@ async fn engine(t: &SentinelTopology, prefix: &str) -> Engine {
         sentinel_password: None,
     };
     connection.command_timeout = Duration::from_millis(500);
+    connection.read_from = read_from;
     let config = EngineConfig {
         key_prefix: prefix.to_owned(),
         ..EngineConfig::default()
@@ -94,4 +102,77 @@ async fn engine_follows_a_killed_master() {
         "writes resumed {} ms after the kill (down-after 1000 ms)",
         outage.as_millis()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_go_to_a_replica_of_the_current_master() {
+    let mut t = topology();
+    let engine = engine_reading_from(&t, "fo-replica", ReadFrom::ReplicaPreferred).await;
+    let created = engine.create(session("carol")).await.unwrap();
+    listed_by_a_replica(&engine, &mut t, &created.session_id).await;
+
+    let old = t.current_master().unwrap();
+    let new = tokio::task::block_in_place(|| t.failover()).unwrap();
+    assert_ne!(old, new);
+    until_writes_succeed(&engine, Duration::from_secs(15)).await;
+    listed_by_a_replica(&engine, &mut t, &created.session_id).await;
+    // Token checks never go to replicas: a rotation is visible at once.
+    let rotated = engine.rotate(&created.session_token).await.unwrap();
+    assert!(engine.get(&created.session_token, false).await.is_err());
+    assert!(engine.get(&rotated.session_token, false).await.is_ok());
+}
+
+/// Lists carol's sessions until one listing is answered by a replica (the replicas
+/// counted a `ZRANGEBYSCORE` and the master ran neither it nor `list.lua`'s `ZRANGE`)
+/// and shows `expected`.
+async fn listed_by_a_replica(engine: &Engine, t: &mut SentinelTopology, expected: &SessionId) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let master = t.current_master().unwrap();
+        for node in t.data_nodes() {
+            if node.is_running() {
+                let _ = node.cli(&["CONFIG", "RESETSTAT"]);
+            }
+        }
+        let listed = engine.list(&UserId::parse("carol").unwrap()).await;
+        let mut on_replicas = 0;
+        let mut on_master = 0;
+        for node in t.data_nodes() {
+            let Ok(stats) = node.cli(&["INFO", "commandstats"]) else {
+                continue;
+            };
+            let reads = calls(&stats, "zrangebyscore") + calls(&stats, "zrange");
+            if node.addr() == master {
+                on_master += reads;
+            } else {
+                on_replicas += reads;
+            }
+        }
+        let last = match listed {
+            Ok(sessions) if sessions.iter().any(|s| &s.id == expected) => {
+                if on_replicas > 0 && on_master == 0 {
+                    return;
+                }
+                format!("listing reads: {on_replicas} on replicas, {on_master} on the master")
+            }
+            Ok(sessions) => format!("listed {} sessions, not the expected one", sessions.len()),
+            Err(e) => format!("listing failed: {e}"),
+        };
+        assert!(
+            Instant::now() < deadline,
+            "no listing came from a replica: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Calls of `command` in an `INFO commandstats` reply.
+fn calls(stats: &str, command: &str) -> u64 {
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }

@@ -21,6 +21,10 @@ const SLOTS: &str = "16384";
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
     password: Option<SecretString>,
+    /// Masters asked for.
+    masters: usize,
+    /// Replicas per master.
+    replicas: usize,
 }
 
 impl RedisCluster {
@@ -30,12 +34,23 @@ impl RedisCluster {
     /// and waits until every node reports `cluster_state:ok` with all 16384
     /// slots assigned and knows every master.
     pub fn start(masters: usize, password: Option<SecretString>) -> Result<Self, LocalError> {
+        Self::start_with_replicas(masters, 0, password)
+    }
+
+    /// Like [`RedisCluster::start`], with `replicas` replicas per master
+    /// (`--cluster-replicas`); also waits until every node lists every replica
+    /// in `CLUSTER SLOTS` (where cluster clients look for them).
+    pub fn start_with_replicas(
+        masters: usize,
+        replicas: usize,
+        password: Option<SecretString>,
+    ) -> Result<Self, LocalError> {
         if masters < 3 {
             return Err(LocalError::InvalidOptions(format!(
                 "a Redis Cluster needs at least 3 masters, got {masters}"
             )));
         }
-        let nodes = (0..masters)
+        let nodes = (0..masters * (1 + replicas))
             .map(|_| {
                 RedisServer::start(RedisOptions {
                     password: password.clone(),
@@ -44,7 +59,12 @@ impl RedisCluster {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let cluster = Self { nodes, password };
+        let cluster = Self {
+            nodes,
+            password,
+            masters,
+            replicas,
+        };
         cluster.create()?;
         poll_until("the cluster to converge", READY_TIMEOUT, || {
             cluster.check_ready()
@@ -75,15 +95,16 @@ impl RedisCluster {
             .collect();
         let mut args = vec!["--cluster", "create"];
         args.extend(addrs.iter().map(String::as_str));
-        args.extend(["--cluster-replicas", "0", "--cluster-yes"]);
+        let replicas = self.replicas.to_string();
+        args.extend(["--cluster-replicas", replicas.as_str(), "--cluster-yes"]);
         cli::run("cluster", self.password.as_ref(), &[], &args)?;
         Ok(())
     }
 
-    /// One readiness probe: every node is ok, has all slots and sees all
-    /// masters.
+    /// One readiness probe: every node is ok, has all slots, sees all
+    /// masters and replicas, and lists the replicas in `CLUSTER SLOTS`.
     fn check_ready(&self) -> Result<(), Pending> {
-        let masters = self.nodes.len();
+        let (masters, replicas) = (self.masters, self.masters * self.replicas);
         for node in &self.nodes {
             let mut conn = node.process().connect()?;
             let info = conn.call(&["CLUSTER", "INFO"])?;
@@ -97,18 +118,37 @@ impl RedisCluster {
                 )));
             }
             let nodes = conn.call(&["CLUSTER", "NODES"])?;
-            let known = nodes
-                .text()
-                .unwrap_or_default()
-                .lines()
-                .filter(|line| {
-                    let flags = line.split(' ').nth(2).unwrap_or_default();
-                    flags.split(',').any(|f| f == "master") && !flags.contains("fail")
-                })
-                .count();
-            if known != masters {
+            let count = |role: &str| {
+                nodes
+                    .text()
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|line| {
+                        let flags = line.split(' ').nth(2).unwrap_or_default();
+                        flags.split(',').any(|f| f == role) && !flags.contains("fail")
+                    })
+                    .count()
+            };
+            let (known, known_replicas) = (count("master"), count("slave"));
+            if known != masters || known_replicas != replicas {
                 return Err(Pending::wait(format!(
-                    "node {} knows {known}/{masters} healthy masters",
+                    "node {} knows {known}/{masters} healthy masters and \
+                     {known_replicas}/{replicas} replicas",
+                    node.port()
+                )));
+            }
+            // Clients learn replicas from CLUSTER SLOTS, which lists a replica only
+            // once its replication offset has reached the other nodes by gossip.
+            let slots = conn.call(&["CLUSTER", "SLOTS"])?;
+            let listed: usize = slots
+                .items()
+                .unwrap_or_default()
+                .iter()
+                .map(|range| range.items().map_or(0, |r| r.len().saturating_sub(3)))
+                .sum();
+            if listed < replicas {
+                return Err(Pending::wait(format!(
+                    "node {} lists {listed}/{replicas} replicas in CLUSTER SLOTS",
                     node.port()
                 )));
             }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sessiondb_engine::config::{
     CleanupConfig, ConnectionConfig, DeletionPolicy, Durability, EngineConfig, EventsConfig,
-    RefreshPolicy, SessionPolicy, TlsConfig, Topology,
+    ReadFrom, RefreshPolicy, SessionPolicy, TlsConfig, Topology,
 };
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, ListenerTls, RateLimit};
 
 use crate::api_keys;
-use crate::model::{DurabilityMode, NodeAddr, RedisMode, Settings};
+use crate::model::{DurabilityMode, NodeAddr, ReadFromMode, RedisMode, Settings};
 use crate::schema::{EMPTY, NOT_SET, REDACTED};
 
 /// Host used in standalone mode when `redis.host` is not set.
@@ -109,6 +109,10 @@ impl Settings {
             tls,
             pool_size: r.pool_size,
             command_timeout: Duration::from_millis(r.command_timeout_ms),
+            read_from: match r.read_from {
+                ReadFromMode::Master => ReadFrom::Master,
+                ReadFromMode::ReplicaPreferred => ReadFrom::ReplicaPreferred,
+            },
         })
     }
 
@@ -195,6 +199,7 @@ impl Settings {
             ("redis.durability", r.durability.to_string()),
             ("redis.wait_replicas", r.wait_replicas.to_string()),
             ("redis.wait_timeout_ms", r.wait_timeout_ms.to_string()),
+            ("redis.read_from", r.read_from.to_string()),
             ("redis.tls.enabled", r.tls.enabled.to_string()),
             ("redis.tls.ca_file", path(&r.tls.ca_file)),
             ("redis.tls.client_cert_file", path(&r.tls.client_cert_file)),

@@ -71,8 +71,9 @@ pub use error::{Origin, SettingsError};
 pub use load::LoadOptions;
 pub use model::{
     AclSettings, ApiKeySettings, CleanupSettings, DeletionSettings, DurabilityMode,
-    EmbeddedSettings, EventsSettings, LogFormat, LogLevel, LogSettings, NodeAddr, RedisMode,
-    RedisSettings, RefreshSettings, ServerSettings, SessionSettings, Settings, TlsSettings,
+    EmbeddedSettings, EventsSettings, LogFormat, LogLevel, LogSettings, NodeAddr, ReadFromMode,
+    RedisMode, RedisSettings, RefreshSettings, ServerSettings, SessionSettings, Settings,
+    TlsSettings,
 };
 pub use secrecy::{ExposeSecret, SecretString};
 /// The API scopes of [`ApiKeySettings::scopes`] (from `sessiondb-http`).

@@ -107,6 +107,10 @@ pub struct RedisSettings {
     /// How long a write waits for its replicas when `durability = replicated`, in
     /// milliseconds.
     pub wait_timeout_ms: u64,
+    /// Where listings are read: `master`, or `replica_preferred` (a replica of the
+    /// current master when one is in sync). Token checks and writes always use the
+    /// master.
+    pub read_from: ReadFromMode,
     /// TLS towards Redis and Sentinel.
     pub tls: TlsSettings,
 }
@@ -131,6 +135,7 @@ impl Default for RedisSettings {
             durability: DurabilityMode::Async,
             wait_replicas: 1,
             wait_timeout_ms: 1000,
+            read_from: ReadFromMode::Master,
             tls: TlsSettings::default(),
         }
     }
@@ -192,6 +197,33 @@ impl DurabilityMode {
 }
 
 impl fmt::Display for DurabilityMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where listings are read (`redis.read_from`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFromMode {
+    /// Every read goes to the master.
+    #[default]
+    Master,
+    /// Listings go to an in-sync replica of the current master when there is one.
+    ReplicaPreferred,
+}
+
+impl ReadFromMode {
+    /// The name used in config files and environment variables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadFromMode::Master => "master",
+            ReadFromMode::ReplicaPreferred => "replica_preferred",
+        }
+    }
+}
+
+impl fmt::Display for ReadFromMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -157,6 +157,7 @@ pub(crate) const DEFAULT_LEASE_CAP: u64 = 3600;
 
 const MODES: &[&str] = &["embedded", "standalone", "sentinel", "cluster"];
 const DURABILITIES: &[&str] = &["async", "replicated"];
+const READ_FROM: &[&str] = &["master", "replica_preferred"];
 const CAP_POLICIES: &[&str] = &["evict_lru", "reject"];
 const REUSE_SCOPES: &[&str] = &["family", "user"];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
@@ -194,6 +195,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key("redis.durability", Kind::Enum(DURABILITIES), "async"),
     key("redis.wait_replicas", uint(1, 16), "1"),
     key("redis.wait_timeout_ms", uint(10, 60_000), "1000"),
+    key("redis.read_from", Kind::Enum(READ_FROM), "master"),
     key("redis.tls.enabled", Kind::Bool, "false"),
     key("redis.tls.ca_file", Kind::Path, NOT_SET),
     key("redis.tls.client_cert_file", Kind::Path, NOT_SET),

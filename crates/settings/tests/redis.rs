@@ -4,8 +4,8 @@ mod common;
 
 use common::{config_file, load, load_err};
 use secrecy::ExposeSecret;
-use sessiondb_engine::config::Topology;
-use sessiondb_settings::{LoadOptions, NodeAddr, RedisMode, Settings};
+use sessiondb_engine::config::{ReadFrom, Topology};
+use sessiondb_settings::{LoadOptions, NodeAddr, ReadFromMode, RedisMode, Settings};
 
 #[test]
 fn url_is_parsed_into_its_parts() {
@@ -285,4 +285,44 @@ fn tls_files_must_exist_when_enabled() {
         "redis.tls.ca_file=/nonexistent",
     ]))
     .unwrap();
+}
+
+#[test]
+fn read_from_defaults_to_master_and_reaches_the_connection() {
+    let s = load(None, &[("REDIS_HOST", "10.0.0.5")], &[]).unwrap();
+    assert_eq!(s.redis.read_from, ReadFromMode::Master);
+    assert_eq!(s.connection_config().unwrap().read_from, ReadFrom::Master);
+
+    let s = load(
+        Some("[redis]\nsentinels = [\"10.0.0.1:26379\"]\nread_from = \"replica_preferred\"\n"),
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.connection_config().unwrap().read_from,
+        ReadFrom::ReplicaPreferred
+    );
+    let s = load(
+        None,
+        &[("SESSIONDB_REDIS__READ_FROM", "replica_preferred")],
+        &["redis.host=10.0.0.5"],
+    )
+    .unwrap();
+    assert_eq!(s.redis.read_from, ReadFromMode::ReplicaPreferred);
+    let values = s.redacted_values();
+    assert!(values
+        .iter()
+        .any(|(k, v)| *k == "redis.read_from" && v == "replica_preferred"));
+}
+
+#[test]
+fn read_from_rejects_unknown_values_naming_the_key() {
+    let error = load_err(
+        None,
+        &[],
+        &["redis.host=10.0.0.5", "redis.read_from=replica"],
+    );
+    assert!(error.contains("redis.read_from"), "{error}");
+    assert!(error.contains("replica_preferred"), "{error}");
 }

@@ -117,8 +117,7 @@ impl Engine {
     /// Closes every connection.
     pub async fn shutdown(&self) -> Result<(), Error> {
         self.flush_events().await;
-        self.inner.store.pool().quit().await?;
-        Ok(())
+        self.inner.store.quit().await
     }
 
     fn cap_args(&self) -> (Value, Value) {

@@ -7,11 +7,13 @@ use subtle::ConstantTimeEq as _;
 use super::{at, millis, script_error, session_ids, Engine};
 use crate::error::{Error, InvalidInput};
 use crate::events::EventKind;
-use crate::ids::{FamilyId, SessionId, UserId};
+use crate::ids::{FamilyId, SessionId, Tag, UserId};
+use crate::keys::Keyspace;
 use crate::model::{
     CreatedSession, NewSession, RevokedAll, Rotated, Session, SessionData, SessionMetadata,
     SessionSummary, SessionTimes, Updated,
 };
+use crate::replicas::ReplicaClient;
 use crate::store::Reply;
 use crate::token::{RefreshToken, SessionToken};
 
@@ -20,6 +22,13 @@ const READ: &str = "get";
 
 /// Fields a read needs, in the order `get.lua` returns them (after the token hash).
 const SESSION_FIELDS: [&str; 9] = ["th", "u", "d", "m", "c", "l", "e", "a", "v"];
+
+/// Name of a listing read from a replica, in metrics and logs.
+const LIST_ON_REPLICA: &str = "list_replica";
+
+/// Session fields a listing needs: idle expiry, metadata, created, last seen, absolute
+/// expiry, version.
+const LIST_FIELDS: [&str; 6] = ["e", "m", "c", "l", "a", "v"];
 
 /// Attempts of a merge (read, merge, conditional write) before reporting a conflict.
 const MERGE_ATTEMPTS: usize = 8;
@@ -405,21 +414,33 @@ impl Engine {
         Ok(RevokedAll { sessions, families })
     }
 
-    /// The user's live sessions, oldest expiry first: exact whatever cleanup has done.
+    /// The user's live sessions, oldest expiry first. From the master (`list.lua`) the
+    /// listing is exact whatever cleanup has done; from a replica (`read_from =
+    /// replica_preferred`) it may lag the master by the replication delay.
     pub async fn list(&self, user: &UserId) -> Result<Vec<SessionSummary>, Error> {
         let tag = user.tag();
         let keys = &self.inner.keys;
+        let index = keys.index(tag, &user.key_hash());
         let script = &self.inner.scripts.list;
-        let value = self
+        let from_replica = self
             .inner
             .store
-            .run(
-                script,
-                keys.index(tag, &user.key_hash()),
-                vec![keys.base(tag).into()],
-            )
-            .await?;
-        let mut reply = Reply::array(script.name, value)?;
+            .on_replica(LIST_ON_REPLICA, |client| {
+                list_on_replica(client, keys, tag, &index)
+            })
+            .await;
+        let values = match from_replica {
+            Some(values) => values,
+            None => {
+                let value = self
+                    .inner
+                    .store
+                    .run(script, index, vec![keys.base(tag).into()])
+                    .await?;
+                Reply::array(script.name, value)?.into_values()
+            }
+        };
+        let mut reply = Reply::from_values(script.name, values);
         let mut sessions = Vec::new();
         while !reply.is_empty() {
             let id = session_ids(script.name, vec![reply.string()?])?.remove(0);
@@ -455,6 +476,36 @@ impl Engine {
         }
         Ok(encoded)
     }
+}
+
+/// A listing from a replica, in `list.lua`'s reply format: the index entries not yet
+/// idle-expired, then each session's fields. A replica runs no scripts and does not
+/// expire keys itself (it hides expired ones), so the local clock filters out sessions
+/// whose expiry passed but whose deletion has not replicated yet.
+async fn list_on_replica(
+    client: ReplicaClient,
+    keys: &Keyspace,
+    tag: Tag,
+    index: &str,
+) -> Result<Vec<Value>, fred::error::Error> {
+    let now = unix_now_ms();
+    let ids = client.members_from(index, now.saturating_add(1)).await?;
+    let sessions: Vec<String> = ids.iter().map(|sid| keys.session(tag, sid)).collect();
+    let rows =
+        futures::future::try_join_all(sessions.iter().map(|key| client.fields(key, &LIST_FIELDS)))
+            .await?;
+    let mut values = Vec::new();
+    for (sid, row) in ids.into_iter().zip(rows) {
+        let [Some(e), Some(m), Some(c), Some(l), Some(a), Some(v)] =
+            <[Option<String>; 6]>::try_from(row).unwrap_or_default()
+        else {
+            continue;
+        };
+        if e.parse::<u64>().is_ok_and(|e| e > now) {
+            values.extend([sid, m, c, l, e, a, v].map(Value::from));
+        }
+    }
+    Ok(values)
 }
 
 fn decode_metadata(s: &str) -> Result<SessionMetadata, serde_json::Error> {

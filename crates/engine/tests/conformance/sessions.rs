@@ -33,6 +33,7 @@ pub fn cases() -> Vec<Case> {
         revoke_by_id_requires_the_owning_user,
         revoke_all_except_one_keeps_only_that_session,
         list_shows_only_live_sessions_without_tokens,
+        list_from_replicas_converges_to_the_masters_listing,
         scripts_reload_after_script_cache_flush,
     ]
 }
@@ -539,6 +540,49 @@ async fn list_shows_only_live_sessions_without_tokens(ctx: Ctx) -> CaseResult {
     let text = serde_json::to_string(&listed)?;
     ensure!(!text.contains(kept.session_token.expose_secret()));
     ensure!(!text.contains("sdb_s1_") && !text.contains("sdb_r1_"));
+    Ok(())
+}
+
+/// `read_from = replica_preferred`: the listing (from a replica where the topology has
+/// one) shows what the master's shows once replication caught up; token checks still
+/// see every write at once.
+async fn list_from_replicas_converges_to_the_masters_listing(ctx: Ctx) -> CaseResult {
+    let on_master = ctx.engine_with(short_lived).await?;
+    let preferring = ctx.engine_reading_from_replicas(short_lived).await?;
+    let mut long = new_session("xavier");
+    long.idle_ttl = Some(Duration::from_secs(600));
+    long.metadata.device = Some("laptop".into());
+    let kept = preferring.create(long.clone()).await?;
+    let revoked = preferring.create(long).await?;
+    let short = preferring.create(new_session("xavier")).await?;
+    preferring.revoke(&revoked.session_token).await?;
+    ctx.wait_until(&on_master, short.times.expires_at.0).await?;
+
+    let expected = serde_json::to_value(on_master.list(&user("xavier")).await?)?;
+    ensure!(
+        expected.as_array().map(Vec::len) == Some(1),
+        "the master lists only the kept session: {expected}"
+    );
+    eventually(Duration::from_secs(10), "the listings agree", || async {
+        let listed = serde_json::to_value(preferring.list(&user("xavier")).await?)?;
+        Ok(listed == expected)
+    })
+    .await?;
+
+    let mut data = serde_json::Map::new();
+    data.insert("step".into(), 2.into());
+    let updated = preferring
+        .replace_data(&kept.session_token, &data, None)
+        .await?;
+    let read = preferring.get(&kept.session_token, false).await?;
+    ensure!(
+        read.times.version == updated.version,
+        "reads of a token see its writes at once"
+    );
+    ensure!(
+        preferring.get(&revoked.session_token, false).await.is_err(),
+        "a revoked token stays revoked"
+    );
     Ok(())
 }
 

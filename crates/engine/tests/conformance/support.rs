@@ -210,6 +210,20 @@ impl Ctx {
             .context("connecting the engine")
     }
 
+    /// An engine with adjusted policies whose listings prefer replicas.
+    pub async fn engine_reading_from_replicas(
+        &self,
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> anyhow::Result<Engine> {
+        let mut config = self.config();
+        adjust(&mut config);
+        let mut connection = self.backend.connection.clone();
+        connection.read_from = sessiondb_engine::ReadFrom::ReplicaPreferred;
+        Engine::connect(&connection, config)
+            .await
+            .context("connecting the engine")
+    }
+
     /// Every key under this test's prefix, from every master.
     pub fn keys(&self) -> anyhow::Result<Vec<String>> {
         let mut keys = Vec::new();
