@@ -194,8 +194,8 @@ impl SentinelGroup<'_> {
     }
 
     /// One readiness probe of a freshly started group: the master on
-    /// `master_port` says `ROLE` master and has `replicas` replicas online,
-    /// and every sentinel sees it as master with all replicas and all other
+    /// `master_port` says `ROLE` master and has `replicas` replicas online
+    /// that acknowledge its writes (`WAIT`), and every sentinel sees it as master with all replicas and all other
     /// sentinels.
     pub(crate) fn check_ready(&self, master_port: u16, replicas: usize) -> Result<(), Pending> {
         let role = role_of(LOOPBACK, master_port, self.password)?;
@@ -216,6 +216,21 @@ impl SentinelGroup<'_> {
         if online != replicas {
             return Err(Pending::wait(format!(
                 "{online}/{replicas} replicas online"
+            )));
+        }
+        // "online" is not enough: after a diskless full sync the master streams
+        // writes to a replica only once that replica sent its first REPLCONF ACK (its
+        // once-a-second cron). A replica promoted before then lacks every write made
+        // since. So propagate something (a PUBLISH, which leaves no data behind) and
+        // WAIT on the same connection until every replica acknowledged it.
+        let mut conn = Connection::open(LOOPBACK, master_port, self.password)?;
+        conn.call(&["PUBLISH", "__sessiondb_fixture__:ready", "1"])?;
+        let wanted = replicas.to_string();
+        let acked = conn.call(&["WAIT", wanted.as_str(), "100"])?;
+        let all = i64::try_from(replicas).unwrap_or(i64::MAX);
+        if !matches!(acked, Reply::Integer(n) if n >= all) {
+            return Err(Pending::wait(format!(
+                "replicas acknowledging the master's writes: {acked:?} of {replicas}"
             )));
         }
         let other_sentinels = self.sentinel_ports.len().saturating_sub(1).to_string();
