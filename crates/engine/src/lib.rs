@@ -34,6 +34,7 @@ mod ids;
 mod keys;
 mod replicas;
 mod scripts;
+mod sentinel;
 mod store;
 mod token;
 

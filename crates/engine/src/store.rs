@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::events::Observer;
 use crate::replicas::{ClusterReplicas, Follower, ReplicaClient, ReplicaReads};
 use crate::scripts::NamedScript;
+use crate::sentinel::SwitchWatcher;
 
 /// A pool of connections to one Redis deployment.
 #[derive(Debug, Clone)]
@@ -25,6 +26,8 @@ pub(crate) struct Store {
     pool: Pool,
     /// Where listings go with `read_from = replica_preferred`.
     replicas: Option<ReplicaReads>,
+    /// Moves the pool when Sentinel announces a new master (Sentinel topology only).
+    _switch_watcher: Option<Arc<SwitchWatcher>>,
     /// Receives timings of every script call.
     observer: Option<Arc<dyn Observer>>,
     /// Whether writes wait for replicas.
@@ -70,9 +73,11 @@ impl Store {
                 Some(ReplicaReads::Follower(Follower::start(pool.clone(), conn)))
             }
         };
+        let switch_watcher = SwitchWatcher::start(conn, &pool)?.map(Arc::new);
         Ok(Self {
             pool,
             replicas,
+            _switch_watcher: switch_watcher,
             observer: None,
             durability: Durability::Async,
         })
@@ -324,7 +329,7 @@ fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
     Error::Backend(error)
 }
 
-fn tls_config(tls: &TlsConfig) -> Result<FredTlsConfig, Error> {
+pub(crate) fn tls_config(tls: &TlsConfig) -> Result<FredTlsConfig, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 

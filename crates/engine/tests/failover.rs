@@ -91,7 +91,8 @@ async fn engine_follows_a_killed_master() {
     let before = engine.create(session("bob")).await.unwrap();
     // Let the replicas receive the write before the master dies (async replication).
     let master = t.master().unwrap();
-    master.cli(&["WAIT", "2", "2000"]).unwrap();
+    let acked = master.cli(&["WAIT", "2", "2000"]).unwrap();
+    assert_eq!(acked.trim(), "2", "both replicas have the session");
     let old = master.addr();
     master.kill().unwrap();
     let outage = until_writes_succeed(&engine, Duration::from_secs(20)).await;
@@ -175,4 +176,77 @@ fn calls(stats: &str, command: &str) -> u64 {
         .and_then(|rest| rest.split(',').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_leaves_a_master_the_sentinels_cut_off() {
+    use fred::interfaces::{ClientLike as _, ConfigInterface as _};
+    use fred::prelude::{Builder, Config, Server, ServerConfig};
+
+    let t = topology();
+    let engine = engine(&t, "fo-partition").await;
+    engine.create(session("dave")).await.unwrap();
+    let old = t.current_master().unwrap();
+    assert_eq!(connected_to(&engine), vec![old.clone()]);
+
+    // Partition the old master from the Sentinels only: it now requires a password
+    // (which the Sentinels do not have), and their connections are closed. The
+    // engine's connections, authenticated before, keep working, and no Sentinel can
+    // demote the old master.
+    let admin = Builder::from_config(Config {
+        server: ServerConfig::Centralized {
+            server: Server::new(old.0.clone(), old.1),
+        },
+        ..Config::default()
+    })
+    .build()
+    .unwrap();
+    admin.init().await.unwrap();
+    admin
+        .config_set("requirepass", "cut-off-from-the-sentinels")
+        .await
+        .unwrap();
+    let clients: String = admin
+        .custom(fred::cmd!("CLIENT"), vec!["LIST"])
+        .await
+        .unwrap();
+    for line in clients.lines().filter(|l| l.contains(" name=sentinel-")) {
+        let id = line.split(' ').find_map(|f| f.strip_prefix("id=")).unwrap();
+        let _: fred::types::Value = admin
+            .custom(fred::cmd!("CLIENT"), vec!["KILL", "ID", id])
+            .await
+            .unwrap();
+    }
+
+    let new = tokio::task::block_in_place(|| {
+        t.wait_for_master_change(old.clone(), Duration::from_secs(30))
+    })
+    .unwrap();
+    // Nothing fails on the engine's side: only Sentinel's +switch-master announcement
+    // can move the pool.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while connected_to(&engine) != vec![new.clone()] {
+        assert!(
+            Instant::now() < deadline,
+            "the pool stayed on {:?} after the switch to {new:?}",
+            connected_to(&engine)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine.create(session("dave")).await.unwrap();
+    let _ = admin.quit().await;
+}
+
+/// The distinct servers the engine's pool is connected to.
+fn connected_to(engine: &Engine) -> Vec<(String, u16)> {
+    use fred::interfaces::ClientLike as _;
+    let mut servers: Vec<(String, u16)> = engine
+        .pool()
+        .active_connections()
+        .into_iter()
+        .map(|s| (s.host.to_string(), s.port))
+        .collect();
+    servers.sort();
+    servers.dedup();
+    servers
 }
