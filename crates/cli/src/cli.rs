@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::local::DEFAULT_STACK_DIR;
+
 /// sessiondb: a session database for microservices, on Redis.
 #[derive(Debug, Parser)]
 #[command(name = "sessiondb", version, propagate_version = true)]
@@ -53,6 +55,18 @@ pub(crate) struct ServeArgs {
     /// Address of the admin listener (shortcut for `--set server.admin_listen=…`).
     #[arg(long, value_name = "ADDR")]
     pub(crate) admin_listen: Option<String>,
+    /// Use the stack of `sessiondb local up`: the Redis connection comes from its
+    /// local.env, not from the environment (`--set` still wins).
+    #[arg(long)]
+    pub(crate) local: bool,
+    /// The stack's directory, as `sessiondb local --dir`.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = DEFAULT_STACK_DIR,
+        requires = "local"
+    )]
+    pub(crate) local_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

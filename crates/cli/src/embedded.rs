@@ -40,18 +40,7 @@ impl Embedded {
     /// Starts redis-server on its owning thread and waits until it answers.
     pub(crate) async fn start(settings: &Settings) -> anyhow::Result<Self> {
         let embedded = &settings.embedded;
-        std::fs::create_dir_all(&embedded.data_dir).with_context(|| {
-            format!(
-                "creating the embedded data directory {}",
-                embedded.data_dir.display()
-            )
-        })?;
-        let data_dir = embedded.data_dir.canonicalize().with_context(|| {
-            format!(
-                "resolving the embedded data directory {}",
-                embedded.data_dir.display()
-            )
-        })?;
+        let data_dir = data_dir(settings)?;
         let password = SecretString::from(sessiondb_http::generate_api_key());
         let options = RedisOptions {
             password: Some(password.clone()),
@@ -149,8 +138,18 @@ fn own(
     }
 }
 
-/// The API key for trying the embedded default: created once (0600) in the data
-/// directory, reused on later starts.
+/// `embedded.data_dir`, created if missing, as an absolute path. It also holds the
+/// development API key that `serve --local` shares with the embedded default.
+pub(crate) fn data_dir(settings: &Settings) -> anyhow::Result<PathBuf> {
+    let dir = &settings.embedded.data_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the embedded data directory {}", dir.display()))?;
+    dir.canonicalize()
+        .with_context(|| format!("resolving the embedded data directory {}", dir.display()))
+}
+
+/// The API key for trying the embedded default (and `serve --local`): created once
+/// (0600) in the data directory, reused on later starts.
 pub(crate) fn dev_api_key(data_dir: &Path) -> anyhow::Result<(String, PathBuf)> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;

@@ -6,12 +6,14 @@
 mod cli;
 mod commands;
 mod embedded;
+mod stack_env;
 mod telemetry;
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use sessiondb_local::stack::StackDir;
 use sessiondb_settings::{LoadOptions, Settings};
 
 use cli::{ApikeyCommand, Cli, Command};
@@ -44,8 +46,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             overrides.push(format!("server.admin_listen={admin}"));
         }
     }
-    let settings = Settings::load(&LoadOptions::from_process(global.config.clone(), overrides))
-        .context("invalid configuration")?;
+    let local_stack = match &command {
+        Command::Serve(args) if args.local => Some(StackDir::new(&args.local_dir)?),
+        _ => None,
+    };
+    let options = match &local_stack {
+        Some(dir) => stack_env::load_options(dir, global.config.clone(), overrides)?,
+        None => LoadOptions::from_process(global.config.clone(), overrides),
+    };
+    let settings = Settings::load(&options).context("invalid configuration")?;
     telemetry::init(&settings);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,7 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         match command {
-            Command::Serve(_) => commands::serve::run(settings).await,
+            Command::Serve(_) => commands::serve::run(settings, local_stack).await,
             Command::Cleanup(args) => commands::cleanup::run(settings, &args, global.json).await,
             Command::Apikey(_) | Command::Local(_) => {
                 unreachable!("handled before loading settings")

@@ -29,11 +29,14 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use sessiondb_local::stack::StackDir;
 
+/// The stack directory when none is given (relative to the working directory).
+pub(crate) const DEFAULT_STACK_DIR: &str = ".sessiondb";
+
 /// Arguments of `sessiondb local`.
 #[derive(Debug, Args)]
 pub(crate) struct LocalArgs {
     /// Directory of the stack: state, passwords (local.env), data and logs.
-    #[arg(long, global = true, value_name = "DIR", default_value = ".sessiondb")]
+    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_STACK_DIR)]
     pub(crate) dir: PathBuf,
     #[command(subcommand)]
     pub(crate) command: LocalCommand,

@@ -1,36 +1,51 @@
 //! `sessiondb serve`: the HTTP API, the in-process cleanup loop and, with no Redis
-//! configured, the embedded redis-server.
+//! configured, the embedded redis-server. With `--local` (`local_stack`), the settings
+//! point at a `sessiondb local` stack (see `stack_env`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use sessiondb_engine::{CleanupOptions, Engine};
 use sessiondb_http::config::{ApiKeyConfig, Scope};
 use sessiondb_http::{Metrics, Server};
+use sessiondb_local::stack::StackDir;
 use sessiondb_settings::Settings;
 use tokio::sync::watch;
 
 use crate::embedded::{self, Embedded};
+use crate::stack_env;
 
-pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    settings: Settings,
+    local_stack: Option<StackDir>,
+) -> anyhow::Result<ExitCode> {
     let metrics = Arc::new(Metrics::new());
     let mut http = settings.http_config();
-    let embedded = match settings.connection_config() {
-        Some(_) => None,
-        None => Some(Embedded::start(&settings).await?),
+    let embedded = match (settings.connection_config(), &local_stack) {
+        (Some(_), _) => None,
+        (None, None) => Some(Embedded::start(&settings).await?),
+        (None, Some(dir)) => bail!(
+            "--local needs the stack's Redis, but redis.mode is embedded: check --set, and \
+             that {} sets SESSIONDB_REDIS__MODE (`sessiondb local up{}` rewrites it)",
+            dir.env_file().display(),
+            stack_env::dir_flag(dir)
+        ),
     };
     let connection = match (&embedded, settings.connection_config()) {
         (Some(e), _) => e.connection(),
         (None, Some(c)) => c,
         (None, None) => unreachable!("embedded mode starts a server"),
     };
-    let mut dev_key = None;
-    if let (Some(e), true) = (&embedded, http.api_keys.is_empty()) {
-        let (key, path) = embedded::dev_api_key(e.data_dir())?;
+    let dev_key = if http.api_keys.is_empty() && (embedded.is_some() || local_stack.is_some()) {
+        let (name, dir) = match &embedded {
+            Some(e) => ("embedded-dev", e.data_dir().to_owned()),
+            None => ("local-dev", embedded::data_dir(&settings)?),
+        };
+        let (key, path) = embedded::dev_api_key(&dir)?;
         http.api_keys.push(ApiKeyConfig {
-            name: "embedded-dev".into(),
+            name: name.into(),
             sha256_hex: sessiondb_http::hash_api_key(&key),
             scopes: vec![
                 Scope::SessionsRead,
@@ -38,13 +53,23 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 Scope::SessionsAdmin,
             ],
         });
-        dev_key = Some((key, path));
-    }
+        Some((key, path))
+    } else {
+        None
+    };
 
     let engine =
         Engine::connect_with_observer(&connection, settings.engine_config(), Some(metrics.clone()))
             .await
-            .context("connecting to Redis")?;
+            .with_context(|| match &local_stack {
+                Some(dir) => format!(
+                    "connecting to the local stack in {} (is it running? \
+                     `sessiondb local status{}` shows it)",
+                    dir.root().display(),
+                    stack_env::dir_flag(dir)
+                ),
+                None => "connecting to Redis".to_owned(),
+            })?;
     let server = Server::bind(http, engine.clone(), metrics.clone())
         .await
         .context("binding the listeners")?;
@@ -57,11 +82,20 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         "  admin: http://{}  (/healthz /readyz /metrics)",
         server.admin_addr()
     );
-    if let Some((key, path)) = &dev_key {
+    if let Some(dir) = &local_stack {
         println!(
-            "  embedded redis-server, data in {}",
-            embedded_dir(&embedded)
+            "  Redis: the local stack in {} ({} mode)",
+            dir.root().display(),
+            settings.redis.mode
         );
+    }
+    if let Some((key, path)) = &dev_key {
+        if let Some(e) = &embedded {
+            println!(
+                "  embedded redis-server, data in {}",
+                e.data_dir().display()
+            );
+        }
         println!(
             "  API key for trying it (all scopes; saved in {}):",
             path.display()
@@ -91,12 +125,6 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     }
     served.context("serving HTTP")?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn embedded_dir(embedded: &Option<Embedded>) -> String {
-    embedded
-        .as_ref()
-        .map_or_else(String::new, |e| e.data_dir().display().to_string())
 }
 
 /// Runs a cleanup pass every `interval` (the lease makes sure only one instance of

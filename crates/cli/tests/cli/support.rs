@@ -1,10 +1,12 @@
 //! Running the binary and watching processes.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "../common/serve.rs"]
+mod serve;
+pub use serve::Serve;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sessiondb");
 
@@ -19,114 +21,6 @@ pub fn sessiondb(dir: &Path) -> Command {
         }
     }
     cmd
-}
-
-/// A running `sessiondb serve` whose stdout lines arrive on a channel.
-pub struct Serve {
-    pub child: Child,
-    lines: mpsc::Receiver<String>,
-    pub stdout: Vec<String>,
-}
-
-impl Serve {
-    pub fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                eprintln!("[sessiondb] {line}");
-            }
-        });
-        Self {
-            child,
-            lines,
-            stdout: Vec::new(),
-        }
-    }
-
-    /// Waits for a stdout line containing `needle` and returns it.
-    pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no line containing {needle:?}; got {:?}", self.stdout),
-            }
-        }
-    }
-
-    /// The `http://host:port` printed on the banner line starting with `label`.
-    pub fn url(&mut self, label: &str) -> String {
-        let line = self.wait_for_line(label, Duration::from_secs(30));
-        let start = line.find("http://").unwrap();
-        let rest = &line[start..];
-        let end = rest[7..].find(['/', ' ']).map_or(rest.len(), |i| i + 7);
-        rest[..end].to_owned()
-    }
-
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit and returns its exit code.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "sessiondb did not exit in time");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    /// Stops sessiondb gracefully (so it stops its embedded redis-server), killing it
-    /// only if it does not exit in time.
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Pids of running processes whose working directory is `dir` (redis-server changes

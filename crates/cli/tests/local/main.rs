@@ -1,10 +1,11 @@
-//! `sessiondb local …`: the built binary drives real `redis-server` and
+//! `sessiondb local …` (and `serve --local`): the built binary drives real `redis-server` and
 //! `redis-sentinel` processes in a temporary directory. Tests assert exit
 //! codes, output, data and the processes left behind (via `/proc`); they
 //! never sleep to synchronise, they poll with deadlines.
 
 #![allow(clippy::unwrap_used, unreachable_pub)] // test binary
 
+mod serve_local;
 mod support;
 
 use std::time::Duration;

@@ -73,6 +73,16 @@ impl Output {
     }
 }
 
+/// Runs `cmd` to completion.
+pub fn output(mut cmd: Command) -> Output {
+    let out = cmd.output().unwrap();
+    Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A stack directory inside a temporary working directory. Dropping it
 /// kills whatever the stack still runs (a failed test leaves nothing).
 pub struct Stack {
@@ -107,25 +117,25 @@ impl Stack {
 
     /// Runs `sessiondb local <args>` with a clean environment.
     pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command();
+        cmd.arg("local").args(args);
+        if self.explicit_dir {
+            cmd.arg("--dir").arg(&self.dir);
+        }
+        output(cmd)
+    }
+
+    /// `sessiondb` in the working directory, with a clean environment (no
+    /// inherited sessiondb or Redis variables).
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.current_dir(self.temp.path())
-            .env_clear()
-            .arg("local")
-            .args(args);
+        cmd.current_dir(self.temp.path()).env_clear();
         for var in ["PATH", "HOME", "TMPDIR"] {
             if let Ok(value) = std::env::var(var) {
                 cmd.env(var, value);
             }
         }
-        if self.explicit_dir {
-            cmd.arg("--dir").arg(&self.dir);
-        }
-        let out = cmd.output().unwrap();
-        Output {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cmd
     }
 
     /// `local --json status`, parsed.
@@ -137,6 +147,18 @@ impl Stack {
     fn state(&self) -> serde_json::Value {
         let text = std::fs::read_to_string(self.dir.join("state.json")).unwrap();
         serde_json::from_str(&text).unwrap()
+    }
+
+    /// The port of node `name` (`redis-0`, `sentinel-1`, …).
+    pub fn node_port(&self, name: &str) -> String {
+        let state = self.state();
+        let node = state["topology"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap_or_else(|| panic!("no node {name} in {state}"));
+        node["port"].to_string()
     }
 
     pub fn supervisor_pid(&self) -> u32 {

@@ -1,0 +1,332 @@
+//! `serve --local`: the settings of a `sessiondb local` stack.
+//!
+//! `sessiondb local up` writes `<dir>/local.env`: the six role passwords and the
+//! `SESSIONDB_REDIS__*` variables that point at the stack (see
+//! `sessiondb_local::stack`). `--local` reads that file with the parser that belongs
+//! to its writer ([`parse_env_file`]) and builds the environment layer of the
+//! settings from, in order (later wins):
+//!
+//! 1. the process environment, minus every variable that says where Redis is or how
+//!    to log in to it (`REDIS_HOST`, `SESSIONDB_REDIS__URL`,
+//!    `SESSIONDB_REDIS__TLS__ENABLED`, …; see [`is_connection_key`]) or sets a role
+//!    password (`acl.*`);
+//! 2. the variables of `local.env`.
+//!
+//! So the connection is exactly the stack's, never mixed with a stray variable meant
+//! for another Redis, while everything else (TTLs, API keys, log level, Redis tuning
+//! such as `redis.pool_size` or `redis.durability`) still comes from the environment.
+//! The config file stays below the environment layer and `--set` above it, as always.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context as _};
+use sessiondb_local::stack::{parse_env_file, StackDir, StackError};
+use sessiondb_settings::{LoadOptions, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
+
+use crate::commands::local::DEFAULT_STACK_DIR;
+
+/// Prefix of the settings' environment variables (`SESSIONDB_<SECTION>__<KEY>`).
+const ENV_PREFIX: &str = "SESSIONDB_";
+
+/// Keys that say where the Redis is and how to log in to it: under `--local` only
+/// the stack sets them.
+const CONNECTION_KEYS: [&str; 12] = [
+    "redis.mode",
+    "redis.url",
+    "redis.host",
+    "redis.port",
+    "redis.username",
+    "redis.password",
+    "redis.db",
+    "redis.sentinels",
+    "redis.sentinel_service",
+    "redis.sentinel_username",
+    "redis.sentinel_password",
+    "redis.cluster_nodes",
+];
+
+/// Sections whose every key only the stack sets under `--local`: TLS towards Redis
+/// (the stack has none) and the role passwords (`local.env` has all six).
+const CONNECTION_SECTIONS: [&str; 2] = ["redis.tls.", "acl."];
+
+/// Settings sources for `serve --local`: `config_file` and `overrides` as given, and
+/// the environment layer described in the module docs. Says on stderr (by name
+/// only) which process variables it leaves out.
+pub(crate) fn load_options(
+    dir: &StackDir,
+    config_file: Option<PathBuf>,
+    overrides: Vec<String>,
+) -> anyhow::Result<LoadOptions> {
+    let stack = read_env_file(dir)?;
+    let mut options = LoadOptions::from_process(config_file, overrides);
+    let (env, ignored) = merge(std::mem::take(&mut options.env), stack);
+    if !ignored.is_empty() {
+        eprintln!(
+            "sessiondb: note: --local ignores {} from the environment: the stack's \
+             local.env sets the Redis connection",
+            ignored.join(", ")
+        );
+    }
+    options.env = env;
+    Ok(options)
+}
+
+/// The variables of `<dir>/local.env`. Errors name the file and line, never a value.
+fn read_env_file(dir: &StackDir) -> anyhow::Result<Vec<(String, String)>> {
+    let path = dir.env_file();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Err(anyhow!(missing_file(dir))),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    parse_env_file(&text)
+        .map_err(|(line, message)| StackError::EnvFile {
+            path,
+            line,
+            message,
+        })
+        .context("reading the local stack's settings")
+}
+
+/// What to do when `local.env` does not exist.
+fn missing_file(dir: &StackDir) -> String {
+    let path = dir.env_file();
+    let flag = dir_flag(dir);
+    if dir.has_stack() {
+        format!(
+            "{} does not exist: run `sessiondb local up{flag}` to write it again \
+             (`sessiondb local stop{flag}` first if the stack is running)",
+            path.display()
+        )
+    } else {
+        format!(
+            "no local stack in {}: {} does not exist; run `sessiondb local up{flag}` first",
+            dir.root().display(),
+            path.display()
+        )
+    }
+}
+
+/// ` --dir <dir>` unless `dir` is the one `sessiondb local` uses by default: what to
+/// add to a suggested `sessiondb local …` command.
+pub(crate) fn dir_flag(dir: &StackDir) -> String {
+    dir_word(dir).map_or_else(String::new, |dir| format!(" --dir {dir}"))
+}
+
+/// `dir` as one shell word for a suggested command, or `None` when it is the
+/// directory `sessiondb local` uses by default.
+pub(crate) fn dir_word(dir: &StackDir) -> Option<String> {
+    let default = StackDir::new(DEFAULT_STACK_DIR);
+    if default.is_ok_and(|d| d.root() == dir.root()) {
+        return None;
+    }
+    let text = dir.root().display().to_string();
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_.,:/@%+=-".contains(c);
+    Some(if text.chars().all(safe) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    })
+}
+
+/// The environment layer of `--local`: `process` without the variables that set a
+/// connection key, then `stack`. Also returns the names of the non-empty process
+/// variables left out (empty ones count as unset anyway), sorted.
+fn merge(
+    process: Vec<(String, String)>,
+    stack: Vec<(String, String)>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let (left_out, mut env): (Vec<_>, Vec<_>) = process
+        .into_iter()
+        .partition(|(name, _)| keys_set_by(name).iter().any(|k| is_connection_key(k)));
+    env.extend(stack);
+    let mut ignored: Vec<String> = left_out
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+    ignored.sort_unstable();
+    (env, ignored)
+}
+
+/// The setting keys an environment variable sets: a legacy name's keys, or the key
+/// a `SESSIONDB_<SECTION>__<KEY>` name stands for (whether or not it exists; the
+/// loader rejects unknown ones).
+fn keys_set_by(name: &str) -> Vec<String> {
+    if let Some((_, keys)) = LEGACY_ENV_VARS.iter().find(|(legacy, _)| *legacy == name) {
+        return keys.iter().map(|k| (*k).to_owned()).collect();
+    }
+    match name.strip_prefix(ENV_PREFIX) {
+        Some(rest) if !RESERVED_ENV_VARS.contains(&name) => {
+            vec![rest.replace("__", ".").to_ascii_lowercase()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `key` says where the Redis is or how to log in to it.
+fn is_connection_key(key: &str) -> bool {
+    CONNECTION_KEYS.contains(&key) || CONNECTION_SECTIONS.iter().any(|s| key.starts_with(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sessiondb_settings::{ExposeSecret as _, RedisMode, Settings};
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// What `local up` writes for a standalone stack (the passwords shortened).
+    fn standalone_file() -> Vec<(String, String)> {
+        vars(&[
+            ("REDIS_PASSWORD", "admin-pw"),
+            ("SENTINEL_PASSWORD", "sentinel-pw"),
+            ("APP_PASSWORD", "app-pw"),
+            ("MONITOR_PASSWORD", "monitor-pw"),
+            ("CLEANUP_PASSWORD", "cleanup-pw"),
+            ("BACKUP_PASSWORD", "backup-pw"),
+            ("SESSIONDB_REDIS__MODE", "standalone"),
+            ("SESSIONDB_REDIS__HOST", "127.0.0.1"),
+            ("SESSIONDB_REDIS__PORT", "41000"),
+            ("SESSIONDB_REDIS__PASSWORD", "admin-pw"),
+        ])
+    }
+
+    #[test]
+    fn connection_variables_of_the_process_are_left_out_and_named() {
+        let process = vars(&[
+            ("REDIS_HOST", "10.0.0.5"),
+            ("SESSIONDB_REDIS__URL", "rediss://prod:6380/3"),
+            ("SESSIONDB_REDIS__TLS__CA_FILE", "/etc/ca.pem"),
+            ("SESSIONDB_ACL__APP_PASSWORD", "other"),
+            ("REDIS_DB", ""),
+            ("SESSIONDB_REDIS__POOL_SIZE", "4"),
+            ("SESSION_TTL_SECONDS", "600"),
+            ("SESSIONDB_CONFIG", "/etc/sessiondb.toml"),
+        ]);
+        let (env, ignored) = merge(process, standalone_file());
+        assert_eq!(
+            ignored,
+            [
+                "REDIS_HOST",
+                "SESSIONDB_ACL__APP_PASSWORD",
+                "SESSIONDB_REDIS__TLS__CA_FILE",
+                "SESSIONDB_REDIS__URL",
+            ]
+        );
+        let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names[..3],
+            [
+                "SESSIONDB_REDIS__POOL_SIZE",
+                "SESSION_TTL_SECONDS",
+                "SESSIONDB_CONFIG"
+            ]
+        );
+        assert_eq!(env[3..], standalone_file()[..], "the file comes last");
+    }
+
+    #[test]
+    fn the_stack_sets_the_connection_and_the_rest_of_the_layers_still_apply() {
+        let process = vars(&[
+            ("REDIS_URL", "rediss://user:pw@prod:6380/3"),
+            ("SESSIONDB_REDIS__SENTINELS", "10.0.0.1:26379"),
+            ("SESSIONDB_REDIS__DURABILITY", "replicated"),
+            ("SESSIONDB_SESSION__IDLE_TTL_SECONDS", "600"),
+        ]);
+        let (env, _) = merge(process, standalone_file());
+        let settings = Settings::load(&LoadOptions {
+            env,
+            overrides: vec!["session.max_per_user=7".into()],
+            ..LoadOptions::default()
+        })
+        .unwrap();
+        let redis = &settings.redis;
+        assert_eq!(redis.mode, RedisMode::Standalone);
+        assert_eq!(redis.host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(redis.port, 41000);
+        assert_eq!(redis.db, 0);
+        assert!(redis.username.is_none() && !redis.tls.enabled);
+        assert!(redis.sentinels.is_empty());
+        assert_eq!(
+            redis.password.as_ref().map(|p| p.expose_secret()),
+            Some("admin-pw")
+        );
+        assert_eq!(
+            settings
+                .acl
+                .app_password
+                .as_ref()
+                .map(|p| p.expose_secret()),
+            Some("app-pw")
+        );
+        assert_eq!(
+            redis.durability,
+            sessiondb_settings::DurabilityMode::Replicated
+        );
+        assert_eq!(settings.session.idle_ttl_seconds, 600);
+        assert_eq!(settings.session.max_per_user, 7);
+    }
+
+    #[test]
+    fn overrides_still_win_over_the_stack() {
+        let (env, _) = merge(Vec::new(), standalone_file());
+        let settings = Settings::load(&LoadOptions {
+            env,
+            overrides: vec!["redis.port=41001".into()],
+            ..LoadOptions::default()
+        })
+        .unwrap();
+        assert_eq!(settings.redis.port, 41001);
+    }
+
+    #[test]
+    fn variable_names_map_to_the_keys_they_set() {
+        assert_eq!(
+            keys_set_by("REDIS_PASSWORD"),
+            ["redis.password", "acl.admin_password"]
+        );
+        assert_eq!(
+            keys_set_by("SESSIONDB_REDIS__SENTINEL_SERVICE"),
+            ["redis.sentinel_service"]
+        );
+        assert_eq!(
+            keys_set_by("SESSIONDB_REDIS__TLS__ENABLED"),
+            ["redis.tls.enabled"]
+        );
+        assert!(keys_set_by("SESSIONDB_CONFIG").is_empty());
+        assert!(keys_set_by("HOME").is_empty());
+        assert!(is_connection_key("redis.tls.enabled"));
+        assert!(!is_connection_key("redis.wait_replicas"));
+    }
+
+    #[test]
+    fn a_missing_file_says_to_run_local_up_with_the_right_dir() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = StackDir::new(temp.path().join("my stack")).unwrap();
+        let err = read_env_file(&dir).unwrap_err().to_string();
+        assert!(err.contains("no local stack in"), "{err}");
+        assert!(err.contains(&dir.env_file().display().to_string()), "{err}");
+        let flag = format!("--dir '{}'", dir.root().display());
+        assert!(
+            err.contains(&format!("run `sessiondb local up {flag}` first")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_file_names_the_line_but_not_the_value() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = StackDir::new(temp.path()).unwrap();
+        std::fs::write(dir.env_file(), "A=1\nREDIS_PASSWORD='s3cret\n").unwrap();
+        let err = format!("{:#}", read_env_file(&dir).unwrap_err());
+        assert!(err.contains("local.env:2:"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

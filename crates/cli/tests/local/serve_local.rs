@@ -1,0 +1,193 @@
+//! `sessiondb serve --local`: the API on a stack started by `sessiondb local up`.
+
+use std::time::Duration;
+
+use crate::support::{eventually, output, Stack};
+
+#[path = "../common/serve.rs"]
+mod serve;
+use serve::Serve;
+
+/// Creates a session for alice over the API, reads it back with its token and
+/// returns its id.
+fn create_and_read_a_session(api: &str, key: &str) -> String {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let created = client
+            .post(format!("{api}/v1/sessions"))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"user_id": "alice", "data": {"role": "admin"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let body: serde_json::Value = created.json().await.unwrap();
+        let read = client
+            .get(format!("{api}/v1/sessions/current"))
+            .bearer_auth(key)
+            .header("X-Session-Token", body["session_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+        let session: serde_json::Value = read.json().await.unwrap();
+        assert_eq!(session["user_id"], "alice", "{session}");
+        assert_eq!(session["session_id"], body["session_id"], "{session}");
+        body["session_id"].as_str().unwrap().to_owned()
+    })
+}
+
+/// Starts `serve --local --local-dir <stack>` with stray settings for another Redis
+/// in its environment, and returns it with its API address and printed API key.
+fn serve_local(stack: &Stack) -> (Serve, String, String) {
+    let mut cmd = stack.command();
+    cmd.env("REDIS_HOST", "192.0.2.1")
+        .env("SESSIONDB_REDIS__PORT", "1")
+        .env("SESSIONDB_REDIS__TLS__ENABLED", "true");
+    let dir = stack.dir.to_str().unwrap();
+    let mut serve = Serve::start_with(cmd, &["--local", "--local-dir", dir]);
+    let api = serve.url("API:");
+    serve.wait_for_line("the local stack in", Duration::from_secs(5));
+    let key = serve
+        .wait_for_line("sdb_k1_", Duration::from_secs(5))
+        .trim()
+        .to_owned();
+    let saved = std::fs::read_to_string(stack.temp.path().join(".sessiondb/embedded/api-key"));
+    assert_eq!(
+        saved.unwrap().trim(),
+        key,
+        "the printed key is the saved one"
+    );
+    eventually(
+        "the note on ignored variables",
+        Duration::from_secs(5),
+        || {
+            let stderr = serve.stderr();
+            let note = "--local ignores REDIS_HOST, SESSIONDB_REDIS__PORT, \
+                    SESSIONDB_REDIS__TLS__ENABLED from the environment";
+            if stderr.contains(note) {
+                Ok(())
+            } else {
+                Err(stderr)
+            }
+        },
+    );
+    (serve, api, key)
+}
+
+/// The key of session `id` on the node at `port`, and its user field.
+fn session_in_redis(stack: &Stack, port: &str, id: &str) -> Result<(String, String), String> {
+    let pattern = format!("sdb:*:s:{id}");
+    let key = stack.redis_cli(port, &["--scan", "--pattern", &pattern]);
+    if key.is_empty() || key.contains('\n') {
+        return Err(format!("keys matching {pattern}: {key:?}"));
+    }
+    let user = stack.redis_cli(port, &["HGET", &key, "u"]);
+    Ok((key, user))
+}
+
+#[track_caller]
+fn assert_no_password_printed(stack: &Stack, serve: &Serve) {
+    let printed = format!("{}\n{}", serve.stdout.join("\n"), serve.stderr());
+    for (name, value) in stack.env_vars() {
+        if name.ends_with("PASSWORD") {
+            assert!(!printed.contains(&value), "{name} was printed:\n{printed}");
+        }
+    }
+}
+
+#[test]
+fn serve_local_stores_sessions_in_the_standalone_stack_and_ignores_stray_redis_settings() {
+    let stack = Stack::in_subdir();
+    stack
+        .run(&["up"])
+        .assert_code(0)
+        .assert_stdout_contains("sessiondb serve --local --local-dir");
+    let (mut serve, api, key) = serve_local(&stack);
+    assert!(
+        serve.stdout.iter().any(|l| l.contains("(standalone mode)")),
+        "{:?}",
+        serve.stdout
+    );
+
+    let id = create_and_read_a_session(&api, &key);
+    let port = stack.env("SESSIONDB_REDIS__PORT");
+    let (_, user) = session_in_redis(&stack, &port, &id).unwrap();
+    assert_eq!(user, "alice");
+    assert_no_password_printed(&stack, &serve);
+
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));
+
+    // A stopped stack is an unreachable Redis: exit 2 at once, with a hint.
+    stack.run(&["stop"]).assert_code(0);
+    let mut cmd = stack.command();
+    cmd.args(["serve", "--local", "--local-dir"])
+        .arg(&stack.dir)
+        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]);
+    output(cmd)
+        .assert_code(2)
+        .assert_stderr_contains("connecting to the local stack in")
+        .assert_stderr_contains("is it running?");
+    stack.run(&["down", "--purge"]).assert_code(0);
+}
+
+#[test]
+fn serve_local_follows_the_ha_stack_through_sentinel() {
+    let stack = Stack::in_subdir();
+    stack
+        .run(&[
+            "up",
+            "--ha",
+            "--down-after-ms",
+            "1000",
+            "--fast-sentinel-timers",
+        ])
+        .assert_code(0);
+    let (mut serve, api, key) = serve_local(&stack);
+    assert!(
+        serve.stdout.iter().any(|l| l.contains("(sentinel mode)")),
+        "{:?}",
+        serve.stdout
+    );
+
+    let id = create_and_read_a_session(&api, &key);
+    let master = stack.node_port("redis-0");
+    let (_, user) = session_in_redis(&stack, &master, &id).unwrap();
+    assert_eq!(user, "alice", "the session is on the master");
+    let replica = stack.node_port("redis-1");
+    eventually("the session on a replica", Duration::from_secs(10), || {
+        session_in_redis(&stack, &replica, &id)
+    });
+    assert_no_password_printed(&stack, &serve);
+
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));
+    stack.run(&["down", "--purge"]).assert_code(0);
+}
+
+#[test]
+fn serve_local_without_a_stack_exits_2_and_says_to_run_local_up() {
+    let stack = Stack::in_subdir();
+    let mut cmd = stack.command();
+    cmd.args(["serve", "--local", "--local-dir"])
+        .arg(&stack.dir);
+    let env_file = stack.dir.join("local.env");
+    output(cmd)
+        .assert_code(2)
+        .assert_stderr_contains(&env_file.display().to_string())
+        .assert_stderr_contains(&format!(
+            "run `sessiondb local up --dir {}` first",
+            stack.dir.display()
+        ));
+
+    // The default directory, ./.sessiondb, needs no --dir in the advice.
+    let default = Stack::in_default_dir();
+    let mut cmd = default.command();
+    cmd.args(["serve", "--local"]);
+    output(cmd)
+        .assert_code(2)
+        .assert_stderr_contains("local.env does not exist")
+        .assert_stderr_contains("run `sessiondb local up` first");
+}
