@@ -10,13 +10,14 @@
 //! at once. Duplicate announcements (every Sentinel sends one) find the pool already
 //! moved and do nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fred::clients::SentinelClient;
 use fred::prelude::*;
 use fred::types::config::{ConnectionConfig as FredConnectionConfig, SentinelConfig};
 use secrecy::ExposeSecret;
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex};
 
 use crate::config::{ConnectionConfig, Topology};
 use crate::error::Error;
@@ -26,6 +27,13 @@ const CHANNEL: &str = "+switch-master";
 
 /// Pause before connecting again to a Sentinel that was unreachable or dropped us.
 const RETRY: Duration = Duration::from_secs(1);
+
+/// After an announcement, how often and how many times the pool is told to reconnect
+/// until it is on the announced master. One attempt is not always enough: fred asks the
+/// first Sentinel that answers, which may not have heard of the switch yet, and then
+/// waits out its reconnect backoff (up to 500 ms) before asking again.
+const MOVE_ATTEMPT_EVERY: Duration = Duration::from_millis(200);
+const MOVE_ATTEMPTS: u32 = 25;
 
 /// Watches every Sentinel of the topology. Dropping it stops the watchers, which close
 /// their connections.
@@ -52,6 +60,7 @@ impl SwitchWatcher {
             .map(crate::store::tls_config)
             .transpose()?;
         let (stop, stopped) = watch::channel(());
+        let moving = Arc::new(Mutex::new(()));
         for (host, port) in sentinels {
             let config = SentinelConfig {
                 host: host.clone(),
@@ -68,6 +77,7 @@ impl SwitchWatcher {
                 conn.command_timeout,
                 service_name.clone(),
                 pool.clone(),
+                moving.clone(),
                 stopped.clone(),
             ));
         }
@@ -81,6 +91,7 @@ async fn watch_one(
     timeout: Duration,
     service: String,
     pool: Pool,
+    moving: Arc<Mutex<()>>,
     mut stopped: watch::Receiver<()>,
 ) {
     let sentinel = format!("{}:{}", config.host, config.port);
@@ -114,7 +125,7 @@ async fn watch_one(
         loop {
             tokio::select! {
                 message = messages.recv() => match message {
-                    Ok(message) => on_message(&pool, &service, &message.value).await,
+                    Ok(message) => on_message(&pool, &service, &moving, &message.value).await,
                     Err(_) => break,
                 },
                 _ = &mut task => break,
@@ -140,8 +151,9 @@ async fn pause(stopped: &mut watch::Receiver<()>) -> bool {
 }
 
 /// Handles one `+switch-master` message: `<service> <old ip> <old port> <new ip> <new
-/// port>`.
-async fn on_message(pool: &Pool, service: &str, value: &fred::types::Value) {
+/// port>`. While one watcher moves the pool, the others' (duplicate) announcements are
+/// skipped.
+async fn on_message(pool: &Pool, service: &str, moving: &Mutex<()>, value: &fred::types::Value) {
     let Some(text) = value.as_str() else {
         return;
     };
@@ -149,21 +161,41 @@ async fn on_message(pool: &Pool, service: &str, value: &fred::types::Value) {
         tracing::debug!(message = %text, "unexpected +switch-master message");
         return;
     };
-    if name != service {
+    if name != service || is_on(pool, new) {
         return;
     }
+    let Ok(_moving) = moving.try_lock() else {
+        return;
+    };
+    tracing::info!(host = %new.0, port = new.1, "Sentinel announced a new master; reconnecting");
+    let started = std::time::Instant::now();
+    for _ in 0..MOVE_ATTEMPTS {
+        if let Err(error) = pool.force_reconnection().await {
+            tracing::debug!(%error, "reconnecting to the new master failed");
+        }
+        tokio::time::sleep(MOVE_ATTEMPT_EVERY).await;
+        if is_on(pool, new) {
+            tracing::info!(
+                after_ms = started.elapsed().as_millis(),
+                "the pool is on the announced master"
+            );
+            return;
+        }
+    }
+    tracing::warn!(
+        host = %new.0,
+        port = new.1,
+        "the pool has not reached the announced master; it keeps reconnecting in the background"
+    );
+}
+
+/// Whether every client of the pool is connected to `server`.
+fn is_on(pool: &Pool, server: (&str, u16)) -> bool {
     let connected = pool.active_connections();
-    let moved = !connected.is_empty()
+    !connected.is_empty()
         && connected
             .iter()
-            .all(|s| &*s.host == new.0 && s.port == new.1);
-    if moved {
-        return;
-    }
-    tracing::info!(host = %new.0, port = new.1, "Sentinel announced a new master; reconnecting");
-    if let Err(error) = pool.force_reconnection().await {
-        tracing::warn!(%error, "reconnecting to the new master failed; retrying in the background");
-    }
+            .all(|s| &*s.host == server.0 && s.port == server.1)
 }
 
 /// Splits a `+switch-master` message into the service name and the new master.

@@ -271,6 +271,12 @@ impl Store {
     }
 }
 
+/// The longest pause between reconnection attempts (they start at 50 ms and double).
+/// It bounds how long after a failover the pool waits before asking Sentinel again;
+/// at this rate a pool of 8 makes 16 small connection attempts a second while Redis is
+/// unreachable.
+const MAX_RECONNECT_DELAY_MS: u32 = 500;
+
 /// One data node's address, with the configured TLS server name.
 pub(crate) fn server(conn: &ConnectionConfig, host: &str, port: u16) -> Server {
     let mut server = Server::new(host, port);
@@ -317,7 +323,12 @@ pub(crate) async fn connect_pool(
                 ReconnectError::ClusterDown,
             ];
         })
-        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+        .set_policy(ReconnectPolicy::new_exponential(
+            0,
+            50,
+            MAX_RECONNECT_DELAY_MS,
+            2,
+        ))
         .build_pool(size)
         .map_err(Error::Backend)?;
     let _tasks = pool.init().await.map_err(Error::Backend)?;
