@@ -23,6 +23,9 @@ pub(crate) struct SessionList {
 }
 
 /// List a user's live sessions (metadata and timestamps, never tokens or data).
+///
+/// With `redis.read_from = replica_preferred` the list is read from a replica and may
+/// lag the master by the replication delay.
 #[utoipa::path(
     get,
     path = "/v1/users/{user_id}/sessions",
