@@ -74,6 +74,9 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
     fn script_call(&self, _script: &'static str, _elapsed: Duration, _ok: bool) {}
     /// A lifecycle event happened.
     fn event(&self, _event: &Event) {}
+    /// The pool moved to a new master that Sentinel announced (`+switch-master`), at
+    /// `host:port`; reported once per announced master.
+    fn master_changed(&self, _host: &str, _port: u16) {}
 }
 
 enum Message {

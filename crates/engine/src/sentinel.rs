@@ -21,6 +21,7 @@ use tokio::sync::{watch, Mutex};
 
 use crate::config::{ConnectionConfig, Topology};
 use crate::error::Error;
+use crate::events::Observer;
 
 /// The channel Sentinel announces promotions on.
 const CHANNEL: &str = "+switch-master";
@@ -44,7 +45,11 @@ pub(crate) struct SwitchWatcher {
 
 impl SwitchWatcher {
     /// Starts one watcher per Sentinel; `None` for other topologies.
-    pub(crate) fn start(conn: &ConnectionConfig, pool: &Pool) -> Result<Option<Self>, Error> {
+    pub(crate) fn start(
+        conn: &ConnectionConfig,
+        pool: &Pool,
+        observer: Option<&Arc<dyn Observer>>,
+    ) -> Result<Option<Self>, Error> {
         let Topology::Sentinel {
             sentinels,
             service_name,
@@ -60,7 +65,7 @@ impl SwitchWatcher {
             .map(crate::store::tls_config)
             .transpose()?;
         let (stop, stopped) = watch::channel(());
-        let moving = Arc::new(Mutex::new(()));
+        let moving = Arc::new(Mutex::new(None));
         for (host, port) in sentinels {
             let config = SentinelConfig {
                 host: host.clone(),
@@ -76,8 +81,11 @@ impl SwitchWatcher {
                 config,
                 conn.command_timeout,
                 service_name.clone(),
-                pool.clone(),
-                moving.clone(),
+                Switch {
+                    pool: pool.clone(),
+                    moving: moving.clone(),
+                    observer: observer.cloned(),
+                },
                 stopped.clone(),
             ));
         }
@@ -90,8 +98,7 @@ async fn watch_one(
     config: SentinelConfig,
     timeout: Duration,
     service: String,
-    pool: Pool,
-    moving: Arc<Mutex<()>>,
+    switch: Switch,
     mut stopped: watch::Receiver<()>,
 ) {
     let sentinel = format!("{}:{}", config.host, config.port);
@@ -125,7 +132,7 @@ async fn watch_one(
         loop {
             tokio::select! {
                 message = messages.recv() => match message {
-                    Ok(message) => on_message(&pool, &service, &moving, &message.value).await,
+                    Ok(message) => switch.on_message(&service, &message.value).await,
                     Err(_) => break,
                 },
                 _ = &mut task => break,
@@ -150,43 +157,64 @@ async fn pause(stopped: &mut watch::Receiver<()>) -> bool {
     }
 }
 
-/// Handles one `+switch-master` message: `<service> <old ip> <old port> <new ip> <new
-/// port>`. While one watcher moves the pool, the others' (duplicate) announcements are
-/// skipped.
-async fn on_message(pool: &Pool, service: &str, moving: &Mutex<()>, value: &fred::types::Value) {
-    let Some(text) = value.as_str() else {
-        return;
-    };
-    let Some((name, new)) = parse_switch(&text) else {
-        tracing::debug!(message = %text, "unexpected +switch-master message");
-        return;
-    };
-    if name != service || is_on(pool, new) {
-        return;
-    }
-    let Ok(_moving) = moving.try_lock() else {
-        return;
-    };
-    tracing::info!(host = %new.0, port = new.1, "Sentinel announced a new master; reconnecting");
-    let started = std::time::Instant::now();
-    for _ in 0..MOVE_ATTEMPTS {
-        if let Err(error) = pool.force_reconnection().await {
-            tracing::debug!(%error, "reconnecting to the new master failed");
-        }
-        tokio::time::sleep(MOVE_ATTEMPT_EVERY).await;
-        if is_on(pool, new) {
-            tracing::info!(
-                after_ms = started.elapsed().as_millis(),
-                "the pool is on the announced master"
-            );
+/// What the watchers share: the pool to move, and the last master they moved it to.
+#[derive(Clone)]
+struct Switch {
+    pool: Pool,
+    /// Held while one watcher moves the pool; the last announced master.
+    moving: Arc<Mutex<Option<(String, u16)>>>,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl Switch {
+    /// Handles one `+switch-master` message: `<service> <old ip> <old port> <new ip>
+    /// <new port>`. While one watcher moves the pool, the others' (duplicate)
+    /// announcements are skipped.
+    async fn on_message(&self, service: &str, value: &fred::types::Value) {
+        let Some(text) = value.as_str() else {
+            return;
+        };
+        let Some((name, new)) = parse_switch(&text) else {
+            tracing::debug!(message = %text, "unexpected +switch-master message");
+            return;
+        };
+        if name != service {
             return;
         }
+        let Ok(mut last) = self.moving.try_lock() else {
+            return;
+        };
+        let announced = Some((new.0.to_owned(), new.1));
+        if *last != announced {
+            *last = announced;
+            if let Some(observer) = &self.observer {
+                observer.master_changed(new.0, new.1);
+            }
+        }
+        if is_on(&self.pool, new) {
+            return;
+        }
+        tracing::info!(host = %new.0, port = new.1, "Sentinel announced a new master; reconnecting");
+        let started = std::time::Instant::now();
+        for _ in 0..MOVE_ATTEMPTS {
+            if let Err(error) = self.pool.force_reconnection().await {
+                tracing::debug!(%error, "reconnecting to the new master failed");
+            }
+            tokio::time::sleep(MOVE_ATTEMPT_EVERY).await;
+            if is_on(&self.pool, new) {
+                tracing::info!(
+                    after_ms = started.elapsed().as_millis(),
+                    "the pool is on the announced master"
+                );
+                return;
+            }
+        }
+        tracing::warn!(
+            host = %new.0,
+            port = new.1,
+            "the pool has not reached the announced master; it keeps reconnecting in the background"
+        );
     }
-    tracing::warn!(
-        host = %new.0,
-        port = new.1,
-        "the pool has not reached the announced master; it keeps reconnecting in the background"
-    );
 }
 
 /// Whether every client of the pool is connected to `server`.

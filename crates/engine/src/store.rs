@@ -37,7 +37,10 @@ pub(crate) struct Store {
 impl Store {
     /// Builds the client for the configured topology and waits (bounded) until it is
     /// connected. Afterwards the client reconnects by itself, forever, with backoff.
-    pub(crate) async fn connect(conn: &ConnectionConfig) -> Result<Self, Error> {
+    pub(crate) async fn connect(
+        conn: &ConnectionConfig,
+        observer: Option<Arc<dyn Observer>>,
+    ) -> Result<Self, Error> {
         let servers = |list: &[(String, u16)]| -> Vec<Server> {
             list.iter().map(|(h, p)| server(conn, h, *p)).collect()
         };
@@ -73,22 +76,18 @@ impl Store {
                 Some(ReplicaReads::Follower(Follower::start(pool.clone(), conn)))
             }
         };
-        let switch_watcher = SwitchWatcher::start(conn, &pool)?.map(Arc::new);
+        let switch_watcher = SwitchWatcher::start(conn, &pool, observer.as_ref())?.map(Arc::new);
         Ok(Self {
             pool,
             replicas,
             _switch_watcher: switch_watcher,
-            observer: None,
+            observer,
             durability: Durability::Async,
         })
     }
 
     pub(crate) fn set_durability(&mut self, durability: Durability) {
         self.durability = durability;
-    }
-
-    pub(crate) fn set_observer(&mut self, observer: Arc<dyn Observer>) {
-        self.observer = Some(observer);
     }
 
     pub(crate) fn pool(&self) -> &Pool {

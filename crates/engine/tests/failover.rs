@@ -5,10 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // test set-up: a failure should abort the test
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sessiondb_engine::{
-    ConnectionConfig, Engine, EngineConfig, NewSession, ReadFrom, SessionId, Topology, UserId,
+    ConnectionConfig, Engine, EngineConfig, NewSession, Observer, ReadFrom, SessionId, Topology,
+    UserId,
 };
 use sessiondb_local::{SentinelOptions, SentinelTopology};
 
@@ -27,6 +29,12 @@ async fn engine(t: &SentinelTopology, prefix: &str) -> Engine {
 }
 
 async fn engine_reading_from(t: &SentinelTopology, prefix: &str, read_from: ReadFrom) -> Engine {
+    Engine::connect(&connection(t, read_from), config(prefix))
+        .await
+        .unwrap()
+}
+
+fn connection(t: &SentinelTopology, read_from: ReadFrom) -> ConnectionConfig {
     let mut connection = ConnectionConfig::standalone("unused", 0);
     connection.topology = Topology::Sentinel {
         sentinels: t.sentinel_addrs(),
@@ -36,11 +44,14 @@ async fn engine_reading_from(t: &SentinelTopology, prefix: &str, read_from: Read
     };
     connection.command_timeout = Duration::from_millis(500);
     connection.read_from = read_from;
-    let config = EngineConfig {
+    connection
+}
+
+fn config(prefix: &str) -> EngineConfig {
+    EngineConfig {
         key_prefix: prefix.to_owned(),
         ..EngineConfig::default()
-    };
-    Engine::connect(&connection, config).await.unwrap()
+    }
 }
 
 fn session(user: &str) -> NewSession {
@@ -184,7 +195,14 @@ async fn the_engine_leaves_a_master_the_sentinels_cut_off() {
     use fred::prelude::{Builder, Config, Server, ServerConfig};
 
     let t = topology();
-    let engine = engine(&t, "fo-partition").await;
+    let changes = Arc::new(MasterChanges::default());
+    let engine = Engine::connect_with_observer(
+        &connection(&t, ReadFrom::Master),
+        config("fo-partition"),
+        Some(changes.clone()),
+    )
+    .await
+    .unwrap();
     engine.create(session("dave")).await.unwrap();
     let old = t.current_master().unwrap();
     assert_eq!(connected_to(&engine), vec![old.clone()]);
@@ -234,7 +252,24 @@ async fn the_engine_leaves_a_master_the_sentinels_cut_off() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     engine.create(session("dave")).await.unwrap();
+    assert_eq!(
+        changes.seen.lock().unwrap().as_slice(),
+        [new],
+        "the change is reported once"
+    );
     let _ = admin.quit().await;
+}
+
+/// Records the master changes the engine reports.
+#[derive(Debug, Default)]
+struct MasterChanges {
+    seen: Mutex<Vec<(String, u16)>>,
+}
+
+impl Observer for MasterChanges {
+    fn master_changed(&self, host: &str, port: u16) {
+        self.seen.lock().unwrap().push((host.to_owned(), port));
+    }
 }
 
 /// The distinct servers the engine's pool is connected to.

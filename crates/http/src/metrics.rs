@@ -99,6 +99,7 @@ pub struct Metrics {
     cleanup_last_success: Gauge<f64, AtomicU64>,
     backup_last_success: Gauge<f64, AtomicU64>,
     rate_limited: Family<LimitLabels, Counter>,
+    redis_master_changes: Counter,
 }
 
 impl fmt::Debug for Metrics {
@@ -138,6 +139,7 @@ impl Metrics {
             cleanup_last_success: Gauge::default(),
             backup_last_success: Gauge::default(),
             rate_limited: Family::default(),
+            redis_master_changes: Counter::default(),
         };
         let r = &mut registry;
         r.register(
@@ -191,6 +193,11 @@ impl Metrics {
             "sessions_refreshed",
             "Sessions replaced through a refresh token",
             m.sessions_refreshed.clone(),
+        );
+        r.register(
+            "redis_master_changes",
+            "New masters announced by Sentinel (+switch-master) that this instance moved to",
+            m.redis_master_changes.clone(),
         );
         r.register(
             "refresh_reuse_detected",
@@ -346,6 +353,10 @@ impl Observer for Metrics {
             counter.inc();
         }
     }
+
+    fn master_changed(&self, _host: &str, _port: u16) {
+        self.redis_master_changes.inc();
+    }
 }
 
 /// Counts a request as in flight until dropped (also when the client goes away and the
@@ -421,7 +432,9 @@ mod tests {
         m.event(&event(EventKind::Deleted));
         m.event(&event(EventKind::ReuseDetected));
         m.script_call("create", Duration::from_millis(1), true);
+        m.master_changed("10.0.0.2", 6379);
         let text = m.encode();
+        assert!(text.contains("sessiondb_redis_master_changes_total 1"));
         assert!(text.contains("sessiondb_session_events_total{event=\"created\"} 1"));
         assert!(text.contains("sessiondb_sessions_created_total 1"));
         assert!(text.contains("sessiondb_sessions_revoked_total 1"));

@@ -48,18 +48,16 @@ impl Engine {
         Self::connect_with_observer(conn, config, None).await
     }
 
-    /// Like [`Engine::connect`], reporting script calls and lifecycle events to `observer`.
+    /// Like [`Engine::connect`], reporting script calls, lifecycle events and master
+    /// changes to `observer`.
     pub async fn connect_with_observer(
         conn: &ConnectionConfig,
         config: EngineConfig,
         observer: Option<Arc<dyn Observer>>,
     ) -> Result<Self, Error> {
         config.validate()?;
-        let mut store = Store::connect(conn).await?;
+        let mut store = Store::connect(conn, observer.clone()).await?;
         store.set_durability(config.durability);
-        if let Some(observer) = &observer {
-            store.set_observer(observer.clone());
-        }
         let keys = Keyspace::new(&config.key_prefix);
         let scripts = Scripts::new();
         store.load_scripts(&scripts.all()).await?;
