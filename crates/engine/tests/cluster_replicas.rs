@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // test set-up: a failure should abort the test
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::calls;
 use sessiondb_engine::{
     ConnectionConfig, Engine, EngineConfig, NewSession, ReadFrom, Topology, UserId,
 };
@@ -78,15 +81,4 @@ async fn listings_go_to_replicas_and_token_checks_to_masters() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Calls of `command` in an `INFO commandstats` reply.
-fn calls(stats: &str, command: &str) -> u64 {
-    let prefix = format!("cmdstat_{command}:calls=");
-    stats
-        .lines()
-        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }

@@ -5,9 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // test set-up: a failure should abort the test
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::calls;
 use sessiondb_engine::{
     ConnectionConfig, Engine, EngineConfig, NewSession, Observer, ReadFrom, SessionId, Topology,
     UserId,
@@ -176,17 +179,6 @@ async fn listed_by_a_replica(engine: &Engine, t: &mut SentinelTopology, expected
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Calls of `command` in an `INFO commandstats` reply.
-fn calls(stats: &str, command: &str) -> u64 {
-    let prefix = format!("cmdstat_{command}:calls=");
-    stats
-        .lines()
-        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]

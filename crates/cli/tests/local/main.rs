@@ -109,15 +109,7 @@ fn standalone_stack_keeps_data_across_stop_and_start_and_purges_cleanly() {
 #[test]
 fn ha_stack_fails_over_to_a_replica_and_goes_down() {
     let stack = Stack::in_subdir();
-    stack
-        .run(&[
-            "up",
-            "--ha",
-            "--down-after-ms",
-            "1000",
-            "--fast-sentinel-timers",
-        ])
-        .assert_code(0);
+    stack.up_fast_ha();
 
     let status = stack.status_json();
     let roles: Vec<&str> = status["nodes"]
@@ -186,15 +178,7 @@ fn ha_stack_fails_over_to_a_replica_and_goes_down() {
 #[test]
 fn killing_the_supervisor_with_sigkill_leaves_no_redis_process() {
     let stack = Stack::in_subdir();
-    stack
-        .run(&[
-            "up",
-            "--ha",
-            "--down-after-ms",
-            "1000",
-            "--fast-sentinel-timers",
-        ])
-        .assert_code(0);
+    stack.up_fast_ha();
     let pids = stack.all_pids();
     assert_eq!(pids.len(), 7, "supervisor, 3 data nodes, 3 sentinels");
 

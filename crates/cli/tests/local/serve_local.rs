@@ -136,15 +136,7 @@ fn serve_local_stores_sessions_in_the_standalone_stack_and_ignores_stray_redis_s
 #[test]
 fn serve_local_follows_the_ha_stack_through_sentinel() {
     let stack = Stack::in_subdir();
-    stack
-        .run(&[
-            "up",
-            "--ha",
-            "--down-after-ms",
-            "1000",
-            "--fast-sentinel-timers",
-        ])
-        .assert_code(0);
+    stack.up_fast_ha();
     let (mut serve, api, key) = serve_local(&stack);
     assert!(
         serve.stdout.iter().any(|l| l.contains("(sentinel mode)")),

@@ -115,6 +115,19 @@ impl Stack {
         }
     }
 
+    /// `up --ha` with fast failure detection (down-after 1 s, fast Sentinel timers),
+    /// which must succeed.
+    pub fn up_fast_ha(&self) {
+        self.run(&[
+            "up",
+            "--ha",
+            "--down-after-ms",
+            "1000",
+            "--fast-sentinel-timers",
+        ])
+        .assert_code(0);
+    }
+
     /// Runs `sessiondb local <args>` with a clean environment.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut cmd = self.command();
