@@ -48,7 +48,7 @@
 //! | `process`              | `src/process.rs`            | spawning, readiness, stop/kill/reap, log tails |
 //! | `cli`                  | `src/cli.rs`                | running `redis-cli` (password via `REDISCLI_AUTH`) |
 //! | `conf`                 | `src/conf.rs`               | writing quoted `redis.conf`/`sentinel.conf` files (mode 0600) |
-//! | `resp`                 | `src/resp.rs`               | minimal blocking RESP2 client for probes |
+//! | [`resp`]               | `src/resp.rs`               | minimal blocking RESP2 client for probes (also used by the drills) |
 //! | `poll`                 | `src/poll.rs`               | poll-until-deadline helper |
 //! | `ports`                | `src/ports.rs`              | [`free_port`], [`free_cluster_port`] |
 //! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`], [`parent_death_launcher`] |
@@ -64,7 +64,7 @@ mod error;
 mod poll;
 mod ports;
 mod process;
-mod resp;
+pub mod resp;
 mod sentinel;
 mod sentinel_group;
 mod sentinel_server;

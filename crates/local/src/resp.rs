@@ -1,5 +1,6 @@
 //! A minimal, blocking RESP2 client used to probe and drive the instances
-//! this crate starts (PING, ROLE, INFO, SENTINEL, CLUSTER, SHUTDOWN).
+//! this crate starts (PING, ROLE, INFO, SENTINEL, CLUSTER, SHUTDOWN), and by
+//! the failover drills to sample roles while a process may be dead or stopped.
 //!
 //! It is deliberately tiny: one request at a time over a short-lived
 //! connection with timeouts, no pipelining, no RESP3.
@@ -21,11 +22,11 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read/write timeout for readiness probes: a local PING answers in
 /// microseconds, and a probe that times out is simply retried. Keeps a
 /// foreign listener that never answers from stalling a poll loop.
-pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A decoded reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Reply {
+pub enum Reply {
     /// `+OK`
     Status(String),
     /// `-ERR ...`
@@ -40,7 +41,7 @@ pub(crate) enum Reply {
 
 impl Reply {
     /// The text of a status or bulk reply.
-    pub(crate) fn text(&self) -> Option<&str> {
+    pub fn text(&self) -> Option<&str> {
         match self {
             Self::Status(s) | Self::Bulk(Some(s)) => Some(s),
             _ => None,
@@ -48,7 +49,7 @@ impl Reply {
     }
 
     /// The elements of a (non-null) array reply.
-    pub(crate) fn items(&self) -> Option<&[Reply]> {
+    pub fn items(&self) -> Option<&[Reply]> {
         match self {
             Self::Array(Some(items)) => Some(items),
             _ => None,
@@ -58,14 +59,14 @@ impl Reply {
 
 /// An open, authenticated connection.
 #[derive(Debug)]
-pub(crate) struct Connection {
+pub struct Connection {
     reader: BufReader<TcpStream>,
     target: String,
 }
 
 impl Connection {
     /// Connects to `host:port` and authenticates when a password is given.
-    pub(crate) fn open(
+    pub fn open(
         host: &str,
         port: u16,
         password: Option<&SecretString>,
@@ -74,7 +75,7 @@ impl Connection {
     }
 
     /// Like [`open`](Self::open) with a custom read/write timeout.
-    pub(crate) fn open_with_timeout(
+    pub fn open_with_timeout(
         host: &str,
         port: u16,
         password: Option<&SecretString>,
@@ -106,7 +107,7 @@ impl Connection {
 
     /// Sends a command and reads its reply; error replies become
     /// [`LocalError::Command`].
-    pub(crate) fn call(&mut self, args: &[&str]) -> Result<Reply, LocalError> {
+    pub fn call(&mut self, args: &[&str]) -> Result<Reply, LocalError> {
         match self.call_raw(args)? {
             Reply::Error(message) => Err(LocalError::Command {
                 target: self.target.clone(),
@@ -118,7 +119,7 @@ impl Connection {
     }
 
     /// Sends a command and reads its reply, error replies included.
-    pub(crate) fn call_raw(&mut self, args: &[&str]) -> Result<Reply, LocalError> {
+    pub fn call_raw(&mut self, args: &[&str]) -> Result<Reply, LocalError> {
         let mut frame = format!("*{}\r\n", args.len()).into_bytes();
         for arg in args {
             frame.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
@@ -139,13 +140,13 @@ impl Connection {
     }
 
     /// `host:port`, for messages.
-    pub(crate) fn target(&self) -> &str {
+    pub fn target(&self) -> &str {
         &self.target
     }
 }
 
 /// Opens a connection, runs one command and closes it.
-pub(crate) fn query(
+pub fn query(
     host: &str,
     port: u16,
     password: Option<&SecretString>,
@@ -155,7 +156,7 @@ pub(crate) fn query(
 }
 
 /// The value of `field:` in an `INFO` reply.
-pub(crate) fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+pub fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
     info.lines()
         .find_map(|line| line.trim_end().strip_prefix(field)?.strip_prefix(':'))
 }
