@@ -235,12 +235,7 @@ fn check_server(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
     }
     for (key, path) in tls {
         if let Some(path) = path {
-            readable_file(path).map_err(|source| SettingsError::File {
-                key: key.to_owned(),
-                path: path.clone(),
-                origin: origin(key),
-                source,
-            })?;
+            check_file(key, path, origins)?;
         }
     }
     Ok(())
@@ -333,12 +328,7 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
         ];
         for (key, path) in files {
             if let Some(path) = path {
-                readable_file(path).map_err(|source| SettingsError::File {
-                    key: key.to_owned(),
-                    path: path.clone(),
-                    origin: origin(key),
-                    source,
-                })?;
+                check_file(key, path, origins)?;
             }
         }
     }
@@ -358,21 +348,24 @@ fn check_embedded(s: &Settings, origins: &Origins) -> Result<(), SettingsError> 
         });
     }
     if let (RedisMode::Embedded, Some(path)) = (s.redis.mode, &s.embedded.redis_server) {
-        readable_file(path).map_err(|source| SettingsError::File {
-            key: "embedded.redis_server".to_owned(),
-            path: path.clone(),
-            origin: origin("embedded.redis_server"),
-            source,
-        })?;
+        check_file("embedded.redis_server", path, origins)?;
     }
     Ok(())
 }
 
-fn readable_file(path: &Path) -> std::io::Result<()> {
-    let meta = std::fs::metadata(path)?;
-    if meta.is_file() {
-        Ok(())
-    } else {
-        Err(std::io::Error::other("not a regular file"))
-    }
+/// `path`, the value of `key`, names an existing regular file.
+fn check_file(key: &str, path: &Path, origins: &Origins) -> Result<(), SettingsError> {
+    let meta = std::fs::metadata(path).and_then(|meta| {
+        if meta.is_file() {
+            Ok(meta)
+        } else {
+            Err(std::io::Error::other("not a regular file"))
+        }
+    });
+    meta.map(drop).map_err(|source| SettingsError::File {
+        key: key.to_owned(),
+        path: path.to_owned(),
+        origin: origins.get(key).cloned().unwrap_or(Origin::Default),
+        source,
+    })
 }
