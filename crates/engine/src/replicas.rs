@@ -209,12 +209,12 @@ impl Check for Follower {
             }
         };
         let candidates = in_sync_replicas(&info);
-        let current = self.current_addr();
-        if current
-            .as_ref()
-            .is_some_and(|addr| candidates.contains(addr))
-        {
-            return;
+        // Nothing changes while the replica in use stays in sync, or while there was
+        // none and still is none (so a master without replicas logs nothing every 2 s).
+        match self.current_addr() {
+            Some(addr) if candidates.contains(&addr) => return,
+            None if candidates.is_empty() => return,
+            _ => {}
         }
         let mut chosen = None;
         for addr in candidates {
