@@ -203,11 +203,7 @@ impl Ctx {
         &self,
         adjust: impl FnOnce(&mut EngineConfig),
     ) -> anyhow::Result<Engine> {
-        let mut config = self.config();
-        adjust(&mut config);
-        Engine::connect(&self.backend.connection, config)
-            .await
-            .context("connecting the engine")
+        self.engine_on(&self.backend.connection, adjust).await
     }
 
     /// An engine with adjusted policies whose listings prefer replicas.
@@ -215,11 +211,19 @@ impl Ctx {
         &self,
         adjust: impl FnOnce(&mut EngineConfig),
     ) -> anyhow::Result<Engine> {
-        let mut config = self.config();
-        adjust(&mut config);
         let mut connection = self.backend.connection.clone();
         connection.read_from = sessiondb_engine::ReadFrom::ReplicaPreferred;
-        Engine::connect(&connection, config)
+        self.engine_on(&connection, adjust).await
+    }
+
+    async fn engine_on(
+        &self,
+        connection: &ConnectionConfig,
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> anyhow::Result<Engine> {
+        let mut config = self.config();
+        adjust(&mut config);
+        Engine::connect(connection, config)
             .await
             .context("connecting the engine")
     }
