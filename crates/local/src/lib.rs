@@ -63,6 +63,7 @@ mod conf;
 mod error;
 mod poll;
 mod ports;
+mod private_dir;
 mod process;
 pub mod resp;
 mod sentinel;
@@ -76,6 +77,7 @@ pub use binaries::{parent_death_launcher, redis_cli_binary, redis_server_binary}
 pub use cluster::RedisCluster;
 pub use error::LocalError;
 pub use ports::{free_cluster_port, free_port};
+pub use private_dir::{check_private_dir, ensure_private_dir};
 pub use sentinel::{SentinelOptions, SentinelTopology};
 pub use sentinel_server::SentinelServer;
 pub use server::{RedisOptions, RedisServer};

@@ -88,8 +88,7 @@ impl NodeDir {
             Some(dir) => {
                 let path = std::path::absolute(&dir)
                     .map_err(|e| LocalError::io(format!("resolving {}", dir.display()), e))?;
-                fs::create_dir_all(&path)
-                    .map_err(|e| LocalError::io(format!("creating {}", path.display()), e))?;
+                crate::private_dir::ensure_private_dir(&path)?;
                 (path, None)
             }
             None => {

@@ -14,9 +14,9 @@
 //! so readers never see half a file.
 
 use std::collections::BTreeMap;
-use std::fs::{self, DirBuilder, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -89,13 +89,10 @@ impl StackDir {
         self.state_file().is_file()
     }
 
-    /// Creates the directory (owner-only, mode 0700) if needed.
+    /// Creates the directory owner-only (mode 0700), or tightens an existing one after
+    /// checking that the current user owns it.
     pub fn create(&self) -> Result<(), StackError> {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.root)
-            .map_err(|e| StackError::io(format!("creating {}", self.root.display()), e))
+        crate::private_dir::ensure_private_dir(&self.root).map_err(StackError::from)
     }
 
     /// Reads the state file; [`StackError::NoStack`] when there is none.

@@ -179,6 +179,15 @@ pub fn supervise(
         }
     }
     if !shutdown.load(Ordering::SeqCst) {
+        // The servers rewrite their configs (with secrets) as 0644; the directories
+        // around them must stay owner-only.
+        for path in std::iter::once(dir.root().to_owned())
+            .chain(topology.nodes.iter().map(|n| dir.node_dir(&n.name)))
+        {
+            if let Err(err) = crate::private_dir::check_private_dir(&path) {
+                on_event(&SupervisorEvent::Warning(err.to_string()));
+            }
+        }
         state.pids = pids(&nodes);
         set_phase(&mut state, Phase::Running, None);
         save(dir, &state, on_event);
