@@ -72,6 +72,8 @@ impl Embedded {
                      REDIS_HOST/REDIS_PORT (or SESSIONDB_REDIS__URL=redis://host:port)."
                 )
             })?;
+        // Redis rewrites its config with mode 0644; the directory keeps it private.
+        sessiondb_local::check_private_dir(&data_dir)?;
         tracing::info!(port = addr.1, data_dir = %data_dir.display(), "embedded redis-server started");
         Ok(Self {
             addr,
@@ -138,12 +140,13 @@ fn own(
     }
 }
 
-/// `embedded.data_dir`, created if missing, as an absolute path. It also holds the
+/// `embedded.data_dir`, created owner-only (0700) if missing and tightened if it exists,
+/// as an absolute path. It holds Redis's config (with its password), its data and the
 /// development API key that `serve --local` shares with the embedded default.
 pub(crate) fn data_dir(settings: &Settings) -> anyhow::Result<PathBuf> {
     let dir = &settings.embedded.data_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating the embedded data directory {}", dir.display()))?;
+    sessiondb_local::ensure_private_dir(dir)
+        .with_context(|| format!("preparing the embedded data directory {}", dir.display()))?;
     dir.canonicalize()
         .with_context(|| format!("resolving the embedded data directory {}", dir.display()))
 }

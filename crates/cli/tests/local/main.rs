@@ -164,6 +164,19 @@ fn ha_stack_fails_over_to_a_replica_and_goes_down() {
     let human = stack.run(&["failover"]);
     human.assert_code(0).assert_stdout_contains("→");
 
+    // Sentinel rewrote its config (with the passwords) during the failovers; every
+    // directory holding secrets is still owner-only.
+    assert_owner_only(&stack.dir);
+    let nodes: Vec<_> = std::fs::read_dir(&stack.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(nodes.len(), 6, "{nodes:?}");
+    for node in nodes {
+        assert_owner_only(&node);
+    }
+
     let pids = stack.all_pids();
     stack.run(&["down"]).assert_code(0);
     stack.assert_all_gone(&pids);
@@ -223,4 +236,18 @@ fn commands_without_a_stack_say_so() {
         .assert_code(2)
         .assert_stderr_contains("not deleting");
     assert!(stack.dir.join("precious").is_file());
+}
+
+#[track_caller]
+fn assert_owner_only(dir: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(dir).unwrap();
+    assert_eq!(
+        meta.mode() & 0o777,
+        0o700,
+        "{} is not owner-only",
+        dir.display()
+    );
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    assert_eq!(meta.uid(), me, "{} is not ours", dir.display());
 }
