@@ -247,7 +247,8 @@ fn unknown_key(key: &str, origin: &Origin) -> SettingsError {
 
 /// Fills in the values that default to something derived from other settings.
 fn resolve(settings: &mut Settings, origins: &Origins) -> Result<(), SettingsError> {
-    if !origins.contains_key("redis.mode") {
+    settings.redis.mode_explicit = origins.contains_key("redis.mode");
+    if !settings.redis.mode_explicit {
         settings.redis.mode = infer_mode(settings)?;
     }
     if !origins.contains_key("cleanup.lease_seconds") {

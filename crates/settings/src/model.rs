@@ -71,6 +71,11 @@ pub struct RedisSettings {
     /// infers it: `standalone` when `host` (or `url`) is set, `sentinel` when
     /// `sentinels` is, `cluster` when `cluster_nodes` is, else `embedded`.
     pub mode: RedisMode,
+    /// Whether a layer set `mode` (rather than it being inferred). `serve` starts the
+    /// embedded default where it cannot be a first run on a workstation only when asked
+    /// for explicitly.
+    #[serde(skip)]
+    pub mode_explicit: bool,
     /// The URL as given (`redis://` or `rediss://`). Its parts were applied to `host`,
     /// `port`, `db`, `tls.enabled` and, when present, `username`/`password` at the
     /// layer that set it; later layers may have overridden them.
@@ -119,6 +124,7 @@ impl Default for RedisSettings {
     fn default() -> Self {
         Self {
             mode: RedisMode::Embedded,
+            mode_explicit: false,
             url: None,
             host: None,
             port: 6379,

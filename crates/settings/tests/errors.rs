@@ -89,7 +89,8 @@ fn out_of_range_errors_name_key_value_and_range() {
         ("redis.command_timeout_ms=5", "allowed 10..=60000"),
         ("redis.wait_replicas=0", "allowed 1..=16"),
         ("redis.wait_timeout_ms=60001", "allowed 10..=60000"),
-        ("session.max_per_user=10001", "allowed 0..=10000"),
+        ("session.max_per_user=1001", "allowed 1..=1000"),
+        ("session.max_per_user=0", "allowed 1..=1000"),
         ("session.max_data_bytes=1", "allowed 2..=1048576"),
         ("session.touch_interval_seconds=3601", "allowed 0..=3600"),
         (
@@ -100,7 +101,7 @@ fn out_of_range_errors_name_key_value_and_range() {
             "refresh.ttl_seconds=3600",
             "refresh.ttl_seconds = 3600 is out of range: allowed 86400..=2592000",
         ),
-        ("refresh.grace_seconds=61", "allowed 0..=60"),
+        ("refresh.grace_seconds=31", "allowed 0..=30"),
         ("deletion.ttl_seconds=299", "allowed 300..=604800"),
         ("cleanup.interval_seconds=5", "allowed 10..=86400"),
         ("cleanup.batch_size=0", "allowed 1..=100000"),

@@ -73,7 +73,7 @@ min_idle_ttl_seconds = 300
 max_idle_ttl_seconds = 7200
 absolute_ttl_seconds = 43200
 touch_interval_seconds = 30
-max_per_user = 0
+max_per_user = 1
 cap_policy = "Reject"
 max_data_bytes = 4096
 
@@ -112,7 +112,7 @@ fn toml_layer_sets_every_section() {
     assert_eq!(s.redis.host.as_deref(), Some("redis.internal"));
     assert_eq!((s.redis.port, s.redis.db, s.redis.pool_size), (6380, 3, 16));
     assert_eq!(s.session.idle_ttl_seconds, 1800);
-    assert_eq!(s.session.max_per_user, 0);
+    assert_eq!(s.session.max_per_user, 1);
     assert_eq!(s.session.cap_policy, CapPolicy::Reject);
     assert_eq!(s.refresh.idle_ttl_seconds, Some(86400));
     assert_eq!(s.refresh.reuse_scope, ReuseScope::User);

@@ -25,7 +25,14 @@ pub(crate) async fn run(
     let mut http = settings.http_config();
     let embedded = match (settings.connection_config(), &local_stack) {
         (Some(_), _) => None,
-        (None, None) => Some(Embedded::start(&settings).await?),
+        (None, None) => {
+            if let Some(why) = embedded_refusal(&settings, &http, |name| std::env::var_os(name)) {
+                bail!(
+                    "no Redis is configured, and sessiondb will not start a private embedded                      redis-server here: {why}. Several instances would each get their own                      Redis and not see each other's sessions. Point it at Redis with                      REDIS_HOST/REDIS_PORT, SESSIONDB_REDIS__URL, redis.sentinels or                      redis.cluster_nodes, or set redis.mode = embedded                      (SESSIONDB_REDIS__MODE=embedded) to run the embedded default anyway"
+                );
+            }
+            Some(Embedded::start(&settings).await?)
+        }
         (None, Some(dir)) => bail!(
             "--local needs the stack's Redis, but redis.mode is embedded: check --set, and \
              that {} sets SESSIONDB_REDIS__MODE (`sessiondb local up{}` rewrites it)",
@@ -125,6 +132,36 @@ pub(crate) async fn run(
     }
     served.context("serving HTTP")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why the embedded default must not start unasked, if it must not: where `serve` runs
+/// as part of a deployment rather than as a first run on a workstation. An explicit
+/// `redis.mode = embedded` always starts it.
+///
+/// Docker's `/.dockerenv` is deliberately not a sign: development containers and CI
+/// sandboxes are Docker containers where the zero-configuration first run is what is
+/// wanted. The project's image sets `container`, as systemd and podman do.
+fn embedded_refusal(
+    settings: &Settings,
+    http: &sessiondb_http::config::HttpConfig,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<String> {
+    if settings.redis.mode_explicit {
+        return None;
+    }
+    if env("KUBERNETES_SERVICE_HOST").is_some() {
+        return Some("it runs inside Kubernetes (KUBERNETES_SERVICE_HOST is set)".to_owned());
+    }
+    if let Some(kind) = env("container").filter(|v| !v.is_empty()) {
+        return Some(format!(
+            "it runs inside a container (container={})",
+            kind.to_string_lossy()
+        ));
+    }
+    if !http.api_keys.is_empty() {
+        return Some("API keys are configured (server.api_keys), as for a deployment".to_owned());
+    }
+    None
 }
 
 /// Runs a cleanup pass every `interval` (the lease makes sure only one instance of

@@ -159,3 +159,46 @@ fn killing_serve_with_sigkill_leaves_no_embedded_redis_behind() {
         || processes_in(&data_dir).is_empty(),
     );
 }
+
+#[test]
+fn serve_refuses_a_silent_embedded_redis_where_it_cannot_be_a_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("KUBERNETES_SERVICE_HOST", "10.0.0.1")], "inside Kubernetes"),
+        (&[("container", "oci")], "inside a container"),
+        (
+            &[(
+                "SESSIONDB_SERVER__API_KEYS",
+                "checkout:0000000000000000000000000000000000000000000000000000000000000000:sessions:read",
+            )],
+            "API keys are configured",
+        ),
+    ];
+    for (vars, reason) in cases {
+        let mut cmd = sessiondb(dir.path());
+        cmd.arg("serve")
+            .args(["--set", "server.listen=127.0.0.1:0"]);
+        cmd.args(["--set", "server.admin_listen=127.0.0.1:0"]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{reason}: {stderr}");
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(stderr.contains("REDIS_HOST") && stderr.contains("redis.mode = embedded"));
+        assert!(
+            processes_in(&dir.path().join(".sessiondb/embedded")).is_empty(),
+            "no redis-server was started"
+        );
+    }
+
+    // Asked for explicitly, the embedded default starts even inside Kubernetes.
+    let mut cmd = sessiondb(dir.path());
+    cmd.env("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+        .env("SESSIONDB_REDIS__MODE", "embedded");
+    let mut serve = Serve::start(cmd);
+    let _api = serve.url("API:");
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));
+}
