@@ -17,11 +17,11 @@ use crate::DrillError;
 
 /// The refresh grace window of the drills: the longest the specification allows, so
 /// a refresh whose answer was lost in a failover can be retried after it.
-pub const DRILL_REFRESH_GRACE: Duration = Duration::from_secs(60);
+pub const DRILL_REFRESH_GRACE: Duration = sessiondb_engine::MAX_REFRESH_GRACE;
 
-/// Engine policies for a drill with `durability`: key prefix `drill`, no per-user
-/// cap (each load-generator session has its own user anyway, so no create evicts an
-/// acknowledged session) and a [`DRILL_REFRESH_GRACE`] grace window; everything else
+/// Engine policies for a drill with `durability`: key prefix `drill` and a
+/// [`DRILL_REFRESH_GRACE`] grace window (each load-generator session has its own user,
+/// so the default per-user cap never evicts an acknowledged session); everything else
 /// as in production.
 pub fn engine_config(durability: Durability) -> EngineConfig {
     let mut config = EngineConfig {
@@ -29,7 +29,6 @@ pub fn engine_config(durability: Durability) -> EngineConfig {
         durability,
         ..EngineConfig::default()
     };
-    config.session.max_per_user = 0;
     config.refresh.grace = DRILL_REFRESH_GRACE;
     config
 }

@@ -1,6 +1,7 @@
 //! Measures Redis memory per session: creates N sessions (one per user, 100-byte data)
 //! on a fresh redis-server, sums `MEMORY USAGE` over every key the engine wrote, and
-//! prints the total divided by N.
+//! prints the total divided by N, next to the growth of `used_memory` (which also counts
+//! the keyspace's hash tables and the expiry entries that `MEMORY USAGE` leaves out).
 //!
 //! ```sh
 //! cargo run --release -p sessiondb-engine --example memory_per_session -- 10000
@@ -28,6 +29,13 @@ async fn main() -> anyhow::Result<()> {
     config.events.enabled = false;
     let engine = Engine::connect(&ConnectionConfig::standalone(host, port), config).await?;
 
+    let used_memory = |info: String| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let before = used_memory(engine.pool().next().info(Some(fred::types::InfoKind::Memory)).await?);
     let mut data = serde_json::Map::new();
     // {"profile":"xxx…"} serializes to exactly 100 bytes.
     data.insert(
@@ -56,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     let client = engine.pool().next();
+    let after = used_memory(client.info(Some(fred::types::InfoKind::Memory)).await?);
     let keys: Vec<String> = {
         let mut out = Vec::new();
         let mut cursor = "0".to_owned();
@@ -87,6 +96,10 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("MEMORY USAGE total: {total} bytes");
     println!("bytes per session: {:.0}", total as f64 / n as f64);
+    println!(
+        "used_memory growth per session: {:.0}",
+        after.saturating_sub(before) as f64 / n as f64
+    );
     engine.shutdown().await?;
     Ok(())
 }

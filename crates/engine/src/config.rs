@@ -62,13 +62,21 @@ pub struct SessionPolicy {
     /// A read extends the idle expiry at most once per this interval, so hot
     /// sessions are not rewritten on every request.
     pub touch_interval: Duration,
-    /// Live sessions one user may hold; 0 means unlimited.
+    /// Live device logins one user may hold (1..=[`MAX_SESSIONS_PER_USER`]): a login
+    /// counts while its session or its refresh family is usable. There is no "unlimited":
+    /// every per-user script loop stays bounded by this.
     pub max_per_user: u32,
     /// What a create does when the user is at the cap.
     pub cap_policy: CapPolicy,
     /// Largest serialized `data` object, in bytes.
     pub max_data_bytes: usize,
 }
+
+/// Highest accepted per-user cap.
+pub const MAX_SESSIONS_PER_USER: u32 = 1000;
+
+/// Longest accepted refresh grace window.
+pub const MAX_REFRESH_GRACE: Duration = Duration::from_secs(30);
 
 /// What a create does when the user already holds `max_per_user` live sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +85,35 @@ pub enum CapPolicy {
     EvictLru,
     /// Fail with `session_limit_reached` and change nothing.
     Reject,
+}
+
+impl CapPolicy {
+    /// The policy's name in settings and in the scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CapPolicy::EvictLru => "evict_lru",
+            CapPolicy::Reject => "reject",
+        }
+    }
+}
+
+/// What a detected refresh-token reuse revokes besides the login itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReuseScope {
+    /// The login: its session and family.
+    Family,
+    /// Every session and family of the user.
+    User,
+}
+
+impl ReuseScope {
+    /// The scope's name in settings and in the scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReuseScope::Family => "family",
+            ReuseScope::User => "user",
+        }
+    }
 }
 
 /// Refresh-token family rules.
@@ -90,15 +127,6 @@ pub struct RefreshPolicy {
     pub grace: Duration,
     /// What a detected reuse revokes.
     pub reuse_scope: ReuseScope,
-}
-
-/// What a detected refresh-token reuse revokes besides the family itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReuseScope {
-    /// The family and its current session.
-    Family,
-    /// Every session and family of the user.
-    User,
 }
 
 /// Deletion-token rules.
@@ -205,6 +233,18 @@ impl EngineConfig {
         }
         if self.refresh.idle_ttl.is_some_and(|d| d.as_millis() == 0) {
             return invalid("refresh.idle_ttl", "must be greater than zero".to_owned());
+        }
+        if !(1..=MAX_SESSIONS_PER_USER).contains(&s.max_per_user) {
+            return invalid(
+                "session.max_per_user",
+                format!("must be between 1 and {MAX_SESSIONS_PER_USER}"),
+            );
+        }
+        if self.refresh.grace > MAX_REFRESH_GRACE {
+            return invalid(
+                "refresh.grace",
+                format!("must be at most {} seconds", MAX_REFRESH_GRACE.as_secs()),
+            );
         }
         if s.max_data_bytes == 0 {
             return invalid(

@@ -49,6 +49,16 @@ pub enum Error {
         /// Replicas required.
         wanted: u32,
     },
+    /// The database holds data of another key schema version.
+    #[error("{key} says key schema version {found:?}; this build uses version {expected}")]
+    SchemaMismatch {
+        /// The schema key.
+        key: String,
+        /// What it holds.
+        found: String,
+        /// What this build reads and writes.
+        expected: u32,
+    },
     /// Redis could not be reached or did not answer in time.
     #[error("the session store is unavailable")]
     Backend(#[source] fred::error::Error),
@@ -78,7 +88,7 @@ impl Error {
             Error::InvalidInput(_) => "invalid_request",
             Error::NotReplicated { .. } => "not_replicated",
             Error::Backend(_) => "backend_unavailable",
-            Error::Protocol { .. } => "internal_error",
+            Error::Protocol { .. } | Error::SchemaMismatch { .. } => "internal_error",
         }
     }
 

@@ -55,6 +55,56 @@ impl EventKind {
     }
 }
 
+/// Why a lifecycle change happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A create.
+    Create,
+    /// A token rotation.
+    Rotate,
+    /// A refresh of a login whose session was live.
+    Refresh,
+    /// A refresh of a login whose session had idled out.
+    ExpiredSession,
+    /// The holder of a credential signed out.
+    User,
+    /// Revoked by id (an administrator, or the user from another device).
+    Admin,
+    /// A revoke-all.
+    RevokeAll,
+    /// The per-user cap.
+    Cap,
+    /// Refresh-token reuse detection.
+    Reuse,
+    /// A deletion token.
+    DeletionToken,
+    /// The cleanup pass found the login ended.
+    Cleanup,
+    /// An operation on the user's logins found the login ended before cleanup did.
+    Noticed,
+}
+
+impl Reason {
+    /// The name used in the stream.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Create => "create",
+            Reason::Rotate => "rotate",
+            Reason::Refresh => "refresh",
+            Reason::ExpiredSession => "expired_session",
+            Reason::User => "user",
+            Reason::Admin => "admin",
+            Reason::RevokeAll => "revoke_all",
+            Reason::Cap => "cap",
+            Reason::Reuse => "reuse",
+            Reason::DeletionToken => "deletion_token",
+            Reason::Cleanup => "cleanup",
+            Reason::Noticed => "noticed",
+        }
+    }
+}
+
 /// One lifecycle change. Carries no secret: ids are public.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -64,8 +114,8 @@ pub struct Event {
     pub user_id: String,
     /// Which session (public id).
     pub session_id: String,
-    /// Why, in a word (`user`, `admin`, `cap`, `reuse`, `deletion_token`, …).
-    pub reason: &'static str,
+    /// Why.
+    pub reason: Reason,
 }
 
 /// Receives engine activity; every method has a no-op default.
@@ -125,13 +175,7 @@ impl EventSink {
         }
     }
 
-    pub(crate) fn emit(
-        &self,
-        kind: EventKind,
-        user_id: &str,
-        session_id: &str,
-        reason: &'static str,
-    ) {
+    pub(crate) fn emit(&self, kind: EventKind, user_id: &str, session_id: &str, reason: Reason) {
         let event = Event {
             kind,
             user_id: user_id.to_owned(),
@@ -144,7 +188,7 @@ impl EventSink {
             event = kind.as_str(),
             user_id,
             session_id,
-            reason,
+            reason = reason.as_str(),
             "session lifecycle"
         );
         if let Some(observer) = &self.observer {
@@ -193,7 +237,7 @@ async fn write_events(pool: Pool, stream: String, max_len: u64, mut rx: mpsc::Re
                         ("type", e.kind.as_str().to_owned()),
                         ("user_id", e.user_id),
                         ("session_id", e.session_id),
-                        ("reason", e.reason.to_owned()),
+                        ("reason", e.reason.as_str().to_owned()),
                     ];
                     let _: Result<(), _> = pipeline.xadd(&stream, false, cap, "*", fields).await;
                 }

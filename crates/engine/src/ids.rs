@@ -1,5 +1,5 @@
-//! Identifiers: user ids, routing tags and the public ids of sessions, refresh families
-//! and deletion tokens.
+//! Identifiers: user ids, routing tags and the public ids of device logins (sessions with
+//! their refresh families) and deletion tokens.
 //!
 //! Every key of one user lives under one hash tag (`{<tag>}`), so every script's keys
 //! share a Redis Cluster slot. The tag is one of [`TAG_BUCKETS`] buckets derived from a
@@ -104,11 +104,19 @@ impl Tag {
         (0..TAG_BUCKETS).map(Tag)
     }
 
-    fn parse(s: &str) -> Option<Self> {
-        if s.len() != 3 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    fn parse(hex: &[u8]) -> Option<Self> {
+        if hex.len() != 3 {
             return None;
         }
-        let n = u16::from_str_radix(s, 16).ok()?;
+        let mut n: u16 = 0;
+        for &b in hex {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => return None,
+            };
+            n = n * 16 + u16::from(digit);
+        }
         (n < TAG_BUCKETS).then_some(Tag(n))
     }
 }
@@ -133,14 +141,13 @@ pub(crate) fn random_id(tag: Tag) -> String {
 /// Checks the shape of a public id and returns its tag.
 pub(crate) fn parse_id(field: &'static str, s: &str) -> Result<Tag, InvalidInput> {
     let bad = || InvalidInput::new(field, "is not a valid id");
-    if s.len() != ID_LEN {
+    // Checked on bytes: input may hold multi-byte characters, and slicing a `str` across
+    // one would panic.
+    let bytes = s.as_bytes();
+    if bytes.len() != ID_LEN || !bytes[3..].iter().copied().all(is_base64url) {
         return Err(bad());
     }
-    let tag = Tag::parse(&s[..3]).ok_or_else(bad)?;
-    if !s[3..].bytes().all(is_base64url) {
-        return Err(bad());
-    }
-    Ok(tag)
+    Tag::parse(&bytes[..3]).ok_or_else(bad)
 }
 
 pub(crate) fn is_base64url(b: u8) -> bool {
@@ -199,15 +206,11 @@ macro_rules! public_id {
 }
 
 public_id!(
-    /// The public, non-secret id of a session. It stays the same across token rotation;
-    /// a refresh replaces the session with a new one (new id).
+    /// The public, non-secret id of a device login: a session and its refresh-token
+    /// family. It stays the same across token rotation and refresh, so it reaches the
+    /// login (and every credential of it) for as long as the login lives.
     SessionId,
     "session_id"
-);
-public_id!(
-    /// The public id of a refresh-token family.
-    FamilyId,
-    "family_id"
 );
 public_id!(
     /// The public id of a deletion token.
@@ -253,5 +256,13 @@ mod tests {
         assert!(SessionId::parse(&format!("zzz{}", &id.as_str()[3..])).is_err());
         assert!(SessionId::parse(&format!("400{}", &id.as_str()[3..])).is_err());
         assert!(SessionId::parse(&format!("{}!", &id.as_str()[..ID_LEN - 1])).is_err());
+    }
+
+    #[test]
+    fn multi_byte_characters_are_rejected_not_sliced() {
+        // 25 bytes with a two-byte character across the 3-byte tag boundary.
+        assert!(SessionId::parse("00é789012345678901234567").is_err());
+        assert!(SessionId::parse("0aé").is_err());
+        assert!(SessionId::parse(&"é".repeat(12)).is_err());
     }
 }

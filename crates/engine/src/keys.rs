@@ -24,16 +24,13 @@ impl Keyspace {
         format!("{}:{{{tag}}}:", self.prefix)
     }
 
+    /// A device login's record (session and refresh family).
     pub(crate) fn session(&self, tag: Tag, sid: &str) -> String {
         format!("{}s:{sid}", self.base(tag))
     }
 
     pub(crate) fn index(&self, tag: Tag, user_hash: &str) -> String {
         format!("{}u:{user_hash}", self.base(tag))
-    }
-
-    pub(crate) fn family(&self, tag: Tag, fid: &str) -> String {
-        format!("{}f:{fid}", self.base(tag))
     }
 
     pub(crate) fn deletion(&self, tag: Tag, did: &str) -> String {
@@ -51,6 +48,11 @@ impl Keyspace {
     /// The capped lifecycle event stream (not bucketed: written outside scripts).
     pub(crate) fn events(&self) -> String {
         format!("{}:events", self.prefix)
+    }
+
+    /// The key schema's version (not bucketed: read once at start-up).
+    pub(crate) fn schema(&self) -> String {
+        format!("{}:schema", self.prefix)
     }
 
     /// The cleanup lease.

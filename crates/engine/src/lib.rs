@@ -32,6 +32,7 @@ pub mod model;
 
 mod ids;
 mod keys;
+mod record;
 mod replicas;
 mod scripts;
 mod sentinel;
@@ -41,10 +42,11 @@ mod token;
 pub use config::{
     CapPolicy, CleanupConfig, ConnectionConfig, DeletionPolicy, Durability, EngineConfig,
     EventsConfig, ReadFrom, RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
+    MAX_REFRESH_GRACE, MAX_SESSIONS_PER_USER,
 };
-pub use engine::{CleanupOptions, CleanupReport, Engine};
+pub use engine::{CleanupOptions, CleanupReport, Engine, SCHEMA_VERSION};
 pub use error::{Error, InvalidInput};
-pub use events::{Event, EventKind, Observer};
-pub use ids::{DeletionId, FamilyId, SessionId, Tag, UserId, TAG_BUCKETS};
+pub use events::{Event, EventKind, Observer, Reason};
+pub use ids::{DeletionId, SessionId, Tag, UserId, TAG_BUCKETS};
 pub use model::*;
 pub use token::{DeletionToken, RefreshToken, SessionToken};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::InvalidInput;
-use crate::ids::{DeletionId, FamilyId, SessionId, UserId};
+use crate::ids::{DeletionId, SessionId, UserId};
 use crate::token::{DeletionToken, RefreshToken, SessionToken};
 
 /// Milliseconds since the Unix epoch, as read from Redis's clock.
@@ -70,8 +70,8 @@ impl SessionMetadata {
 pub struct NewSession {
     /// Owner of the session.
     pub user_id: UserId,
-    /// Initial data (also kept by the refresh family, for refreshes after the session
-    /// itself expired).
+    /// Initial data. It lives in the device login's one record, so a refresh (also one
+    /// after the session idled out) carries the latest data, never an older copy.
     pub data: SessionData,
     /// Client information.
     pub metadata: SessionMetadata,
@@ -125,19 +125,17 @@ pub struct SessionSummary {
 /// The result of a create.
 #[derive(Clone, Debug)]
 pub struct CreatedSession {
-    /// The new session's id.
+    /// The new device login's id (the session id; it stays the same across refreshes).
     pub session_id: SessionId,
     /// Bearer token for the session.
     pub session_token: SessionToken,
-    /// Starts the session's refresh family.
+    /// Starts the login's refresh family.
     pub refresh_token: RefreshToken,
-    /// The refresh family's id.
-    pub family_id: FamilyId,
     /// Timestamps of the new session.
     pub times: SessionTimes,
     /// When the refresh family ends.
     pub refresh_expires_at: UnixMillis,
-    /// Sessions revoked to make room under the per-user cap (`evict_lru`).
+    /// Device logins revoked to make room under the per-user cap (`evict_lru`).
     pub evicted: Vec<SessionId>,
 }
 
@@ -159,18 +157,23 @@ pub struct Updated {
 pub struct Rotated {
     /// The session's new token; the old one no longer works.
     pub session_token: SessionToken,
+    /// The login's new refresh token; every earlier one is now retired (presenting one
+    /// is reuse).
+    pub refresh_token: RefreshToken,
     /// Idle expiry.
     pub expires_at: UnixMillis,
     /// Absolute expiry.
     pub absolute_expires_at: UnixMillis,
+    /// When the refresh family ends (unchanged by a rotation).
+    pub refresh_expires_at: UnixMillis,
 }
 
 /// The result of a refresh.
 #[derive(Clone, Debug)]
 pub struct Refreshed {
-    /// The replacement session.
+    /// The device login (the same id as before the refresh).
     pub session_id: SessionId,
-    /// Its token.
+    /// The login's new session token; the previous one no longer opens it.
     pub session_token: SessionToken,
     /// The family's next refresh token.
     pub refresh_token: RefreshToken,
@@ -182,14 +185,13 @@ pub struct Refreshed {
     pub refresh_expires_at: UnixMillis,
     /// True when this answer repeats an earlier rotation (a retry inside the grace window).
     pub replayed: bool,
-    /// Sessions revoked to make room under the per-user cap.
-    pub evicted: Vec<SessionId>,
 }
 
 /// What a deletion token revokes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeletionTarget {
-    /// One session of the user.
+    /// One device login of the user: its session and its refresh family, whatever
+    /// refreshes happen before the token is redeemed.
     Session {
         /// Owner (checked).
         user_id: UserId,
@@ -231,17 +233,26 @@ pub struct Redemption {
     pub scope: DeletionScope,
     /// The user whose sessions were targeted.
     pub user_id: UserId,
-    /// Live sessions revoked (empty when the target was already gone).
+    /// Device logins revoked (empty when the target was already gone).
     pub revoked_sessions: Vec<SessionId>,
-    /// Refresh families revoked.
+    /// How many of them still had a usable refresh family.
     pub revoked_families: u64,
 }
 
 /// What a revoke-all revoked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevokedAll {
-    /// Live sessions revoked.
+    /// Device logins revoked.
     pub sessions: Vec<SessionId>,
-    /// Refresh families revoked.
+    /// How many of them still had a usable refresh family.
     pub families: u64,
+}
+
+/// One page of a user's live sessions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionPage {
+    /// The sessions on this page, in order of when their logins end.
+    pub sessions: Vec<SessionSummary>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<u64>,
 }

@@ -83,30 +83,30 @@ pub(crate) enum ReplicaClient {
 }
 
 impl ReplicaClient {
-    /// Members of a sorted set with a score of at least `min`.
+    /// Up to `limit` members of a sorted set with a score of at least `min`, from
+    /// `offset`.
     pub(crate) async fn members_from(
         &self,
         key: &str,
         min: u64,
+        offset: u64,
+        limit: u32,
     ) -> Result<Vec<String>, fred::error::Error> {
         let min = i64::try_from(min).unwrap_or(i64::MAX);
+        let page = Some((i64::try_from(offset).unwrap_or(i64::MAX), i64::from(limit)));
         match self {
-            Self::Cluster(c) => c.zrangebyscore(key, min, "+inf", false, None).await,
-            Self::Node(c) => c.zrangebyscore(key, min, "+inf", false, None).await,
+            Self::Cluster(c) => c.zrangebyscore(key, min, "+inf", false, page).await,
+            Self::Node(c) => c.zrangebyscore(key, min, "+inf", false, page).await,
         }
     }
 
-    /// Fields of a hash (`HMGET`), nil for missing ones.
-    pub(crate) async fn fields(
-        &self,
-        key: &str,
-        fields: &[&str],
-    ) -> Result<Vec<Option<String>>, fred::error::Error> {
-        let fields = fields.to_vec();
-        match self {
-            Self::Cluster(c) => c.hmget(key, fields).await,
-            Self::Node(c) => c.hmget(key, fields).await,
-        }
+    /// A string value (`GET`), as bytes.
+    pub(crate) async fn record(&self, key: String) -> Result<Option<Vec<u8>>, fred::error::Error> {
+        let value: Option<fred::bytes::Bytes> = match self {
+            Self::Cluster(c) => c.get(key).await?,
+            Self::Node(c) => c.get(key).await?,
+        };
+        Ok(value.map(|v| v.to_vec()))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The Lua scripts, loaded from their own files at build time.
 //!
-//! Every script is `lib.lua` followed by its own body, so helpers are shared without
+//! Every script is the shared modules (`lib/record.lua`: the record and its liveness
+//! rule; `lib/logins.lua`: index, cap, revocation) followed by its own body, so helpers
+//! are shared without
 //! Redis Functions (which would need `FUNCTION LOAD` rights and a separate deploy step).
 //! Scripts run by SHA (`EVALSHA`) and are reloaded automatically after `NOSCRIPT`
 //! (a restarted or failed-over server has an empty script cache).
@@ -10,7 +12,9 @@ use fred::types::scripts::Script;
 macro_rules! script {
     ($file:literal) => {
         concat!(
-            include_str!("scripts/lib.lua"),
+            include_str!("scripts/lib/record.lua"),
+            "\n",
+            include_str!("scripts/lib/logins.lua"),
             "\n",
             include_str!(concat!("scripts/", $file))
         )
@@ -37,7 +41,8 @@ impl NamedScript {
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub(crate) create: NamedScript,
-    pub(crate) get: NamedScript,
+    pub(crate) read: NamedScript,
+    pub(crate) touch: NamedScript,
     pub(crate) update: NamedScript,
     pub(crate) rotate: NamedScript,
     pub(crate) revoke: NamedScript,
@@ -54,7 +59,8 @@ impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
             create: NamedScript::new("create", script!("create.lua")),
-            get: NamedScript::new("get", script!("get.lua")),
+            read: NamedScript::new("get", script!("read.lua")),
+            touch: NamedScript::new("touch", script!("touch.lua")),
             update: NamedScript::new("update", script!("update.lua")),
             rotate: NamedScript::new("rotate", script!("rotate.lua")),
             revoke: NamedScript::new("revoke", script!("revoke.lua")),
@@ -71,10 +77,11 @@ impl Scripts {
         }
     }
 
-    pub(crate) fn all(&self) -> [&NamedScript; 12] {
+    pub(crate) fn all(&self) -> [&NamedScript; 13] {
         [
             &self.create,
-            &self.get,
+            &self.read,
+            &self.touch,
             &self.update,
             &self.rotate,
             &self.revoke,

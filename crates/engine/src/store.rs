@@ -94,6 +94,30 @@ impl Store {
         &self.pool
     }
 
+    /// Records the key schema version on a new database, and refuses data written with
+    /// another one.
+    pub(crate) async fn check_schema(&self, key: &str, version: u32) -> Result<(), Error> {
+        let client = self.pool.next();
+        let _: Value = client
+            .set(
+                key,
+                version.to_string(),
+                None,
+                Some(fred::types::SetOptions::NX),
+                false,
+            )
+            .await?;
+        let stored: Option<String> = client.get(key).await?;
+        match stored {
+            Some(v) if v == version.to_string() => Ok(()),
+            other => Err(Error::SchemaMismatch {
+                key: key.to_owned(),
+                found: other.unwrap_or_default(),
+                expected: version,
+            }),
+        }
+    }
+
     /// Loads every script on every primary (so the first requests skip the NOSCRIPT
     /// round trip); later reloads happen on demand.
     pub(crate) async fn load_scripts(&self, scripts: &[&NamedScript]) -> Result<(), Error> {
@@ -117,22 +141,6 @@ impl Store {
             .await;
         self.observe(script.name, started, result.is_ok());
         result.map_err(|error| backend(script, error))
-    }
-
-    /// Reads fields of one hash (`HMGET`): a missing key gives nil fields.
-    pub(crate) async fn read_hash(
-        &self,
-        name: &'static str,
-        key: String,
-        fields: &[&str],
-    ) -> Result<Value, Error> {
-        let started = Instant::now();
-        let result: Result<Value, _> = self.pool.next().hmget(key, fields.to_vec()).await;
-        self.observe(name, started, result.is_ok());
-        result.map_err(|error| {
-            tracing::warn!(operation = name, %error, "read failed");
-            Error::Backend(error)
-        })
     }
 
     /// Runs `read` on a replica when listings may go there and one is known. `None`
@@ -465,6 +473,40 @@ impl Reply {
             .next()
             .and_then(|v| v.into_string())
             .ok_or_else(|| self.protocol("expected a string"))
+    }
+
+    pub(crate) fn i64(&mut self) -> Result<i64, Error> {
+        let value = self.items.next();
+        value
+            .as_ref()
+            .and_then(Value::as_i64)
+            .ok_or_else(|| self.protocol("expected an integer"))
+    }
+
+    pub(crate) fn bytes(&mut self) -> Result<Vec<u8>, Error> {
+        self.items
+            .next()
+            .and_then(|v| v.as_bytes().map(<[u8]>::to_vec))
+            .ok_or_else(|| self.protocol("expected bytes"))
+    }
+
+    /// A count `n` followed by `n` session ids.
+    pub(crate) fn ids(
+        &mut self,
+        script: &'static str,
+    ) -> Result<Vec<crate::ids::SessionId>, Error> {
+        let n = self.u64()?;
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            let id = self.string()?;
+            ids.push(
+                crate::ids::SessionId::parse(&id).map_err(|_| Error::Protocol {
+                    script,
+                    detail: "invalid session id in reply".to_owned(),
+                })?,
+            );
+        }
+        Ok(ids)
     }
 
     pub(crate) fn u64(&mut self) -> Result<u64, Error> {

@@ -5,7 +5,9 @@
 //! `<secret>` is 256 bits from the OS CSPRNG in base64url. The recognisable prefix lets
 //! secret scanners find leaked tokens.
 //!
-//! Redis only ever sees [`TokenHash`]es (SHA-256 of the whole token). Refresh rotation
+//! Redis only ever sees [`TokenHash`]es (the first 128 bits of the SHA-256 of the whole
+//! token, as raw bytes: finding a token for a given hash still takes 2^128 work, and a
+//! record holds several, so half the bytes matter). Refresh rotation
 //! derives the successor tokens from the presented refresh token and a random per-rotation
 //! nonce stored in Redis (HMAC-SHA-256), so a retried refresh inside the grace window can
 //! be answered with the very same successor tokens although none is stored in clear: a
@@ -21,7 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::error::InvalidInput;
-use crate::ids::{is_base64url, parse_id, random_bytes, DeletionId, FamilyId, SessionId, ID_LEN};
+use crate::ids::{is_base64url, parse_id, random_bytes, DeletionId, SessionId, ID_LEN};
 
 /// Length of the encoded secret part (32 bytes, base64url without padding).
 const SECRET_LEN: usize = 43;
@@ -30,26 +32,29 @@ const PREFIX_LEN: usize = 7;
 /// Total token length.
 const TOKEN_LEN: usize = PREFIX_LEN + ID_LEN + SECRET_LEN;
 
-/// SHA-256 of a token, base64url: the only form in which a token reaches Redis.
+/// Length of a stored token hash in bytes.
+pub(crate) const HASH_LEN: usize = 16;
+
+/// Truncated SHA-256 of a token: the only form in which a token reaches Redis.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct TokenHash(String);
+pub(crate) struct TokenHash([u8; HASH_LEN]);
 
 impl TokenHash {
     fn of(token: &str) -> Self {
-        Self(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())))
+        let digest = Sha256::digest(token.as_bytes());
+        let mut hash = [0u8; HASH_LEN];
+        hash.copy_from_slice(&digest[..HASH_LEN]);
+        Self(hash)
     }
 
-    pub(crate) fn as_str(&self) -> &str {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// First 8 hex characters of the hash: enough to trace a request in logs, useless
     /// to an attacker.
     pub(crate) fn log_prefix(&self) -> String {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(&self.0)
-            .expect("token hashes are base64url-encoded by construction");
-        bytes[..4].iter().map(|b| format!("{b:02x}")).collect()
+        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -70,7 +75,9 @@ fn parse_token<'a>(
     token: &'a str,
 ) -> Result<&'a str, InvalidInput> {
     let bad = || InvalidInput::new(field, "is not a valid token");
-    if token.len() != TOKEN_LEN || !token.starts_with(prefix) {
+    // Tokens are ASCII; checking that first makes every slice below fall on a character
+    // boundary whatever a client sends.
+    if token.len() != TOKEN_LEN || !token.is_ascii() || !token.starts_with(prefix) {
         return Err(bad());
     }
     let id = &token[PREFIX_LEN..PREFIX_LEN + ID_LEN];
@@ -155,9 +162,10 @@ token_type!(
     "session_token"
 );
 token_type!(
-    /// Credential that rotates a refresh family (`sdb_r1_…`).
+    /// Credential that rotates a login's refresh family (`sdb_r1_…`); it embeds the
+    /// login's session id.
     RefreshToken,
-    FamilyId,
+    SessionId,
     "sdb_r1_",
     "refresh_token"
 );
@@ -181,34 +189,30 @@ impl DeletionToken {
     }
 }
 
-/// Random per-rotation value stored in the family; with the previous refresh token it
+/// Random per-rotation value stored in the login; with the previous refresh token it
 /// determines the successor tokens.
-pub(crate) fn new_nonce() -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+pub(crate) fn new_nonce() -> [u8; 16] {
+    random_bytes()
 }
 
 impl RefreshToken {
-    pub(crate) fn generate(id: FamilyId) -> Self {
+    pub(crate) fn generate(id: SessionId) -> Self {
         Self::from_parts(id, &random_bytes())
     }
 
-    /// The tokens a rotation with `nonce` issues: the family's next refresh token and the
-    /// replacement session's token.
-    pub(crate) fn successors(
-        &self,
-        nonce: &str,
-        session: SessionId,
-    ) -> (RefreshToken, SessionToken) {
+    /// The tokens a rotation with `nonce` issues: the login's next refresh token and its
+    /// next session token.
+    pub(crate) fn successors(&self, nonce: &[u8]) -> (RefreshToken, SessionToken) {
         let derive = |label: &[u8]| -> [u8; 32] {
             let mut mac = Hmac::<Sha256>::new_from_slice(self.expose_secret().as_bytes())
                 .expect("HMAC accepts keys of any length");
             mac.update(label);
-            mac.update(nonce.as_bytes());
+            mac.update(nonce);
             mac.finalize().into_bytes().into()
         };
         (
             RefreshToken::from_parts(self.id.clone(), &derive(b"sessiondb/refresh\0")),
-            SessionToken::from_parts(session, &derive(b"sessiondb/session\0")),
+            SessionToken::from_parts(self.id.clone(), &derive(b"sessiondb/session\0")),
         )
     }
 }
@@ -251,13 +255,23 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_input_of_token_length_is_rejected_not_sliced() {
+        let token = SessionToken::generate(session_id());
+        // Same byte length, with a two-byte character across the id/secret boundary.
+        let mut bad = token.expose_secret()[..PREFIX_LEN + ID_LEN - 1].to_owned();
+        bad.push('é');
+        bad.push_str(&"A".repeat(SECRET_LEN - 1));
+        assert_eq!(bad.len(), TOKEN_LEN);
+        assert!(SessionToken::parse(&bad).is_err());
+        assert!(DeletionToken::parse(&format!("{}a", "é".repeat(TOKEN_LEN / 2))).is_err());
+    }
+
+    #[test]
     fn successors_are_deterministic_per_nonce() {
-        let fid = FamilyId::generate(UserId::parse("dave").unwrap().tag());
-        let refresh = RefreshToken::generate(fid);
-        let sid = session_id();
-        let (r1, s1) = refresh.successors("n1", sid.clone());
-        let (r2, s2) = refresh.successors("n1", sid.clone());
-        let (r3, _) = refresh.successors("n2", sid);
+        let refresh = RefreshToken::generate(session_id());
+        let (r1, s1) = refresh.successors(b"n1");
+        let (r2, s2) = refresh.successors(b"n1");
+        let (r3, _) = refresh.successors(b"n2");
         assert_eq!(r1.expose_secret(), r2.expose_secret());
         assert_eq!(s1.expose_secret(), s2.expose_secret());
         assert_ne!(r1.expose_secret(), r3.expose_secret());

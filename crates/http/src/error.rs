@@ -250,7 +250,9 @@ impl ApiError {
             ApiError::Engine(e @ (EngineError::Backend(_) | EngineError::NotReplicated { .. })) => {
                 tracing::warn!(code = e.code(), error = %chain(e), "session store request failed");
             }
-            ApiError::Engine(e @ EngineError::Protocol { .. }) => {
+            ApiError::Engine(
+                e @ (EngineError::Protocol { .. } | EngineError::SchemaMismatch { .. }),
+            ) => {
                 tracing::error!(code = e.code(), error = %chain(e), "engine protocol error");
             }
             ApiError::Timeout => tracing::warn!("request timed out"),
@@ -325,7 +327,9 @@ fn engine_status(error: &EngineError) -> StatusCode {
         EngineError::NotReplicated { .. } | EngineError::Backend(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
-        EngineError::Protocol { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        EngineError::Protocol { .. } | EngineError::SchemaMismatch { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
@@ -347,7 +351,9 @@ fn engine_detail(error: &EngineError) -> (String, Option<String>) {
             "the write was not confirmed by enough replicas in time; retrying is safe".to_owned(),
             None,
         ),
-        EngineError::Protocol { .. } => ("an internal error occurred".to_owned(), None),
+        EngineError::Protocol { .. } | EngineError::SchemaMismatch { .. } => {
+            ("an internal error occurred".to_owned(), None)
+        }
         other => (other.to_string(), None),
     }
 }

@@ -426,7 +426,7 @@ mod tests {
             kind,
             user_id: "u".to_owned(),
             session_id: "s".to_owned(),
-            reason: "test",
+            reason: sessiondb_engine::Reason::Create,
         };
         m.event(&event(EventKind::Created));
         m.event(&event(EventKind::Deleted));

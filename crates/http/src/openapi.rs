@@ -29,6 +29,7 @@ use crate::routes::{self, deletion, refresh, sessions, users};
         sessions::revoke_session,
         sessions::rotate_session_token,
         refresh::refresh_session,
+        refresh::revoke_refresh_token,
         users::list_user_sessions,
         users::revoke_user_sessions,
         users::revoke_user_session,

@@ -16,7 +16,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 
 use super::Engine;
 use crate::error::Error;
-use crate::events::EventKind;
+use crate::events::{EventKind, Reason};
 use crate::ids::{random_bytes, Tag};
 use crate::store::Reply;
 
@@ -114,7 +114,7 @@ impl Engine {
             let expired = reply.rest()?;
             for pair in expired.chunks(2) {
                 if let [user, sid] = pair {
-                    self.emit(EventKind::Expired, user, sid, "cleanup");
+                    self.emit(EventKind::Expired, user, sid, Reason::Cleanup);
                 }
             }
             if !more {

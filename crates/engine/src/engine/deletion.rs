@@ -1,16 +1,17 @@
-//! Deletion tokens: single-use capabilities to revoke a session or a whole user.
+//! Deletion tokens: single-use capabilities to revoke a device login or a whole user.
 
-use super::{at, millis, script_error, session_ids, Engine};
+use super::{at, hash_arg, millis, script_error, session_ids, Engine};
 use crate::error::Error;
-use crate::events::EventKind;
+use crate::events::{EventKind, Reason};
 use crate::ids::{DeletionId, UserId};
 use crate::model::{DeletionScope, DeletionTarget, IssuedDeletionToken, Redemption};
 use crate::store::Reply;
 use crate::token::DeletionToken;
 
 impl Engine {
-    /// Issues a deletion token for one live session of a user, or for all of a user's
-    /// sessions and refresh families.
+    /// Issues a deletion token for one live device login of a user (its session and
+    /// refresh family, whatever refreshes happen before redemption), or for all of a
+    /// user's logins.
     pub async fn issue_deletion_token(
         &self,
         target: &DeletionTarget,
@@ -33,7 +34,7 @@ impl Engine {
         let keys = &self.inner.keys;
         let args = vec![
             keys.base(tag).into(),
-            token.hash().as_str().into(),
+            hash_arg(token.hash()),
             scope.into(),
             session.into(),
             user.key_hash().into(),
@@ -63,7 +64,7 @@ impl Engine {
     pub async fn redeem_deletion_token(&self, token: &DeletionToken) -> Result<Redemption, Error> {
         let tag = token.id().tag();
         let keys = &self.inner.keys;
-        let args = vec![keys.base(tag).into(), token.hash().as_str().into()];
+        let args = vec![keys.base(tag).into(), hash_arg(token.hash())];
         let script = &self.inner.scripts.deletion_redeem;
         let value = self
             .inner
@@ -84,15 +85,15 @@ impl Engine {
             detail: "stored user id is invalid".to_owned(),
         })?;
         let revoked_families = reply.u64()?;
+        let ended = reply.ids(script.name)?;
         let revoked_sessions = session_ids(script.name, reply.rest()?)?;
-        for sid in &revoked_sessions {
-            self.emit(
-                EventKind::Deleted,
-                user_id.as_str(),
-                sid.as_str(),
-                "deletion_token",
-            );
-        }
+        self.emit_all(EventKind::Expired, &user_id, &ended, Reason::Noticed);
+        self.emit_all(
+            EventKind::Deleted,
+            &user_id,
+            &revoked_sessions,
+            Reason::DeletionToken,
+        );
         Ok(Redemption {
             scope,
             user_id,

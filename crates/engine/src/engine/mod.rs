@@ -13,14 +13,15 @@ use fred::types::Value;
 
 pub use cleanup::{CleanupOptions, CleanupReport};
 
-use crate::config::{CapPolicy, ConnectionConfig, EngineConfig};
+use crate::config::{ConnectionConfig, EngineConfig};
 use crate::error::Error;
-use crate::events::{EventKind, EventSink, Observer};
+use crate::events::{EventKind, EventSink, Observer, Reason};
 use crate::ids::{SessionId, UserId};
 use crate::keys::Keyspace;
 use crate::model::UnixMillis;
 use crate::scripts::Scripts;
 use crate::store::Store;
+use crate::token::TokenHash;
 
 /// The session engine. Cheap to clone; all clones share one connection pool.
 #[derive(Debug, Clone)]
@@ -60,6 +61,7 @@ impl Engine {
         store.set_durability(config.durability);
         let keys = Keyspace::new(&config.key_prefix);
         let scripts = Scripts::new();
+        store.check_schema(&keys.schema(), SCHEMA_VERSION).await?;
         store.load_scripts(&scripts.all()).await?;
         let events = EventSink::start(
             config.events.enabled.then(|| store.pool().clone()),
@@ -118,27 +120,25 @@ impl Engine {
         self.inner.store.quit().await
     }
 
-    fn cap_args(&self) -> (Value, Value) {
-        let session = &self.inner.config.session;
-        let policy = match session.cap_policy {
-            CapPolicy::EvictLru => "evict",
-            CapPolicy::Reject => "reject",
-        };
-        (
-            Value::from(session.max_per_user as i64),
-            Value::from(policy),
-        )
-    }
-
-    fn emit(&self, kind: EventKind, user: &str, session: &str, reason: &'static str) {
+    fn emit(&self, kind: EventKind, user: &str, session: &str, reason: Reason) {
         self.inner.events.emit(kind, user, session, reason);
     }
 
-    fn emit_evicted(&self, user: &UserId, evicted: &[SessionId]) {
-        for sid in evicted {
-            self.emit(EventKind::Evicted, user.as_str(), sid.as_str(), "cap");
+    fn emit_all(&self, kind: EventKind, user: &UserId, sessions: &[SessionId], reason: Reason) {
+        for sid in sessions {
+            self.emit(kind, user.as_str(), sid.as_str(), reason);
         }
     }
+}
+
+/// Version of the key schema this build reads and writes, stored under
+/// `<prefix>:schema`. The engine refuses to start on data of another version, so a later
+/// schema change can migrate instead of misreading.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// A token hash as a script argument (raw bytes).
+fn hash_arg(hash: &TokenHash) -> Value {
+    Value::Bytes(fred::bytes::Bytes::copy_from_slice(hash.as_bytes()))
 }
 
 fn millis(d: Duration) -> Value {

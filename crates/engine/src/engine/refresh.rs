@@ -1,101 +1,83 @@
 //! Refresh-token rotation with a grace window and reuse detection.
 
-use super::{at, millis, script_error, session_ids, Engine};
-use crate::config::ReuseScope;
+use super::{at, hash_arg, millis, script_error, session_ids, Engine};
 use crate::error::Error;
-use crate::events::EventKind;
-use crate::ids::SessionId;
+use crate::events::{EventKind, Reason};
+use crate::ids::UserId;
 use crate::model::Refreshed;
 use crate::store::Reply;
 use crate::token::{new_nonce, RefreshToken};
 
 impl Engine {
-    /// Exchanges a refresh token for a new session and the family's next refresh token.
+    /// Exchanges a refresh token for the login's next session token and next refresh
+    /// token. The session carries the login's latest data, also when it had idled out.
     ///
     /// Presenting the token that was just rotated again within the grace window returns
-    /// the same successor tokens (`replayed`); presenting any older token revokes the
-    /// family and its session ([`Error::ReuseDetected`], now and on every later attempt).
+    /// the same successor tokens (`replayed`); presenting any older token ends the login
+    /// ([`Error::ReuseDetected`], now and on every later attempt).
     pub async fn refresh(&self, token: &RefreshToken) -> Result<Refreshed, Error> {
-        let fid = token.id();
-        let tag = fid.tag();
+        let sid = token.id();
+        let tag = sid.tag();
         let keys = &self.inner.keys;
         let config = &self.inner.config;
         let nonce = new_nonce();
-        let new_sid = SessionId::generate(tag);
-        let (next_refresh, next_session) = token.successors(&nonce, new_sid.clone());
-        let (cap, policy) = self.cap_args();
-        let scope = match config.refresh.reuse_scope {
-            ReuseScope::Family => "family",
-            ReuseScope::User => "user",
-        };
+        let (next_refresh, next_session) = token.successors(&nonce);
         let args = vec![
             keys.base(tag).into(),
-            token.hash().as_str().into(),
-            nonce.as_str().into(),
-            next_refresh.hash().as_str().into(),
-            next_session.hash().as_str().into(),
-            new_sid.as_str().into(),
-            fid.as_str().into(),
+            sid.as_str().into(),
+            hash_arg(token.hash()),
+            fred::types::Value::Bytes(fred::bytes::Bytes::copy_from_slice(&nonce)),
+            hash_arg(next_refresh.hash()),
+            hash_arg(next_session.hash()),
             millis(config.session.absolute_ttl),
             millis(config.refresh.grace),
-            cap,
-            policy,
-            scope.into(),
+            config.refresh.reuse_scope.as_str().into(),
         ];
         let script = &self.inner.scripts.refresh;
         let value = self
             .inner
             .store
-            .run_write(script, keys.family(tag, fid.as_str()), args)
+            .run_write(script, keys.session(tag, sid.as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         match reply.string()?.as_str() {
             "rotated" => {
-                let sid = reply.string()?;
                 let _now = reply.u64()?;
                 let expires_at = at(reply.u64()?);
                 let absolute_expires_at = at(reply.u64()?);
                 let refresh_expires_at = at(reply.u64()?);
-                let replaced = reply.string()?;
+                let was_live = reply.u64()? == 1;
                 let user = reply.string()?;
-                let evicted = session_ids(script.name, reply.rest()?)?;
-                debug_assert_eq!(sid, new_sid.as_str());
-                for old in &evicted {
-                    self.emit(EventKind::Evicted, &user, old.as_str(), "cap");
-                }
-                let reason = if replaced.is_empty() {
-                    "expired_session"
+                let reason = if was_live {
+                    Reason::Refresh
                 } else {
-                    "refresh"
+                    Reason::ExpiredSession
                 };
-                self.emit(EventKind::Refreshed, &user, new_sid.as_str(), reason);
+                self.emit(EventKind::Refreshed, &user, sid.as_str(), reason);
                 Ok(Refreshed {
-                    session_id: new_sid,
+                    session_id: sid.clone(),
                     session_token: next_session,
                     refresh_token: next_refresh,
                     expires_at,
                     absolute_expires_at,
                     refresh_expires_at,
                     replayed: false,
-                    evicted,
                 })
             }
             "replay" => {
-                let nonce = reply.string()?;
-                let sid = session_ids(script.name, vec![reply.string()?])?.remove(0);
+                let nonce = reply.bytes()?;
                 let expires_at = at(reply.u64()?);
                 let absolute_expires_at = at(reply.u64()?);
                 let refresh_expires_at = at(reply.u64()?);
-                let (refresh_token, session_token) = token.successors(&nonce, sid.clone());
+                let (refresh_token, session_token) = token.successors(&nonce);
                 Ok(Refreshed {
-                    session_id: sid,
+                    session_id: sid.clone(),
                     session_token,
                     refresh_token,
                     expires_at,
                     absolute_expires_at,
                     refresh_expires_at,
                     replayed: true,
-                    evicted: Vec::new(),
                 })
             }
             _ => {
@@ -103,17 +85,19 @@ impl Engine {
                 if code == "reuse_detected" {
                     let user = reply.string()?;
                     let first_detection = reply.u64()? == 1;
+                    let ended = reply.ids(script.name)?;
                     if first_detection {
-                        let revoked = reply.rest()?;
+                        let revoked = session_ids(script.name, reply.rest()?)?;
                         tracing::warn!(
-                            family_id = fid.as_str(),
+                            session_id = sid.as_str(),
                             token_hash = token.hash().log_prefix(),
                             revoked = revoked.len(),
-                            "refresh token reuse detected; family revoked"
+                            "refresh token reuse detected; login revoked"
                         );
-                        self.emit(EventKind::ReuseDetected, &user, "", "reuse");
-                        for sid in &revoked {
-                            self.emit(EventKind::Revoked, &user, sid, "reuse");
+                        self.emit(EventKind::ReuseDetected, &user, sid.as_str(), Reason::Reuse);
+                        if let Ok(user) = UserId::parse(user) {
+                            self.emit_all(EventKind::Expired, &user, &ended, Reason::Noticed);
+                            self.emit_all(EventKind::Revoked, &user, &revoked, Reason::Reuse);
                         }
                     }
                 }

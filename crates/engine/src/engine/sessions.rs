@@ -4,38 +4,30 @@ use fred::types::Value;
 use serde_json::Value as Json;
 use subtle::ConstantTimeEq as _;
 
-use super::{at, millis, script_error, session_ids, Engine};
+use super::{at, hash_arg, millis, script_error, session_ids, Engine};
+use crate::config::MAX_SESSIONS_PER_USER;
 use crate::error::{Error, InvalidInput};
-use crate::events::EventKind;
-use crate::ids::{FamilyId, SessionId, Tag, UserId};
+use crate::events::{EventKind, Reason};
+use crate::ids::{SessionId, Tag, UserId};
 use crate::keys::Keyspace;
 use crate::model::{
     CreatedSession, NewSession, RevokedAll, Rotated, Session, SessionData, SessionMetadata,
-    SessionSummary, SessionTimes, Updated,
+    SessionPage, SessionSummary, SessionTimes, Updated,
 };
+use crate::record::Head;
 use crate::replicas::ReplicaClient;
 use crate::store::Reply;
-use crate::token::{RefreshToken, SessionToken};
-
-/// Name of the plain session read in metrics and errors.
-const READ: &str = "get";
-
-/// Fields a read needs, in the order `get.lua` returns them (after the token hash).
-const SESSION_FIELDS: [&str; 9] = ["th", "u", "d", "m", "c", "l", "e", "a", "v"];
+use crate::token::{RefreshToken, SessionToken, TokenHash};
 
 /// Name of a listing read from a replica, in metrics and logs.
 const LIST_ON_REPLICA: &str = "list_replica";
-
-/// Session fields a listing needs: idle expiry, metadata, created, last seen, absolute
-/// expiry, version.
-const LIST_FIELDS: [&str; 6] = ["e", "m", "c", "l", "a", "v"];
 
 /// Attempts of a merge (read, merge, conditional write) before reporting a conflict.
 const MERGE_ATTEMPTS: usize = 8;
 
 impl Engine {
-    /// Creates a session for `req.user_id`, enforcing the per-user cap, and starts its
-    /// refresh-token family.
+    /// Creates a device login for `req.user_id` (a session and its refresh-token family),
+    /// enforcing the per-user cap.
     pub async fn create(&self, req: NewSession) -> Result<CreatedSession, Error> {
         let policy = &self.inner.config.session;
         let idle = match req.idle_ttl {
@@ -59,29 +51,26 @@ impl Engine {
 
         let tag = req.user_id.tag();
         let sid = SessionId::generate(tag);
-        let fid = FamilyId::generate(tag);
         let token = SessionToken::generate(sid.clone());
-        let refresh = RefreshToken::generate(fid.clone());
+        let refresh = RefreshToken::generate(sid.clone());
         let user_hash = req.user_id.key_hash();
         let keys = &self.inner.keys;
-        let (cap, cap_policy) = self.cap_args();
         let refresh_policy = &self.inner.config.refresh;
         let args = vec![
             keys.base(tag).into(),
             user_hash.as_str().into(),
             req.user_id.as_str().into(),
             sid.as_str().into(),
-            token.hash().as_str().into(),
+            hash_arg(token.hash()),
+            hash_arg(refresh.hash()),
             data.into(),
             meta.into(),
             millis(idle),
             millis(policy.absolute_ttl),
-            cap,
-            cap_policy,
-            fid.as_str().into(),
-            refresh.hash().as_str().into(),
             millis(refresh_policy.ttl),
             refresh_policy.idle_ttl.map_or(Value::from(0), millis),
+            Value::from(i64::from(policy.max_per_user)),
+            policy.cap_policy.as_str().into(),
         ];
         let script = &self.inner.scripts.create;
         let value = self
@@ -90,9 +79,11 @@ impl Engine {
             .run_write(script, keys.index(tag, &user_hash), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
-        let status = reply.string()?;
-        if status != "ok" {
-            return Err(script_error(script.name, &reply.string()?));
+        if reply.string()? != "ok" {
+            let code = reply.string()?;
+            let ended = reply.ids(script.name)?;
+            self.emit_all(EventKind::Expired, &req.user_id, &ended, Reason::Noticed);
+            return Err(script_error(script.name, &code));
         }
         let now = reply.u64()?;
         let times = SessionTimes {
@@ -103,19 +94,20 @@ impl Engine {
             version: 1,
         };
         let refresh_expires_at = at(reply.u64()?);
+        let ended = reply.ids(script.name)?;
         let evicted = session_ids(script.name, reply.rest()?)?;
-        self.emit_evicted(&req.user_id, &evicted);
+        self.emit_all(EventKind::Expired, &req.user_id, &ended, Reason::Noticed);
+        self.emit_all(EventKind::Evicted, &req.user_id, &evicted, Reason::Cap);
         self.emit(
             EventKind::Created,
             req.user_id.as_str(),
             sid.as_str(),
-            "create",
+            Reason::Create,
         );
         Ok(CreatedSession {
             session_id: sid,
             session_token: token,
             refresh_token: refresh,
-            family_id: fid,
             times,
             refresh_expires_at,
             evicted,
@@ -126,86 +118,50 @@ impl Engine {
     /// older than the touch interval (never past the absolute expiry); without, never
     /// writes.
     ///
-    /// A read is one `HMGET`: a session key expires with the session (`PEXPIREAT` at its
-    /// idle expiry, which never passes the absolute one), so a key Redis returns is live.
-    /// Only when a touch is due does the read go through `get.lua`, which re-checks
-    /// everything against Redis's clock and writes.
+    /// A read is one read-only script call that returns the login's record and Redis's
+    /// clock: the record outlives its session while the refresh family lives, so the
+    /// idle expiry is checked against the store's time. Only when a touch is due does
+    /// the read run the touch script, which re-checks everything and writes.
     pub async fn get(&self, token: &SessionToken, touch: bool) -> Result<Session, Error> {
         let tag = token.id().tag();
-        let key = self.inner.keys.session(tag, token.id().as_str());
+        let script = &self.inner.scripts.read;
         let value = self
             .inner
             .store
-            .read_hash(READ, key, &SESSION_FIELDS)
+            .run(
+                script,
+                self.inner.keys.session(tag, token.id().as_str()),
+                vec![],
+            )
             .await?;
-        let mut fields = value.into_array().into_iter();
-        let stored_hash = fields.next().and_then(|v| v.into_string());
-        let matches = stored_hash
-            .is_some_and(|h| bool::from(h.as_bytes().ct_eq(token.hash().as_str().as_bytes())));
-        if !matches {
-            return Err(Error::SessionNotFound);
-        }
-        let session = self.parse_session(token, READ, fields.collect())?;
-        let interval = self.inner.config.session.touch_interval;
-        let due = unix_now_ms().saturating_sub(session.times.last_seen_at.0)
-            >= u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
-        if touch && due {
+        let (head, now) = live_session(script.name, token, value)?;
+        let interval =
+            u64::try_from(self.inner.config.session.touch_interval.as_millis()).unwrap_or(u64::MAX);
+        if touch && now.saturating_sub(head.seen) >= interval {
             return self.touch(token).await;
         }
-        Ok(session)
+        session_from(script.name, token, head)
     }
 
-    /// The read-and-touch script: slides the idle expiry when the interval has passed
-    /// by Redis's clock.
+    /// The touch script: slides the idle expiry when the interval has passed by Redis's
+    /// clock.
     async fn touch(&self, token: &SessionToken) -> Result<Session, Error> {
         let tag = token.id().tag();
         let keys = &self.inner.keys;
         let args = vec![
             keys.base(tag).into(),
-            token.hash().as_str().into(),
+            token.id().as_str().into(),
+            hash_arg(token.hash()),
             millis(self.inner.config.session.touch_interval),
         ];
-        let script = &self.inner.scripts.get;
+        let script = &self.inner.scripts.touch;
         let value = self
             .inner
             .store
             .run(script, keys.session(tag, token.id().as_str()), args)
             .await?;
-        let Some(reply) = Reply::new(script.name, value)? else {
-            return Err(Error::SessionNotFound);
-        };
-        self.parse_session(token, script.name, reply.into_values())
-    }
-
-    /// Builds a session from `[user, data, metadata, created, last seen, idle expiry,
-    /// absolute expiry, version]`.
-    fn parse_session(
-        &self,
-        token: &SessionToken,
-        source: &'static str,
-        values: Vec<Value>,
-    ) -> Result<Session, Error> {
-        let mut reply = Reply::from_values(source, values);
-        let user = reply.string()?;
-        let data = reply.string()?;
-        let meta = reply.string()?;
-        let protocol = |detail: &str| Error::Protocol {
-            script: source,
-            detail: detail.to_owned(),
-        };
-        Ok(Session {
-            id: token.id().clone(),
-            user_id: UserId::parse(user).map_err(|_| protocol("stored user id is invalid"))?,
-            data: serde_json::from_str(&data).map_err(|_| protocol("stored data is not JSON"))?,
-            metadata: decode_metadata(&meta).map_err(|_| protocol("stored metadata"))?,
-            times: SessionTimes {
-                created_at: at(reply.u64()?),
-                last_seen_at: at(reply.u64()?),
-                expires_at: at(reply.u64()?),
-                absolute_expires_at: at(reply.u64()?),
-                version: reply.u64()?,
-            },
-        })
+        let (head, _) = live_session(script.name, token, value)?;
+        session_from(script.name, token, head)
     }
 
     /// Replaces a session's data. With `expected_version`, fails with
@@ -270,7 +226,8 @@ impl Engine {
         let keys = &self.inner.keys;
         let args = vec![
             keys.base(tag).into(),
-            token.hash().as_str().into(),
+            token.id().as_str().into(),
+            hash_arg(token.hash()),
             data.into(),
             expected_version
                 .map_or(String::new(), |v| v.to_string())
@@ -299,21 +256,26 @@ impl Engine {
         }
     }
 
-    /// Gives the session a new token; the old one stops working at once.
+    /// Gives the login a new session token and a new refresh token; the old session
+    /// token stops working at once and every earlier refresh token becomes reuse.
     pub async fn rotate(&self, token: &SessionToken) -> Result<Rotated, Error> {
-        let tag = token.id().tag();
+        let sid = token.id();
+        let tag = sid.tag();
         let keys = &self.inner.keys;
-        let new_token = SessionToken::generate(token.id().clone());
+        let new_token = SessionToken::generate(sid.clone());
+        let new_refresh = RefreshToken::generate(sid.clone());
         let args = vec![
             keys.base(tag).into(),
-            token.hash().as_str().into(),
-            new_token.hash().as_str().into(),
+            sid.as_str().into(),
+            hash_arg(token.hash()),
+            hash_arg(new_token.hash()),
+            hash_arg(new_refresh.hash()),
         ];
         let script = &self.inner.scripts.rotate;
         let value = self
             .inner
             .store
-            .run_write(script, keys.session(tag, token.id().as_str()), args)
+            .run_write(script, keys.session(tag, sid.as_str()), args)
             .await?;
         let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {
@@ -321,44 +283,60 @@ impl Engine {
         }
         let rotated = Rotated {
             session_token: new_token,
+            refresh_token: new_refresh,
             expires_at: at(reply.u64()?),
             absolute_expires_at: at(reply.u64()?),
+            refresh_expires_at: at(reply.u64()?),
         };
         self.emit(
             EventKind::Rotated,
             &reply.string()?,
-            token.id().as_str(),
-            "rotate",
+            sid.as_str(),
+            Reason::Rotate,
         );
         Ok(rotated)
     }
 
-    /// Revokes the session the token opens, and its refresh family.
+    /// Revokes the device login the session token belongs to: its session and its
+    /// refresh family. A session token that a refresh or rotation has since replaced
+    /// still reaches the login while it lives.
     pub async fn revoke(&self, token: &SessionToken) -> Result<(), Error> {
-        self.revoke_session(token.id(), token.hash().as_str(), "", "user")
+        self.revoke_login(token.id(), Some(token.hash()), None, Reason::User)
             .await
     }
 
-    /// Revokes one of `user`'s sessions by id (an administrator or the user's
-    /// "sign out that device"), and its refresh family.
+    /// Revokes the device login a refresh token belongs to (current, previous or
+    /// retired), for clients that hold only the refresh token.
+    pub async fn revoke_by_refresh_token(&self, token: &RefreshToken) -> Result<(), Error> {
+        self.revoke_login(token.id(), Some(token.hash()), None, Reason::User)
+            .await
+    }
+
+    /// Revokes one of `user`'s device logins by id (an administrator or the user's
+    /// "sign out that device").
     pub async fn revoke_by_id(&self, user: &UserId, session: &SessionId) -> Result<(), Error> {
         if session.tag() != user.tag() {
             return Err(Error::SessionNotFound);
         }
-        self.revoke_session(session, "", &user.key_hash(), "admin")
+        self.revoke_login(session, None, Some(user), Reason::Admin)
             .await
     }
 
-    async fn revoke_session(
+    async fn revoke_login(
         &self,
         sid: &SessionId,
-        token_hash: &str,
-        user_hash: &str,
-        reason: &'static str,
+        credential: Option<&TokenHash>,
+        user: Option<&UserId>,
+        reason: Reason,
     ) -> Result<(), Error> {
         let tag = sid.tag();
         let keys = &self.inner.keys;
-        let args = vec![keys.base(tag).into(), token_hash.into(), user_hash.into()];
+        let args = vec![
+            keys.base(tag).into(),
+            sid.as_str().into(),
+            credential.map_or(Value::from(""), hash_arg),
+            user.map_or("", UserId::as_str).into(),
+        ];
         let script = &self.inner.scripts.revoke;
         let value = self
             .inner
@@ -373,24 +351,24 @@ impl Engine {
         Ok(())
     }
 
-    /// Revokes all of `user`'s sessions and refresh families, except `keep` (and its
-    /// family) when given.
+    /// Revokes all of `user`'s device logins, except `keep` when given.
     pub async fn revoke_all(
         &self,
         user: &UserId,
         keep: Option<&SessionId>,
     ) -> Result<RevokedAll, Error> {
         let tag = user.tag();
+        if keep.is_some_and(|k| k.tag() != tag) {
+            return Err(Error::SessionNotFound);
+        }
         let user_hash = user.key_hash();
         let keys = &self.inner.keys;
         let args = vec![
             keys.base(tag).into(),
             user_hash.as_str().into(),
             keep.map_or("", SessionId::as_str).into(),
+            user.as_str().into(),
         ];
-        if keep.is_some_and(|k| k.tag() != tag) {
-            return Err(Error::SessionNotFound);
-        }
         let script = &self.inner.scripts.revoke_all;
         let value = self
             .inner
@@ -402,22 +380,46 @@ impl Engine {
             return Err(script_error(script.name, &reply.string()?));
         }
         let families = reply.u64()?;
+        let ended = reply.ids(script.name)?;
         let sessions = session_ids(script.name, reply.rest()?)?;
-        for sid in &sessions {
-            self.emit(
-                EventKind::Revoked,
-                user.as_str(),
-                sid.as_str(),
-                "revoke_all",
-            );
-        }
+        self.emit_all(EventKind::Expired, user, &ended, Reason::Noticed);
+        self.emit_all(EventKind::Revoked, user, &sessions, Reason::RevokeAll);
         Ok(RevokedAll { sessions, families })
     }
 
-    /// The user's live sessions, oldest expiry first. From the master (`list.lua`) the
-    /// listing is exact whatever cleanup has done; from a replica (`read_from =
-    /// replica_preferred`) it may lag the master by the replication delay.
+    /// All of the user's live sessions (at most the cap), page by page; see
+    /// [`Engine::list_page`].
     pub async fn list(&self, user: &UserId) -> Result<Vec<SessionSummary>, Error> {
+        let mut sessions = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.list_page(user, offset, MAX_SESSIONS_PER_USER).await?;
+            sessions.extend(page.sessions);
+            match page.next {
+                Some(next) => offset = next,
+                None => return Ok(sessions),
+            }
+        }
+    }
+
+    /// One page of the user's live sessions, `limit` (1..=1000) from `offset`, in order
+    /// of when their logins end. From the master (`list.lua`) the listing is exact
+    /// whatever cleanup has done; from a replica (`read_from = replica_preferred`) it may
+    /// lag the master by the replication delay. A page may hold fewer than `limit`
+    /// sessions (logins whose session idled out are skipped) while `next` is set.
+    pub async fn list_page(
+        &self,
+        user: &UserId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<SessionPage, Error> {
+        if !(1..=MAX_SESSIONS_PER_USER).contains(&limit) {
+            return Err(InvalidInput::new(
+                "limit",
+                format!("must be between 1 and {MAX_SESSIONS_PER_USER}"),
+            )
+            .into());
+        }
         let tag = user.tag();
         let keys = &self.inner.keys;
         let index = keys.index(tag, &user.key_hash());
@@ -426,21 +428,23 @@ impl Engine {
             .inner
             .store
             .on_replica(LIST_ON_REPLICA, |client| {
-                list_on_replica(client, keys, tag, &index)
+                list_on_replica(client, keys, tag, &index, offset, limit)
             })
             .await;
         let values = match from_replica {
             Some(values) => values,
             None => {
-                let value = self
-                    .inner
-                    .store
-                    .run(script, index, vec![keys.base(tag).into()])
-                    .await?;
+                let args = vec![
+                    keys.base(tag).into(),
+                    Value::from(i64::try_from(offset).unwrap_or(i64::MAX)),
+                    Value::from(i64::from(limit)),
+                ];
+                let value = self.inner.store.run(script, index, args).await?;
                 Reply::array(script.name, value)?.into_values()
             }
         };
         let mut reply = Reply::from_values(script.name, values);
+        let next = reply.i64()?;
         let mut sessions = Vec::new();
         while !reply.is_empty() {
             let id = session_ids(script.name, vec![reply.string()?])?.remove(0);
@@ -460,7 +464,10 @@ impl Engine {
                 },
             });
         }
-        Ok(sessions)
+        Ok(SessionPage {
+            sessions,
+            next: u64::try_from(next).ok(),
+        })
     }
 
     /// Serializes session data, enforcing the size limit.
@@ -478,34 +485,99 @@ impl Engine {
     }
 }
 
-/// A listing from a replica, in `list.lua`'s reply format: the index entries not yet
-/// idle-expired, then each session's fields. A replica runs no scripts and does not
-/// expire keys itself (it hides expired ones), so the local clock filters out sessions
-/// whose expiry passed but whose deletion has not replicated yet.
+/// A listing from a replica, in `list.lua`'s reply format. A replica runs no scripts
+/// for us and hides expired keys, so the local clock filters out logins and sessions
+/// whose end passed but whose deletion has not replicated yet.
 async fn list_on_replica(
     client: ReplicaClient,
     keys: &Keyspace,
     tag: Tag,
     index: &str,
+    offset: u64,
+    limit: u32,
 ) -> Result<Vec<Value>, fred::error::Error> {
     let now = unix_now_ms();
-    let ids = client.members_from(index, now.saturating_add(1)).await?;
-    let sessions: Vec<String> = ids.iter().map(|sid| keys.session(tag, sid)).collect();
-    let rows =
-        futures::future::try_join_all(sessions.iter().map(|key| client.fields(key, &LIST_FIELDS)))
+    let ids = client
+        .members_from(index, now.saturating_add(1), offset, limit)
+        .await?;
+    let records =
+        futures::future::try_join_all(ids.iter().map(|sid| client.record(keys.session(tag, sid))))
             .await?;
-    let mut values = Vec::new();
-    for (sid, row) in ids.into_iter().zip(rows) {
-        let [Some(e), Some(m), Some(c), Some(l), Some(a), Some(v)] =
-            <[Option<String>; 6]>::try_from(row).unwrap_or_default()
-        else {
+    let next = if ids.len() == limit as usize {
+        i64::try_from(offset + u64::from(limit)).unwrap_or(i64::MAX)
+    } else {
+        -1
+    };
+    let mut values = vec![Value::from(next)];
+    for (sid, record) in ids.into_iter().zip(records) {
+        let Some(head) = record.and_then(|r| Head::decode(LIST_ON_REPLICA, &r).ok()) else {
             continue;
         };
-        if e.parse::<u64>().is_ok_and(|e| e > now) {
-            values.extend([sid, m, c, l, e, a, v].map(Value::from));
+        if head.live && head.idle_expiry > now {
+            values.extend([
+                Value::from(sid),
+                Value::from(head.metadata),
+                Value::from(head.created as i64),
+                Value::from(head.seen as i64),
+                Value::from(head.idle_expiry as i64),
+                Value::from(head.absolute_expiry as i64),
+                Value::from(head.version as i64),
+            ]);
         }
     }
     Ok(values)
+}
+
+/// Decodes a read or touch reply (`{record, now}`) and checks that it opens a live
+/// session for `token`: a live record whose session token hash matches (compared in
+/// constant time) and whose idle expiry lies ahead of Redis's clock.
+fn live_session(
+    script: &'static str,
+    token: &SessionToken,
+    value: Value,
+) -> Result<(Head, u64), Error> {
+    let Some(reply) = Reply::new(script, value)? else {
+        return Err(Error::SessionNotFound);
+    };
+    let mut values = reply.into_values().into_iter();
+    let (Some(record), Some(now)) = (values.next(), values.next().and_then(|v| v.as_u64())) else {
+        return Err(Error::Protocol {
+            script,
+            detail: "expected a record and the time".to_owned(),
+        });
+    };
+    let record = record.as_bytes().ok_or_else(|| Error::Protocol {
+        script,
+        detail: "expected a record".to_owned(),
+    })?;
+    let head = Head::decode(script, record)?;
+    let matches = head.token_hash.len() == token.hash().as_bytes().len()
+        && bool::from(head.token_hash.ct_eq(token.hash().as_bytes()));
+    if !head.live || !matches || now >= head.idle_expiry {
+        return Err(Error::SessionNotFound);
+    }
+    Ok((head, now))
+}
+
+/// Builds the session a read returns from a record's leading fields.
+fn session_from(script: &'static str, token: &SessionToken, head: Head) -> Result<Session, Error> {
+    let protocol = |detail: &str| Error::Protocol {
+        script,
+        detail: detail.to_owned(),
+    };
+    Ok(Session {
+        id: token.id().clone(),
+        user_id: UserId::parse(head.user_id).map_err(|_| protocol("stored user id is invalid"))?,
+        data: serde_json::from_str(&head.data).map_err(|_| protocol("stored data is not JSON"))?,
+        metadata: decode_metadata(&head.metadata).map_err(|_| protocol("stored metadata"))?,
+        times: SessionTimes {
+            created_at: at(head.created),
+            last_seen_at: at(head.seen),
+            expires_at: at(head.idle_expiry),
+            absolute_expires_at: at(head.absolute_expiry),
+            version: head.version,
+        },
+    })
 }
 
 fn decode_metadata(s: &str) -> Result<SessionMetadata, serde_json::Error> {

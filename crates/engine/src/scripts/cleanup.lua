@@ -2,12 +2,12 @@
 --
 -- KEYS[1]  the bucket's cleanup schedule (base.."due")
 -- ARGV     1 base, 2 batch size (users per call)
--- Returns  {removed index entries, users processed, more due (1 | 0), live sessions
---           in the bucket, user id, session id, user id, session id, ...}
+-- Returns  {removed index entries, users processed, more due (1 | 0), indexed logins in
+--           the bucket, user id, session id, user id, session id, ...}
 -- Invariant: work is proportional to what became due: only users whose earliest index
--- entry has expired are visited, and only their expired entries are touched. Sessions,
--- families, deletion tokens and tombstones expire through their own Redis TTLs; this
--- removes what Redis cannot: index entries of sessions that expired.
+-- entry has ended are visited, and only their ended entries are touched; no record is
+-- read (an entry's score is its login's end). Records and deletion tokens expire through
+-- their own Redis TTLs; this removes what Redis cannot: index entries of ended logins.
 
 local due = KEYS[1]
 local base, batch = ARGV[1], tonumber(ARGV[2])
@@ -17,20 +17,12 @@ local removed, events = 0, {}
 for _, member in ipairs(users) do
   local uh = string.sub(member, 1, 22)
   local uid = string.sub(member, 24)
-  local idx = index_key(base, uh)
-  for _, sid in ipairs(redis.call('ZRANGE', idx, '-inf', now, 'BYSCORE')) do
-    local e = tonumber(redis.call('HGET', session_key(base, sid), 'e'))
-    if e and e > now then
-      redis.call('ZADD', idx, 'XX', e, sid)
-    else
-      drop_session(base, uh, sid, nil, now)
-      removed = removed + 1
-      events[#events + 1] = uid
-      events[#events + 1] = sid
-    end
+  for _, sid in ipairs(prune(base, uh, now)) do
+    removed = removed + 1
+    events[#events + 1] = uid
+    events[#events + 1] = sid
   end
-  redis.call('ZREMRANGEBYSCORE', families_key(base, uh), '-inf', now)
-  local first = redis.call('ZRANGE', idx, 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', index_key(base, uh), 0, 0, 'WITHSCORES')
   if #first == 0 then
     redis.call('ZREM', due, member)
   else

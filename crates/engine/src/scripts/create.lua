@@ -1,38 +1,40 @@
--- create.lua: create a session and start its refresh-token family.
+-- create.lua: create a device login: a session and its refresh-token family.
 --
 -- KEYS[1]  the user's index key (routing only; same slot as every key below)
--- ARGV     1 base, 2 user hash, 3 user id, 4 session id, 5 session token hash, 6 data,
---          7 metadata, 8 idle ms, 9 absolute ms, 10 cap (0 = unlimited),
---          11 policy ('evict' | 'reject'), 12 family id, 13 refresh token hash,
---          14 family ttl ms, 15 family idle ms (0 = none)
--- Returns  {'ok', now, idle expiry, absolute expiry, family expiry, evicted sid...}
---          | {'err', 'session_limit_reached'}
+-- ARGV     1 base, 2 user hash, 3 user id, 4 session id, 5 session token hash,
+--          6 refresh token hash, 7 data, 8 metadata, 9 idle ms, 10 absolute ms,
+--          11 family ttl ms, 12 family idle ms (0 = none), 13 cap (1..1000),
+--          14 policy ('evict_lru' | 'reject')
+-- Returns  {'ok', now, idle expiry, absolute expiry, family expiry, n, ended sid × n,
+--           evicted sid...}
+--          | {'err', 'session_limit_reached', n, ended sid × n}
 -- Invariant: counting, evicting and inserting happen in one script, so no interleaving
--- of concurrent creates (from any number of API instances) leaves a user above the cap.
+-- of concurrent creates (from any number of API instances) leaves a user with more live
+-- device logins than the cap. Logins whose session idled out but whose family can still
+-- refresh count too.
 
-local base, uh, uid, sid, th = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local data, meta = ARGV[6], ARGV[7]
-local idle, abs = tonumber(ARGV[8]), tonumber(ARGV[9])
-local cap, policy = tonumber(ARGV[10]), ARGV[11]
-local fid, rh, fttl, fidle = ARGV[12], ARGV[13], tonumber(ARGV[14]), tonumber(ARGV[15])
+local base, uh, uid, sid, th, rh = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local data, meta = ARGV[7], ARGV[8]
+local idle, abs, fttl, fidle = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]),
+  tonumber(ARGV[12])
+local cap, policy = tonumber(ARGV[13]), ARGV[14]
 
 local now = now_ms()
-local evicted = make_room(base, uh, now, cap, policy, nil)
-if evicted == false then return { 'err', 'session_limit_reached' } end
+local ended, evicted = make_room(base, uh, now, cap, policy)
+if evicted == false then
+  return append_all({ 'err', 'session_limit_reached', #ended }, ended)
+end
 
-local a = now + abs
+local x = now + fttl
+local a = math.min(now + abs, x)
 local e = math.min(now + idle, a)
-put_session(base, { sid = sid, uid = uid, uh = uh, data = data, meta = meta, now = now,
-  e = e, a = a, idle = idle, th = th, fid = fid })
+local r = {}
+r[KIND], r[TH], r[UID], r[UH] = LIVE, th, uid, uh
+r[CREATED], r[SEEN], r[IDLE_EXP], r[ABS_EXP], r[IDLE_MS], r[VERSION] = now, now, e, a, idle, 1
+r[FAM_EXP], r[FAM_IDLE], r[FAM_USED] = x, fidle, now
+r[META], r[DATA] = meta, data
+r[CUR], r[PREV], r[NONCE], r[ROTATED], r[GEN], r[RETIRED] = rh, '', '', 0, 1, ''
+save(base, sid, r)
 
-local fexp = now + fttl
-local fk = family_key(base, fid)
-redis.call('HSET', fk, 'st', 'a', 'u', uid, 'h', uh, 's', sid, 'cur', rh, 'prev', '',
-  'n', '', 'r', 0, 'g', 1, 'x', fexp, 'i', fidle, 'lu', now, 'si', idle, 'd', data, 'm', meta)
-redis.call('PEXPIREAT', fk, fexp)
-local uf = families_key(base, uh)
-redis.call('ZREMRANGEBYSCORE', uf, '-inf', now)
-redis.call('ZADD', uf, fexp, fid)
-extend_expiry(uf, fexp)
-
-return append_all({ 'ok', now, e, a, fexp }, evicted)
+local out = append_all({ 'ok', now, e, a, x, #ended }, ended)
+return append_all(out, evicted)

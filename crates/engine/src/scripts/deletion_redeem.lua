@@ -2,26 +2,29 @@
 --
 -- KEYS[1]  the deletion token key
 -- ARGV     1 base, 2 token hash
--- Returns  {'ok', scope, user id, families revoked, revoked session id...}
+-- Returns  {'ok', scope, user id, families revoked, n, ended sid × n, revoked sid...}
 --          | {'err', 'token_not_found'} | {'err', 'token_spent'}
 -- Invariant: a token is consumed exactly once, in the same step that revokes; the spent
 -- marker stays until the token's own expiry so a second redemption says "spent".
 
 local dk = KEYS[1]
 local base, th = ARGV[1], ARGV[2]
-local d = redis.call('HMGET', dk, 'th', 'k', 't', 'h', 'u', 'st')
-if not d[1] or d[1] ~= th then return { 'err', 'token_not_found' } end
-if d[6] == 'spent' then return { 'err', 'token_spent' } end
-redis.call('HSET', dk, 'st', 'spent')
+local v = redis.call('GET', dk)
+if not v then return { 'err', 'token_not_found' } end
+local state, hash, scope, target, uh, uid = cmsgpack.unpack(v)
+if hash ~= th then return { 'err', 'token_not_found' } end
+if state == 'spent' then return { 'err', 'token_spent' } end
+redis.call('SET', dk, cmsgpack.pack('spent', hash, scope, target, uh, uid), 'KEEPTTL')
 
 local now = now_ms()
-local scope, target, uh, uid = d[2], d[3], d[4], d[5]
 if scope == 'session' then
-  local revoked = {}
-  local fid = redis.call('HGET', session_key(base, target), 'f')
-  if drop_session(base, uh, target, nil, now) == 1 then revoked[1] = target end
-  local families = revoke_family(base, fid, 'r')
-  return append_all({ 'ok', scope, uid, families }, revoked)
+  local r = load(base, target)
+  if not r or r[KIND] ~= LIVE or now >= login_end(r) then
+    return { 'ok', scope, uid, 0, 0 }
+  end
+  drop(base, target, r)
+  return { 'ok', scope, uid, family_live(r, now) and 1 or 0, 0, target }
 end
-local revoked, families = revoke_user(base, uh, '', 'r', now)
-return append_all({ 'ok', scope, uid, families }, revoked)
+local ended, revoked, families = revoke_user(base, uh, '', now)
+local out = append_all({ 'ok', scope, uid, families, #ended }, ended)
+return append_all(out, revoked)

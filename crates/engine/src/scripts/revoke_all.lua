@@ -1,16 +1,21 @@
--- revoke_all.lua: revoke all of a user's sessions and refresh families, optionally
--- all but one session (and that session's family).
+-- revoke_all.lua: end all of a user's device logins, optionally all but one.
 --
 -- KEYS[1]  the user's index key
--- ARGV     1 base, 2 user hash, 3 session id to keep ('' = none)
--- Returns  {'ok', families revoked, revoked session id...}
--- Invariant: after it returns, no session or family of the user is usable except the
--- one kept.
+-- ARGV     1 base, 2 user hash, 3 session id to keep ('' = none), 4 user id
+-- Returns  {'ok', families revoked, n, ended sid × n, revoked sid...}
+--          | {'err', 'session_not_found'} (the login to keep is not a live login of
+--          the user)
+-- Invariant: after it returns, no session or refresh family of the user is usable
+-- except the kept login. Bounded: a user has at most `cap` live logins.
 
-local base, uh, keep = ARGV[1], ARGV[2], ARGV[3]
+local base, uh, keep, uid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = now_ms()
-if keep ~= '' and redis.call('HGET', session_key(base, keep), 'h') ~= uh then
-  return { 'err', 'session_not_found' }
+if keep ~= '' then
+  local r = load(base, keep, FAM_USED)
+  if not r or r[KIND] ~= LIVE or r[UID] ~= uid or now >= login_end(r) then
+    return { 'err', 'session_not_found' }
+  end
 end
-local revoked, families = revoke_user(base, uh, keep, 'r', now)
-return append_all({ 'ok', families }, revoked)
+local ended, revoked, families = revoke_user(base, uh, keep, now)
+local out = append_all({ 'ok', families, #ended }, ended)
+return append_all(out, revoked)

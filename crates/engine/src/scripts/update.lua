@@ -1,27 +1,25 @@
 -- update.lua: replace a session's data, optionally only at an expected version.
 --
--- KEYS[1]  the session key
--- ARGV     1 base, 2 session token hash, 3 new data, 4 expected version ('' = any)
+-- KEYS[1]  the record key
+-- ARGV     1 base, 2 session id, 3 session token hash, 4 new data, 5 expected version
+--          ('' = any)
 -- Returns  {'ok', version, last seen, idle expiry, absolute expiry}
 --          | {'err', 'session_not_found'} | {'err', 'version_conflict', current version}
 -- Invariants: a version mismatch changes nothing; an update never resurrects a session
--- that expired or was revoked (the key must exist and be unexpired).
+-- that expired or was revoked. The data lives in the login's one record, so a later
+-- refresh always carries it (a refresh never rolls data back).
 
-local sk = KEYS[1]
-local base, th, data, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local s = redis.call('HMGET', sk, 'th', 'v', 'e', 'a', 'i', 'h', 'u')
-if not s[1] or s[1] ~= th then return { 'err', 'session_not_found' } end
+local base, sid, th, data, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local r = load(base, sid)
+if not r or r[TH] ~= th then return { 'err', 'session_not_found' } end
 local now = now_ms()
-if now >= tonumber(s[3]) then return { 'err', 'session_not_found' } end
-local v = tonumber(s[2])
-if expected ~= '' and tonumber(expected) ~= v then
-  return { 'err', 'version_conflict', v }
+if not session_live(r, now) then return { 'err', 'session_not_found' } end
+if expected ~= '' and tonumber(expected) ~= r[VERSION] then
+  return { 'err', 'version_conflict', r[VERSION] }
 end
-
-v = v + 1
-local a = tonumber(s[4])
-local e = math.min(now + tonumber(s[5]), a)
-redis.call('HSET', sk, 'd', data, 'v', v, 'l', now, 'e', e)
-redis.call('PEXPIREAT', sk, e)
-index_add(base, s[6], s[7], string.sub(sk, #base + 3), e)
-return { 'ok', v, now, e, a }
+r[DATA] = data
+r[VERSION] = r[VERSION] + 1
+r[SEEN] = now
+r[IDLE_EXP] = math.min(now + r[IDLE_MS], r[ABS_EXP])
+save(base, sid, r)
+return { 'ok', r[VERSION], now, r[IDLE_EXP], r[ABS_EXP] }

@@ -7,15 +7,16 @@ use futures::future::join_all;
 use sessiondb_engine::{CapPolicy, Engine, Error};
 
 use crate::cases;
-use crate::support::{new_session, short_lived, user, Case, CaseResult, Ctx};
+use crate::support::{new_session, short_lived, short_logins, user, Case, CaseResult, Ctx};
 
 pub fn cases() -> Vec<Case> {
     cases![
         "cap";
         evict_lru_revokes_least_recently_used_and_names_it,
         reject_fails_and_changes_nothing,
-        expired_sessions_do_not_count_against_cap,
-        zero_means_unlimited,
+        ended_logins_do_not_count_against_cap,
+        idle_sessions_with_live_families_count_against_cap,
+        cap_outside_one_to_a_thousand_is_refused,
         concurrent_creates_never_exceed_cap_with_evict_lru,
         concurrent_creates_never_exceed_cap_with_reject,
     ]
@@ -83,10 +84,12 @@ async fn reject_fails_and_changes_nothing(ctx: Ctx) -> CaseResult {
     Ok(())
 }
 
-async fn expired_sessions_do_not_count_against_cap(ctx: Ctx) -> CaseResult {
+/// A login ends when its session idled out and its refresh family can no longer refresh;
+/// then it no longer counts.
+async fn ended_logins_do_not_count_against_cap(ctx: Ctx) -> CaseResult {
     let engine = ctx
         .engine_with(|c| {
-            short_lived(c);
+            short_logins(c);
             c.session.max_per_user = 2;
             c.session.cap_policy = CapPolicy::Reject;
         })
@@ -94,20 +97,74 @@ async fn expired_sessions_do_not_count_against_cap(ctx: Ctx) -> CaseResult {
     engine.create(new_session("dave")).await?;
     let last = engine.create(new_session("dave")).await?;
     ensure!(engine.create(new_session("dave")).await.is_err());
-    ctx.wait_until(&engine, last.times.expires_at.0).await?;
+    ctx.wait_until(&engine, last.refresh_expires_at.0).await?;
     let fresh = engine.create(new_session("dave")).await?;
     ensure!(fresh.evicted.is_empty());
     engine.create(new_session("dave")).await?;
     ensure!(engine.list(&user("dave")).await?.len() == 2);
+    ensure!(
+        engine.active_sessions().await? == 2,
+        "the ended logins left the live count"
+    );
     Ok(())
 }
 
-async fn zero_means_unlimited(ctx: Ctx) -> CaseResult {
-    let engine = ctx.engine_with(|c| c.session.max_per_user = 0).await?;
-    for _ in 0..12 {
-        ensure!(engine.create(new_session("erin")).await?.evicted.is_empty());
+/// A session that idled out while its refresh family lives is still a device login that
+/// can come back with one refresh: it counts, so a user cannot pile up families.
+async fn idle_sessions_with_live_families_count_against_cap(ctx: Ctx) -> CaseResult {
+    let engine = ctx
+        .engine_with(|c| {
+            short_lived(c);
+            c.session.max_per_user = 2;
+            c.session.cap_policy = CapPolicy::Reject;
+        })
+        .await?;
+    let idle = engine.create(new_session("dora")).await?;
+    ctx.wait_until(&engine, idle.times.expires_at.0).await?;
+    ensure!(engine.get(&idle.session_token, false).await.is_err());
+    engine.create(new_session("dora")).await?;
+    ensure!(
+        matches!(
+            engine.create(new_session("dora")).await,
+            Err(Error::SessionLimitReached)
+        ),
+        "the idle login's family still counts"
+    );
+
+    let lru = ctx
+        .engine_with(|c| {
+            short_lived(c);
+            c.session.max_per_user = 2;
+        })
+        .await?;
+    let idle = lru.create(new_session("dora")).await?;
+    ctx.wait_until(&lru, idle.times.expires_at.0).await?;
+    let live = lru.create(new_session("dora")).await?;
+    let third = lru.create(new_session("dora")).await?;
+    ensure!(
+        third.evicted == vec![idle.session_id.clone()],
+        "the least recently used login goes first: {:?}",
+        third.evicted
+    );
+    ensure!(matches!(
+        lru.refresh(&idle.refresh_token).await,
+        Err(Error::InvalidGrant)
+    ));
+    ensure!(lru.get(&live.session_token, false).await.is_ok());
+    Ok(())
+}
+
+async fn cap_outside_one_to_a_thousand_is_refused(ctx: Ctx) -> CaseResult {
+    for cap in [0, 1001] {
+        let refused = ctx.engine_with(|c| c.session.max_per_user = cap).await;
+        let Err(error) = refused else {
+            anyhow::bail!("cap {cap} was accepted");
+        };
+        let text = format!("{error:#}");
+        ensure!(text.contains("max_per_user"), "{text}");
     }
-    ensure!(engine.list(&user("erin")).await?.len() == 12);
+    let engine = ctx.engine_with(|c| c.session.max_per_user = 1000).await?;
+    engine.create(new_session("erin")).await?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod durability;
 mod refresh;
 mod secrets;
 mod sessions;
+mod signout;
 mod support;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ fn main() {
         durability::cases(),
         cleanup::cases(),
         secrets::cases(),
+        signout::cases(),
     ]
     .concat();
 

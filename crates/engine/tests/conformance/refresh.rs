@@ -13,8 +13,9 @@ use crate::support::{new_session, short_lived, user, Case, CaseResult, Ctx};
 pub fn cases() -> Vec<Case> {
     cases![
         "refresh";
-        refresh_rotates_both_tokens_and_replaces_the_session,
-        refresh_after_session_expired_uses_family_initial_data,
+        refresh_rotates_both_tokens_and_keeps_the_login,
+        refresh_after_session_expired_carries_the_latest_data,
+        refresh_never_rolls_back_a_demotion,
         concurrent_refreshes_with_current_token_get_identical_successor,
         refresh_with_previous_token_within_grace_returns_same_successor,
         refresh_with_previous_token_after_grace_revokes_family,
@@ -23,11 +24,11 @@ pub fn cases() -> Vec<Case> {
         refreshed_session_never_outlives_family,
         expired_family_is_invalid_grant,
         reuse_scope_user_revokes_every_session_of_the_user,
-        refresh_respects_the_cap,
+        refresh_needs_no_room_under_the_cap,
     ]
 }
 
-async fn refresh_rotates_both_tokens_and_replaces_the_session(ctx: Ctx) -> CaseResult {
+async fn refresh_rotates_both_tokens_and_keeps_the_login(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine().await?;
     let mut req = new_session("alice");
     req.metadata.device = Some("tablet".into());
@@ -39,7 +40,10 @@ async fn refresh_rotates_both_tokens_and_replaces_the_session(ctx: Ctx) -> CaseR
         .await?;
 
     let r = engine.refresh(&created.refresh_token).await?;
-    ensure!(!r.replayed && r.session_id != created.session_id);
+    ensure!(
+        !r.replayed && r.session_id == created.session_id,
+        "a refresh keeps the device login's id"
+    );
     ensure!(
         r.refresh_token.id() == created.refresh_token.id(),
         "same family"
@@ -50,12 +54,16 @@ async fn refresh_rotates_both_tokens_and_replaces_the_session(ctx: Ctx) -> CaseR
             engine.get(&created.session_token, false).await,
             Err(Error::SessionNotFound)
         ),
-        "the previous session is replaced"
+        "the previous session token no longer opens the login"
     );
     let s = engine.get(&r.session_token, false).await?;
     ensure!(s.data == data, "data carried over: {:?}", s.data);
     ensure!(s.metadata.device.as_deref() == Some("tablet"));
-    ensure!(s.times.version == 1 && s.times.expires_at == r.expires_at);
+    ensure!(
+        s.times.version == 2 && s.times.expires_at == r.expires_at,
+        "the version goes on: {:?}",
+        s.times
+    );
     let listed = engine.list(&user("alice")).await?;
     ensure!(listed.len() == 1 && listed[0].id == r.session_id);
     let r2 = engine.refresh(&r.refresh_token).await?;
@@ -63,9 +71,11 @@ async fn refresh_rotates_both_tokens_and_replaces_the_session(ctx: Ctx) -> CaseR
     Ok(())
 }
 
-async fn refresh_after_session_expired_uses_family_initial_data(ctx: Ctx) -> CaseResult {
+async fn refresh_after_session_expired_carries_the_latest_data(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine_with(short_lived).await?;
-    let created = engine.create(new_session("bob")).await?;
+    let mut req = new_session("bob");
+    req.metadata.device = Some("phone".into());
+    let created = engine.create(req).await?;
     let mut data = serde_json::Map::new();
     data.insert("changed".into(), true.into());
     engine
@@ -77,13 +87,34 @@ async fn refresh_after_session_expired_uses_family_initial_data(ctx: Ctx) -> Cas
         .times
         .expires_at;
     ctx.wait_until(&engine, expiry.0).await?;
+    ensure!(engine.get(&created.session_token, false).await.is_err());
     let r = engine.refresh(&created.refresh_token).await?;
     let s = engine.get(&r.session_token, false).await?;
     ensure!(
-        s.data.get("role").is_some() && s.data.get("changed").is_none(),
-        "{:?}",
+        s.data == data,
+        "the latest data, not the initial: {:?}",
         s.data
     );
+    ensure!(s.metadata.device.as_deref() == Some("phone"));
+    Ok(())
+}
+
+/// A user demoted with a replace waits out the idle timeout and refreshes: the role
+/// must stay demoted.
+async fn refresh_never_rolls_back_a_demotion(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine_with(short_lived).await?;
+    let created = engine.create(new_session("bruce")).await?;
+    let before = engine.get(&created.session_token, false).await?;
+    ensure!(before.data.get("role").is_some(), "{:?}", before.data);
+    let mut demoted = serde_json::Map::new();
+    demoted.insert("role".into(), "viewer".into());
+    let updated = engine
+        .replace_data(&created.session_token, &demoted, None)
+        .await?;
+    ctx.wait_until(&engine, updated.expires_at.0).await?;
+    let r = engine.refresh(&created.refresh_token).await?;
+    let after = engine.get(&r.session_token, false).await?;
+    ensure!(after.data == demoted, "rolled back to {:?}", after.data);
     Ok(())
 }
 
@@ -279,7 +310,7 @@ async fn reuse_scope_user_revokes_every_session_of_the_user(ctx: Ctx) -> CaseRes
     Ok(())
 }
 
-async fn refresh_respects_the_cap(ctx: Ctx) -> CaseResult {
+async fn refresh_needs_no_room_under_the_cap(ctx: Ctx) -> CaseResult {
     let engine = ctx
         .engine_with(|c| {
             short_lived(c);
@@ -289,21 +320,15 @@ async fn refresh_respects_the_cap(ctx: Ctx) -> CaseResult {
         .await?;
     let a = engine.create(new_session("mallory")).await?;
     let r = engine.refresh(&a.refresh_token).await?;
-    ensure!(
-        r.evicted.is_empty(),
-        "replacing its own session needs no room"
-    );
     ctx.wait_until(&engine, r.expires_at.0).await?;
     let mut long = new_session("mallory");
     long.idle_ttl = Some(Duration::from_secs(600));
-    engine.create(long.clone()).await?;
     engine.create(long).await?;
+    let r = engine.refresh(&r.refresh_token).await?;
     ensure!(
-        matches!(
-            engine.refresh(&r.refresh_token).await,
-            Err(Error::SessionLimitReached)
-        ),
-        "a refresh whose session expired needs room under the cap"
+        engine.get(&r.session_token, false).await.is_ok(),
+        "the login already counts against the cap; its refresh needs no room"
     );
+    ensure!(engine.list(&user("mallory")).await?.len() == 2);
     Ok(())
 }

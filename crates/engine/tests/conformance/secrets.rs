@@ -23,8 +23,8 @@ async fn redis_holds_no_token_in_clear(ctx: Ctx) -> CaseResult {
         let created = engine.create(new_session(name)).await?;
         engine.get(&created.session_token, true).await?;
         let rotated = engine.rotate(&created.session_token).await?;
-        let refreshed = engine.refresh(&created.refresh_token).await?;
-        let replayed = engine.refresh(&created.refresh_token).await?;
+        let refreshed = engine.refresh(&rotated.refresh_token).await?;
+        let replayed = engine.refresh(&rotated.refresh_token).await?;
         let deletion = engine
             .issue_deletion_token(&DeletionTarget::User {
                 user_id: user(name),
@@ -35,6 +35,7 @@ async fn redis_holds_no_token_in_clear(ctx: Ctx) -> CaseResult {
                 created.session_token.expose_secret(),
                 created.refresh_token.expose_secret(),
                 rotated.session_token.expose_secret(),
+                rotated.refresh_token.expose_secret(),
                 refreshed.session_token.expose_secret(),
                 refreshed.refresh_token.expose_secret(),
                 replayed.refresh_token.expose_secret(),

@@ -359,3 +359,10 @@ pub fn short_lived(config: &mut EngineConfig) {
     config.session.min_idle_ttl = Duration::from_millis(100);
     config.session.idle_ttl = Duration::from_millis(800);
 }
+
+/// Whole device logins that end within a second: short sessions and short families.
+pub fn short_logins(config: &mut EngineConfig) {
+    short_lived(config);
+    config.session.absolute_ttl = Duration::from_millis(800);
+    config.refresh.ttl = Duration::from_millis(900);
+}

@@ -2,7 +2,8 @@
 //!
 //! - `sessions.rs`: the caller's own session, addressed by `X-Session-Token`
 //!   (`/v1/sessions`, `/v1/sessions/current`, `…/rotate`).
-//! - `refresh.rs`: refresh-token rotation (`/v1/sessions/refresh`).
+//! - `refresh.rs`: refresh-token rotation (`/v1/sessions/refresh`) and sign-out by refresh
+//!   token (`/v1/refresh-tokens/revoke`).
 //! - `users.rs`: per-user administration (`/v1/users/{user_id}/sessions…`).
 //! - `deletion.rs`: deletion tokens (`/v1/users/{user_id}/deletion-tokens`,
 //!   `/v1/deletion-tokens/redeem`).
@@ -42,6 +43,10 @@ pub(crate) fn router(state: AppState) -> Router {
             post(sessions::rotate_session_token),
         )
         .route("/v1/sessions/refresh", post(refresh::refresh_session))
+        .route(
+            "/v1/refresh-tokens/revoke",
+            post(refresh::revoke_refresh_token),
+        )
         .route(
             "/v1/users/{user_id}/sessions",
             get(users::list_user_sessions).delete(users::revoke_user_sessions),

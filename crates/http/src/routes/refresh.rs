@@ -2,12 +2,12 @@
 //! and the next refresh token. Rate limited per refresh family.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sessiondb_engine::RefreshToken;
 use utoipa::ToSchema;
 
-use super::ids;
 use crate::auth::{Authorized, Write};
 use crate::error::ApiError;
 use crate::extract::{record_token, token_log_prefix, ApiJson};
@@ -27,9 +27,9 @@ pub(crate) struct RefreshRequest {
 /// The replacement session and the family's next refresh token.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RefreshedView {
-    /// The replacement session's id (a refresh creates a new session).
+    /// The session id (a device login keeps its id across refreshes).
     session_id: String,
-    /// Its token.
+    /// The login's next session token; the previous one stopped working.
     #[schema(example = "sdb_s1_…")]
     session_token: String,
     /// The family's next refresh token; the presented one is now superseded.
@@ -44,8 +44,6 @@ pub(crate) struct RefreshedView {
     /// True when this repeats the answer to an earlier refresh with the same token
     /// inside the grace window (a retry or a concurrent tab): same tokens, no fork.
     replayed: bool,
-    /// Sessions revoked to stay under the per-user cap.
-    evicted_session_ids: Vec<String>,
 }
 
 /// Refresh: rotate the refresh token and replace the session.
@@ -64,7 +62,6 @@ pub(crate) struct RefreshedView {
         (status = 400, response = r::RefreshRejected),
         (status = 401, response = r::Unauthorized),
         (status = 403, response = r::Forbidden),
-        (status = 409, response = r::SessionLimitReached),
         (status = 413, response = r::PayloadTooLarge),
         (status = 422, response = r::Unprocessable),
         (status = 429, response = r::RateLimited),
@@ -90,6 +87,50 @@ pub(crate) async fn refresh_session(
         absolute_expires_at: r.absolute_expires_at.into(),
         refresh_expires_at: r.refresh_expires_at.into(),
         replayed: r.replayed,
-        evicted_session_ids: ids(r.evicted),
     }))
+}
+
+/// Body of `POST /v1/refresh-tokens/revoke`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeRefreshRequest {
+    /// A refresh token of the login (`sdb_r1_…`): its current one, or one it has since
+    /// rotated away from.
+    #[schema(example = "sdb_r1_…")]
+    refresh_token: String,
+}
+
+/// Sign out with a refresh token alone: ends the device login it belongs to (the
+/// session and its refresh family).
+///
+/// For clients that hold only the refresh token. Any refresh token that belonged to the
+/// login reaches it while the login lives; a token that never did revokes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/refresh-tokens/revoke",
+    tag = "refresh",
+    request_body = RevokeRefreshRequest,
+    security(("api_key" = ["sessions:write"])),
+    responses(
+        (status = 204, description = "The login is revoked"),
+        (status = 400, response = r::BadRequest),
+        (status = 401, response = r::Unauthorized),
+        (status = 403, response = r::Forbidden),
+        (status = 404, response = r::SessionNotFound),
+        (status = 413, response = r::PayloadTooLarge),
+        (status = 422, response = r::Unprocessable),
+        (status = 503, response = r::Unavailable),
+    )
+)]
+pub(crate) async fn revoke_refresh_token(
+    _: Authorized<Write>,
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<RevokeRefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    record_token(&tracing::Span::current(), || {
+        token_log_prefix(&body.refresh_token)
+    });
+    let token = RefreshToken::parse(&body.refresh_token)?;
+    app.engine.revoke_by_refresh_token(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

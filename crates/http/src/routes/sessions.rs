@@ -360,18 +360,26 @@ pub(crate) async fn revoke_session(
 /// The session's new token.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RotatedView {
-    /// The new token; the old one stopped working.
+    /// The new session token; the old one stopped working.
     #[schema(example = "sdb_s1_…")]
     session_token: String,
+    /// The new refresh token; every earlier refresh token of this login is retired
+    /// (presenting one is treated as reuse).
+    #[schema(example = "sdb_r1_…")]
+    refresh_token: String,
     /// Idle expiry.
     expires_at: Timestamp,
     /// Absolute expiry.
     absolute_expires_at: Timestamp,
+    /// When the refresh family ends (unchanged by a rotation).
+    refresh_expires_at: Timestamp,
 }
 
-/// Rotate the session token (session-fixation defence, e.g. after a privilege change).
+/// Rotate both tokens (session-fixation defence, e.g. after a privilege change).
 ///
-/// The session keeps its id, data and expiry; the presented token stops working at once.
+/// The session keeps its id, data and expiry; the presented session token stops working
+/// at once, and the login gets a new refresh token: no credential issued before the
+/// rotation reaches the state after it.
 #[utoipa::path(
     post,
     path = "/v1/sessions/current/rotate",
@@ -395,7 +403,9 @@ pub(crate) async fn rotate_session_token(
     let rotated = app.engine.rotate(&token).await?;
     Ok(Json(RotatedView {
         session_token: rotated.session_token.expose_secret().to_owned(),
+        refresh_token: rotated.refresh_token.expose_secret().to_owned(),
         expires_at: rotated.expires_at.into(),
         absolute_expires_at: rotated.absolute_expires_at.into(),
+        refresh_expires_at: rotated.refresh_expires_at.into(),
     }))
 }

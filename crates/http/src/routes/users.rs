@@ -15,12 +15,32 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::openapi::responses as r;
 use crate::state::AppState;
 
-/// A user's live sessions.
+/// One page of a user's live sessions.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SessionList {
-    /// Oldest idle expiry first; exact (never an expired or revoked session).
+    /// In order of when their device logins end; exact (never an expired or revoked
+    /// session). A page may hold fewer than `limit` sessions while more follow.
     sessions: Vec<SessionSummaryView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
+
+/// Query of `GET /v1/users/{user_id}/sessions`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Sessions per page (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,9}$")]
+    cursor: Option<String>,
+}
+
+/// Default page size of a listing.
+const DEFAULT_PAGE: u32 = 100;
 
 /// List a user's live sessions (metadata and timestamps, never tokens or data).
 ///
@@ -30,10 +50,10 @@ pub(crate) struct SessionList {
     get,
     path = "/v1/users/{user_id}/sessions",
     tag = "users",
-    params(("user_id" = String, Path, description = "The user id (percent-encoded)")),
+    params(("user_id" = String, Path, description = "The user id (percent-encoded)"), ListQuery),
     security(("api_key" = ["sessions:admin"])),
     responses(
-        (status = 200, description = "The user's live sessions", body = SessionList),
+        (status = 200, description = "A page of the user's live sessions", body = SessionList),
         (status = 400, response = r::BadRequest),
         (status = 401, response = r::Unauthorized),
         (status = 403, response = r::Forbidden),
@@ -45,11 +65,28 @@ pub(crate) async fn list_user_sessions(
     _: Authorized<Admin>,
     State(app): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<SessionList>, ApiError> {
     let user_id = UserId::parse(user_id)?;
-    let sessions = app.engine.list(&user_id).await?;
+    let offset = match query.cursor.as_deref() {
+        None => 0,
+        Some(c) => c
+            .parse::<u32>()
+            .ok()
+            .filter(|_| c.len() <= 9 && c.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| ApiError::invalid("cursor", "cursor: not a cursor this API issued"))?,
+    };
+    let page = app
+        .engine
+        .list_page(
+            &user_id,
+            u64::from(offset),
+            query.limit.unwrap_or(DEFAULT_PAGE),
+        )
+        .await?;
     Ok(Json(SessionList {
-        sessions: sessions.into_iter().map(Into::into).collect(),
+        sessions: page.sessions.into_iter().map(Into::into).collect(),
+        next_cursor: page.next.map(|n| n.to_string()),
     }))
 }
 

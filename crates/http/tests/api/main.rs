@@ -11,5 +11,6 @@ mod openapi;
 mod refresh;
 mod sessions;
 mod shutdown;
+mod signout;
 mod tls;
 mod users;

@@ -6,14 +6,18 @@ use sessiondb_http::config::RateLimit;
 use crate::helpers::{assert_problem, assert_timestamp, spawn_app, spawn_app_with};
 
 #[tokio::test]
-async fn refresh_rotates_both_tokens_and_replaces_the_session() {
+async fn refresh_rotates_both_tokens_and_keeps_the_session_id() {
     let app = spawn_app().await;
     let s = app.create_session("quinn").await;
     let response = app.refresh(&s.refresh_token).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_ne!(body["refresh_token"], s.refresh_token.as_str());
-    assert_ne!(body["session_id"], s.session_id.as_str());
+    assert_eq!(
+        body["session_id"],
+        s.session_id.as_str(),
+        "one device login"
+    );
     assert_eq!(body["replayed"], false);
     assert_timestamp(&body["refresh_expires_at"]);
     let new_token = body["session_token"].as_str().expect("token");
