@@ -52,8 +52,6 @@ impl Embedded {
                 tracing::warn!(%error, "redis-server could outlive sessiondb if sessiondb is killed");
                 Vec::new()
             }),
-            // Keeps session hashes in the compact listpack encoding (see docs/architecture.md).
-            extra_args: vec!["--hash-max-listpack-value".into(), "1024".into()],
             ..RedisOptions::default()
         };
         let (started, ready) = oneshot::channel();

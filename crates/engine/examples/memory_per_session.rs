@@ -35,7 +35,13 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0)
     };
-    let before = used_memory(engine.pool().next().info(Some(fred::types::InfoKind::Memory)).await?);
+    let before = used_memory(
+        engine
+            .pool()
+            .next()
+            .info(Some(fred::types::InfoKind::Memory))
+            .await?,
+    );
     let mut data = serde_json::Map::new();
     // {"profile":"xxx…"} serializes to exactly 100 bytes.
     data.insert(

@@ -148,7 +148,8 @@ pub struct EventsConfig {
 /// The cleanup pass.
 #[derive(Debug, Clone)]
 pub struct CleanupConfig {
-    /// Most due index entries one bucket processes per script call.
+    /// Most ended index entries one cleanup script call removes (bounds how long one
+    /// call holds Redis).
     pub batch_size: u32,
     /// How long a cleanup lease is held before another instance may take over.
     pub lease_ttl: Duration,
@@ -182,7 +183,7 @@ impl Default for EngineConfig {
                 max_len: 100_000,
             },
             cleanup: CleanupConfig {
-                batch_size: 500,
+                batch_size: 200,
                 lease_ttl: Duration::from_secs(120),
             },
             durability: Durability::Async,

@@ -4,9 +4,12 @@
 //! Scripts return what happened; the engine hands each event to a background writer that
 //! appends them in pipelined batches (`XADD … MAXLEN ~ n`). The stream is one key, so on
 //! Redis Cluster it cannot be written from inside the per-user scripts (their keys live in
-//! another slot); writing it after the script keeps the same code on every topology at
-//! the cost of at-most-once delivery: an event is lost if the process dies between the
-//! script and the append. The entry id is Redis's time of the append.
+//! another slot); writing it after the script keeps the same code on every topology. The
+//! queue to the writer is bounded and a full queue makes the producer wait (a burst, such
+//! as a large cleanup pass, is paced by the writer instead of dropping events). An event
+//! is lost only if the process dies between the script and the append, or if Redis
+//! refuses the append; the latter are counted ([`Observer::events_dropped`]). The entry
+//! id is Redis's time of the append.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,6 +19,8 @@ use fred::prelude::*;
 use fred::types::streams::XCap;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::throttle::Throttle;
 
 /// The kinds of lifecycle change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -127,6 +132,9 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
     /// The pool moved to a new master that Sentinel announced (`+switch-master`), at
     /// `host:port`; reported once per announced master.
     fn master_changed(&self, _host: &str, _port: u16) {}
+    /// `count` lifecycle events could not be appended to the stream (Redis refused or
+    /// did not answer the append).
+    fn events_dropped(&self, _count: u64) {}
 }
 
 enum Message {
@@ -139,7 +147,7 @@ enum Message {
 pub(crate) struct EventSink {
     tx: Option<mpsc::Sender<Message>>,
     observer: Option<Arc<dyn Observer>>,
-    /// Events not written because the writer fell behind (the queue was full).
+    /// Events whose append failed.
     dropped: Arc<AtomicU64>,
 }
 
@@ -163,19 +171,34 @@ impl EventSink {
         max_len: u64,
         observer: Option<Arc<dyn Observer>>,
     ) -> Self {
+        let dropped = Arc::new(AtomicU64::new(0));
         let tx = pool.map(|pool| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(write_events(pool, stream, max_len, rx));
+            let writer = Writer {
+                pool,
+                stream,
+                max_len,
+                observer: observer.clone(),
+                dropped: dropped.clone(),
+            };
+            tokio::spawn(writer.run(rx));
             tx
         });
         Self {
             tx,
             observer,
-            dropped: Arc::new(AtomicU64::new(0)),
+            dropped,
         }
     }
 
-    pub(crate) fn emit(&self, kind: EventKind, user_id: &str, session_id: &str, reason: Reason) {
+    /// Reports an event and queues it for the stream, waiting while the queue is full.
+    pub(crate) async fn emit(
+        &self,
+        kind: EventKind,
+        user_id: &str,
+        session_id: &str,
+        reason: Reason,
+    ) {
         let event = Event {
             kind,
             user_id: user_id.to_owned(),
@@ -195,16 +218,8 @@ impl EventSink {
             observer.event(&event);
         }
         if let Some(tx) = &self.tx {
-            if tx.try_send(Message::Event(event)).is_err() {
-                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                // Never silent, never a flood: the first drop and every 1000th after.
-                if dropped % 1000 == 1 {
-                    tracing::warn!(
-                        dropped,
-                        "event stream writer is behind; lifecycle events dropped"
-                    );
-                }
-            }
+            // The writer only ends when the sink is dropped, so a send cannot fail here.
+            let _ = tx.send(Message::Event(event)).await;
         }
     }
 
@@ -223,32 +238,66 @@ impl EventSink {
     }
 }
 
-async fn write_events(pool: Pool, stream: String, max_len: u64, mut rx: mpsc::Receiver<Message>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let pipeline = pool.next().pipeline();
-        let mut flushes = Vec::new();
-        for message in batch.drain(..) {
-            match message {
-                Message::Event(e) => {
-                    let cap = XCap::try_from(("MAXLEN", "~", max_len as i64))
-                        .expect("MAXLEN ~ n is a valid stream cap");
-                    let fields = vec![
-                        ("type", e.kind.as_str().to_owned()),
-                        ("user_id", e.user_id),
-                        ("session_id", e.session_id),
-                        ("reason", e.reason.as_str().to_owned()),
-                    ];
-                    let _: Result<(), _> = pipeline.xadd(&stream, false, cap, "*", fields).await;
+/// Failed appends, logged at most once every 10 s (the total is in the metrics).
+static FAILED_APPENDS: Throttle = Throttle::new(Duration::from_secs(10));
+
+/// The background task that appends queued events to the stream.
+struct Writer {
+    pool: Pool,
+    stream: String,
+    max_len: u64,
+    observer: Option<Arc<dyn Observer>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Message>) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            let pipeline = self.pool.next().pipeline();
+            let mut flushes = Vec::new();
+            let mut events = 0u64;
+            for message in batch.drain(..) {
+                match message {
+                    Message::Event(e) => {
+                        events += 1;
+                        let cap = XCap::try_from(("MAXLEN", "~", self.max_len as i64))
+                            .expect("MAXLEN ~ n is a valid stream cap");
+                        let fields = vec![
+                            ("type", e.kind.as_str().to_owned()),
+                            ("user_id", e.user_id),
+                            ("session_id", e.session_id),
+                            ("reason", e.reason.as_str().to_owned()),
+                        ];
+                        let _: Result<(), _> =
+                            pipeline.xadd(&self.stream, false, cap, "*", fields).await;
+                    }
+                    Message::Flush(done) => flushes.push(done),
                 }
-                Message::Flush(done) => flushes.push(done),
             }
-        }
-        if let Err(error) = pipeline.all::<Vec<Value>>().await {
-            tracing::warn!(%error, "could not append lifecycle events to the stream");
-        }
-        for done in flushes {
-            let _ = done.send(());
+            let failed = match pipeline.try_all::<Value>().await {
+                results if results.len() as u64 == events => {
+                    results.iter().filter(|r| r.is_err()).count() as u64
+                }
+                _ => events,
+            };
+            if failed > 0 {
+                let total = self.dropped.fetch_add(failed, Ordering::Relaxed) + failed;
+                if let Some(suppressed) = FAILED_APPENDS.allow() {
+                    tracing::warn!(
+                        failed,
+                        total,
+                        suppressed,
+                        "could not append lifecycle events to the stream"
+                    );
+                }
+                if let Some(observer) = &self.observer {
+                    observer.events_dropped(failed);
+                }
+            }
+            for done in flushes {
+                let _ = done.send(());
+            }
         }
     }
 }

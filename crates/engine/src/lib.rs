@@ -37,6 +37,7 @@ mod replicas;
 mod scripts;
 mod sentinel;
 mod store;
+mod throttle;
 mod token;
 
 pub use config::{

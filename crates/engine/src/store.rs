@@ -2,7 +2,7 @@
 //! SHA, and reading their replies.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fred::prelude::*;
 use fred::types::config::{
@@ -19,11 +19,15 @@ use crate::events::Observer;
 use crate::replicas::{ClusterReplicas, Follower, ReplicaClient, ReplicaReads};
 use crate::scripts::NamedScript;
 use crate::sentinel::SwitchWatcher;
+use crate::throttle::Throttle;
 
 /// A pool of connections to one Redis deployment.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     pool: Pool,
+    /// One connection of its own for background work (cleanup), so a long pass never
+    /// queues behind requests on the pool's connections or holds them up.
+    background: Pool,
     /// Where listings go with `read_from = replica_preferred`.
     replicas: Option<ReplicaReads>,
     /// Moves the pool when Sentinel announces a new master (Sentinel topology only).
@@ -66,7 +70,8 @@ impl Store {
                 policy: ClusterDiscoveryPolicy::default(),
             },
         };
-        let pool = connect_pool(conn, server, conn.pool_size.max(1)).await?;
+        let pool = connect_pool(conn, server.clone(), conn.pool_size.max(1)).await?;
+        let background = connect_pool(conn, server, 1).await?;
         let replicas = match (conn.read_from, &conn.topology) {
             (ReadFrom::Master, _) => None,
             (ReadFrom::ReplicaPreferred, Topology::Cluster { .. }) => {
@@ -79,6 +84,7 @@ impl Store {
         let switch_watcher = SwitchWatcher::start(conn, &pool, observer.as_ref())?.map(Arc::new);
         Ok(Self {
             pool,
+            background,
             replicas,
             _switch_watcher: switch_watcher,
             observer,
@@ -143,6 +149,22 @@ impl Store {
         result.map_err(|error| backend(script, error))
     }
 
+    /// Runs a script by SHA on the background connection (see [`Store::run`]).
+    pub(crate) async fn run_background(
+        &self,
+        script: &NamedScript,
+        key: String,
+        args: Vec<Value>,
+    ) -> Result<Value, Error> {
+        let started = Instant::now();
+        let result: Result<Value, _> = script
+            .script
+            .evalsha_with_reload(self.background.next(), key, args)
+            .await;
+        self.observe(script.name, started, result.is_ok());
+        result.map_err(|error| backend(script, error))
+    }
+
     /// Runs `read` on a replica when listings may go there and one is known. `None`
     /// means the caller reads from the master: no replica is configured or known, or
     /// the replica read failed (which also has the replica checked at once).
@@ -161,7 +183,9 @@ impl Store {
             }
             Err(error) => {
                 self.observe(name, started, false);
-                tracing::warn!(operation = name, %error, "replica read failed; reading from the master");
+                if let Some(suppressed) = FAILED_CALLS.allow() {
+                    tracing::warn!(operation = name, %error, suppressed, "replica read failed; reading from the master");
+                }
                 replicas.failed();
                 None
             }
@@ -173,6 +197,7 @@ impl Store {
         if let Some(replicas) = &self.replicas {
             replicas.quit().await;
         }
+        self.background.quit().await?;
         self.pool.quit().await?;
         Ok(())
     }
@@ -254,12 +279,15 @@ impl Store {
                     let acked = acked.as_u64().unwrap_or(0);
                     self.observe(script.name, started, true);
                     if acked < u64::from(replicas) {
-                        tracing::warn!(
-                            script = script.name,
-                            acked,
-                            wanted = replicas,
-                            "write not replicated in time"
-                        );
+                        if let Some(suppressed) = FAILED_CALLS.allow() {
+                            tracing::warn!(
+                                script = script.name,
+                                acked,
+                                wanted = replicas,
+                                suppressed,
+                                "write not replicated in time"
+                            );
+                        }
                         return Err(Error::NotReplicated {
                             acked,
                             wanted: replicas,
@@ -342,8 +370,14 @@ pub(crate) async fn connect_pool(
     Ok(pool)
 }
 
+/// Failed store calls, logged at most once a second (every request fails during an
+/// outage; the metrics count each one).
+static FAILED_CALLS: Throttle = Throttle::new(Duration::from_secs(1));
+
 fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
-    tracing::warn!(script = script.name, %error, "script call failed");
+    if let Some(suppressed) = FAILED_CALLS.allow() {
+        tracing::warn!(script = script.name, %error, suppressed, "script call failed");
+    }
     Error::Backend(error)
 }
 

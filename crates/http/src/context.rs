@@ -97,7 +97,9 @@ pub(crate) async fn envelope(State(env): State<Envelope>, req: Request, next: Ne
     span.in_scope(|| match &env.metrics {
         Some(metrics) => {
             metrics.record_request(&route, method.as_str(), status.as_u16(), elapsed);
-            tracing::info!(latency_ms, "request completed");
+            // One line per request only at debug level: at production rates an
+            // info line each would be gigabytes a day; the metrics carry the counts.
+            tracing::debug!(latency_ms, "request completed");
         }
         None => tracing::debug!(latency_ms, "request completed"),
     });

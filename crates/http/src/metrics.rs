@@ -100,6 +100,7 @@ pub struct Metrics {
     backup_last_success: Gauge<f64, AtomicU64>,
     rate_limited: Family<LimitLabels, Counter>,
     redis_master_changes: Counter,
+    events_dropped: Counter,
 }
 
 impl fmt::Debug for Metrics {
@@ -138,6 +139,7 @@ impl Metrics {
             cleanup_duration: Histogram::new(CLEANUP_BUCKETS),
             cleanup_last_success: Gauge::default(),
             backup_last_success: Gauge::default(),
+            events_dropped: Counter::default(),
             rate_limited: Family::default(),
             redis_master_changes: Counter::default(),
         };
@@ -241,6 +243,11 @@ impl Metrics {
             "Unix time of the last successful backup",
             Unit::Seconds,
             m.backup_last_success.clone(),
+        );
+        r.register(
+            "events_dropped",
+            "Lifecycle events that could not be appended to the event stream (Redis refused or did not answer the append)",
+            m.events_dropped.clone(),
         );
         r.register(
             "rate_limited",
@@ -357,6 +364,10 @@ impl Observer for Metrics {
     fn master_changed(&self, _host: &str, _port: u16) {
         self.redis_master_changes.inc();
     }
+
+    fn events_dropped(&self, count: u64) {
+        self.events_dropped.inc_by(count);
+    }
 }
 
 /// Counts a request as in flight until dropped (also when the client goes away and the
@@ -414,6 +425,7 @@ mod tests {
             "sessiondb_backup_last_success_timestamp_seconds 1700000000",
             "sessiondb_build_info{version=",
             "sessiondb_sessions_created_total 0",
+            "sessiondb_events_dropped_total 2",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
@@ -433,6 +445,7 @@ mod tests {
         m.event(&event(EventKind::ReuseDetected));
         m.script_call("create", Duration::from_millis(1), true);
         m.master_changed("10.0.0.2", 6379);
+        m.events_dropped(2);
         let text = m.encode();
         assert!(text.contains("sessiondb_redis_master_changes_total 1"));
         assert!(text.contains("sessiondb_session_events_total{event=\"created\"} 1"));

@@ -40,7 +40,7 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
     fn check(&self, key: &K, metrics: &Metrics) -> Result<(), ApiError> {
         self.limiter.check_key(key).map_err(|not_until| {
             metrics.record_rate_limited(self.name);
-            tracing::info!(limit = self.name, "rate limited");
+            tracing::debug!(limit = self.name, "rate limited");
             ApiError::RateLimited {
                 limit: self.name,
                 retry_after: not_until.wait_time_from(DefaultClock::default().now()),

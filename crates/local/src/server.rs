@@ -20,8 +20,9 @@ pub struct RedisOptions {
     /// (or, after a failover, become a replica of) nodes with the same
     /// password.
     pub password: Option<SecretString>,
-    /// Turns the append-only file on (`appendfsync everysec`); otherwise
-    /// nothing is persisted (`save ""`).
+    /// Turns sessiondb's persistence plan on: the append-only file fsynced every
+    /// second, RDB preamble, timestamp annotations, no periodic RDB snapshots (see
+    /// `docs/persistence.md`); otherwise nothing is persisted (`save ""`).
     pub appendonly: bool,
     /// Starts the server as a replica of this `(host, port)`.
     pub replica_of: Option<(String, u16)>,
@@ -208,8 +209,17 @@ fn render(opts: &Settings<'_>, layout: &Layout<'_>) -> ConfFile {
         // Start full syncs right away instead of waiting 5 s for more replicas.
         .directive("repl-diskless-sync-delay", &["0"]);
     if opts.appendonly {
+        // sessiondb's persistence plan (docs/persistence.md): the append-only file alone,
+        // fsynced every second, with an RDB preamble on rewrite and timestamps for
+        // point-in-time recovery; no periodic RDB snapshots, whose forks stall requests
+        // as the data grows.
         conf.directive("appendonly", &["yes"])
-            .directive("appendfsync", &["everysec"]);
+            .directive("appendfsync", &["everysec"])
+            .directive("save", &[""])
+            .directive("aof-use-rdb-preamble", &["yes"])
+            .directive("aof-timestamp-enabled", &["yes"])
+            .directive("auto-aof-rewrite-percentage", &["100"])
+            .directive("auto-aof-rewrite-min-size", &["64mb"]);
     } else {
         conf.directive("appendonly", &["no"])
             .directive("save", &[""]);

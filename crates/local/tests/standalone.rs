@@ -94,6 +94,24 @@ fn aof_survives_kill_and_restart() {
 }
 
 #[test]
+fn persistence_plan_is_aof_only_with_timestamps_and_no_snapshots() {
+    let server = RedisServer::start(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    })
+    .unwrap();
+    let get = |name: &str| {
+        let reply = server.cli(&["CONFIG", "GET", name]).unwrap();
+        reply.lines().nth(1).unwrap_or_default().to_owned()
+    };
+    assert_eq!(get("appendonly"), "yes");
+    assert_eq!(get("appendfsync"), "everysec");
+    assert_eq!(get("save"), "", "no periodic RDB snapshots");
+    assert_eq!(get("aof-use-rdb-preamble"), "yes");
+    assert_eq!(get("aof-timestamp-enabled"), "yes");
+}
+
+#[test]
 fn stop_is_graceful_and_restart_works() {
     let mut server = RedisServer::start(RedisOptions::default()).unwrap();
     let pid = server.pid().unwrap();

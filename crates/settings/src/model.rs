@@ -427,7 +427,7 @@ impl Default for CleanupSettings {
         Self {
             enabled: true,
             interval_seconds: 300,
-            batch_size: 500,
+            batch_size: 200,
             lease_seconds: 600,
         }
     }

@@ -235,7 +235,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key("deletion.ttl_seconds", uint(300, 7 * DAY), "86400"),
     key("cleanup.enabled", Kind::Bool, "true"),
     key("cleanup.interval_seconds", uint(10, DAY), "300"),
-    key("cleanup.batch_size", uint(1, 100_000), "500"),
+    key("cleanup.batch_size", uint(1, 10_000), "200"),
     key("cleanup.lease_seconds", Kind::UInt(CLEANUP_LEASE), "600"),
     key("events.enabled", Kind::Bool, "true"),
     key("events.max_len", uint(100, 100_000_000), "100000"),

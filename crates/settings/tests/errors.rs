@@ -104,7 +104,7 @@ fn out_of_range_errors_name_key_value_and_range() {
         ("refresh.grace_seconds=31", "allowed 0..=30"),
         ("deletion.ttl_seconds=299", "allowed 300..=604800"),
         ("cleanup.interval_seconds=5", "allowed 10..=86400"),
-        ("cleanup.batch_size=0", "allowed 1..=100000"),
+        ("cleanup.batch_size=0", "allowed 1..=10000"),
         ("cleanup.lease_seconds=5", "allowed 10..=86400"),
         ("events.max_len=1", "allowed 100..=100000000"),
     ];

@@ -87,13 +87,15 @@ impl Engine {
         let revoked_families = reply.u64()?;
         let ended = reply.ids(script.name)?;
         let revoked_sessions = session_ids(script.name, reply.rest()?)?;
-        self.emit_all(EventKind::Expired, &user_id, &ended, Reason::Noticed);
+        self.emit_all(EventKind::Expired, &user_id, &ended, Reason::Noticed)
+            .await;
         self.emit_all(
             EventKind::Deleted,
             &user_id,
             &revoked_sessions,
             Reason::DeletionToken,
-        );
+        )
+        .await;
         Ok(Redemption {
             scope,
             user_id,

@@ -104,7 +104,7 @@ impl Engine {
         self.inner.events.flush().await;
     }
 
-    /// Events dropped because the stream writer could not keep up.
+    /// Lifecycle events whose append to the stream failed.
     pub fn dropped_events(&self) -> u64 {
         self.inner.events.dropped()
     }
@@ -120,13 +120,19 @@ impl Engine {
         self.inner.store.quit().await
     }
 
-    fn emit(&self, kind: EventKind, user: &str, session: &str, reason: Reason) {
-        self.inner.events.emit(kind, user, session, reason);
+    async fn emit(&self, kind: EventKind, user: &str, session: &str, reason: Reason) {
+        self.inner.events.emit(kind, user, session, reason).await;
     }
 
-    fn emit_all(&self, kind: EventKind, user: &UserId, sessions: &[SessionId], reason: Reason) {
+    async fn emit_all(
+        &self,
+        kind: EventKind,
+        user: &UserId,
+        sessions: &[SessionId],
+        reason: Reason,
+    ) {
         for sid in sessions {
-            self.emit(kind, user.as_str(), sid.as_str(), reason);
+            self.emit(kind, user.as_str(), sid.as_str(), reason).await;
         }
     }
 }

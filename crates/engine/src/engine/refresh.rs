@@ -53,7 +53,8 @@ impl Engine {
                 } else {
                     Reason::ExpiredSession
                 };
-                self.emit(EventKind::Refreshed, &user, sid.as_str(), reason);
+                self.emit(EventKind::Refreshed, &user, sid.as_str(), reason)
+                    .await;
                 Ok(Refreshed {
                     session_id: sid.clone(),
                     session_token: next_session,
@@ -94,10 +95,13 @@ impl Engine {
                             revoked = revoked.len(),
                             "refresh token reuse detected; login revoked"
                         );
-                        self.emit(EventKind::ReuseDetected, &user, sid.as_str(), Reason::Reuse);
+                        self.emit(EventKind::ReuseDetected, &user, sid.as_str(), Reason::Reuse)
+                            .await;
                         if let Ok(user) = UserId::parse(user) {
-                            self.emit_all(EventKind::Expired, &user, &ended, Reason::Noticed);
-                            self.emit_all(EventKind::Revoked, &user, &revoked, Reason::Reuse);
+                            self.emit_all(EventKind::Expired, &user, &ended, Reason::Noticed)
+                                .await;
+                            self.emit_all(EventKind::Revoked, &user, &revoked, Reason::Reuse)
+                                .await;
                         }
                     }
                 }

@@ -82,7 +82,8 @@ impl Engine {
         if reply.string()? != "ok" {
             let code = reply.string()?;
             let ended = reply.ids(script.name)?;
-            self.emit_all(EventKind::Expired, &req.user_id, &ended, Reason::Noticed);
+            self.emit_all(EventKind::Expired, &req.user_id, &ended, Reason::Noticed)
+                .await;
             return Err(script_error(script.name, &code));
         }
         let now = reply.u64()?;
@@ -96,14 +97,17 @@ impl Engine {
         let refresh_expires_at = at(reply.u64()?);
         let ended = reply.ids(script.name)?;
         let evicted = session_ids(script.name, reply.rest()?)?;
-        self.emit_all(EventKind::Expired, &req.user_id, &ended, Reason::Noticed);
-        self.emit_all(EventKind::Evicted, &req.user_id, &evicted, Reason::Cap);
+        self.emit_all(EventKind::Expired, &req.user_id, &ended, Reason::Noticed)
+            .await;
+        self.emit_all(EventKind::Evicted, &req.user_id, &evicted, Reason::Cap)
+            .await;
         self.emit(
             EventKind::Created,
             req.user_id.as_str(),
             sid.as_str(),
             Reason::Create,
-        );
+        )
+        .await;
         Ok(CreatedSession {
             session_id: sid,
             session_token: token,
@@ -293,7 +297,8 @@ impl Engine {
             &reply.string()?,
             sid.as_str(),
             Reason::Rotate,
-        );
+        )
+        .await;
         Ok(rotated)
     }
 
@@ -347,7 +352,8 @@ impl Engine {
         if reply.string()? != "ok" {
             return Err(script_error(script.name, &reply.string()?));
         }
-        self.emit(EventKind::Revoked, &reply.string()?, sid.as_str(), reason);
+        self.emit(EventKind::Revoked, &reply.string()?, sid.as_str(), reason)
+            .await;
         Ok(())
     }
 
@@ -382,8 +388,10 @@ impl Engine {
         let families = reply.u64()?;
         let ended = reply.ids(script.name)?;
         let sessions = session_ids(script.name, reply.rest()?)?;
-        self.emit_all(EventKind::Expired, user, &ended, Reason::Noticed);
-        self.emit_all(EventKind::Revoked, user, &sessions, Reason::RevokeAll);
+        self.emit_all(EventKind::Expired, user, &ended, Reason::Noticed)
+            .await;
+        self.emit_all(EventKind::Revoked, user, &sessions, Reason::RevokeAll)
+            .await;
         Ok(RevokedAll { sessions, families })
     }
 

@@ -14,6 +14,8 @@ pub fn cases() -> Vec<Case> {
         cleanup_removes_only_expired_index_entries,
         cleanup_does_nothing_when_nothing_is_due,
         cleanup_lease_lets_one_instance_clean_at_a_time,
+        a_backlog_larger_than_one_call_drains_with_one_event_per_login,
+        ends_noticed_before_cleanup_yield_their_events_once,
         lifecycle_events_reach_the_stream_without_secrets,
     ]
 }
@@ -134,5 +136,98 @@ async fn lifecycle_events_reach_the_stream_without_secrets(ctx: Ctx) -> CaseResu
         !text.contains("sdb_s1_") && !text.contains("sdb_r1_"),
         "{text}"
     );
+    Ok(())
+}
+
+/// Lifecycle events in the stream, as (type, reason, session id).
+async fn stream_events(
+    ctx: &Ctx,
+    engine: &Engine,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    engine.flush_events().await;
+    let stream = format!("{}:events", ctx.prefix);
+    let entries: Vec<(String, std::collections::HashMap<String, String>)> = engine
+        .pool()
+        .next()
+        .xrange(stream.as_str(), "-", "+", None)
+        .await?;
+    Ok(entries
+        .into_iter()
+        .map(|(_, f)| {
+            (
+                f["type"].clone(),
+                f["reason"].clone(),
+                f["session_id"].clone(),
+            )
+        })
+        .collect())
+}
+
+/// A backlog of ended logins larger than one script call's budget is removed over
+/// several calls, and every removed login yields exactly one `expired` event.
+async fn a_backlog_larger_than_one_call_drains_with_one_event_per_login(ctx: Ctx) -> CaseResult {
+    let engine = ctx
+        .engine_with(|c| {
+            short_logins(c);
+            c.cleanup.batch_size = 3;
+            c.session.max_per_user = 20;
+        })
+        .await?;
+    let mut last = None;
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..24 {
+        // Two users with many logins each, and some users with one.
+        let user = if i < 16 {
+            format!("heavy{}", i % 2)
+        } else {
+            format!("light{i}")
+        };
+        let created = engine.create(new_session(&user)).await?;
+        ids.insert(created.session_id.to_string());
+        last = Some(created);
+    }
+    let last = last.expect("created");
+    ctx.wait_until(&engine, last.refresh_expires_at.0).await?;
+    let report = engine.cleanup(CleanupOptions::default()).await?;
+    ensure!(report.removed == 24, "{report:?}");
+    ensure!(index_entries(&ctx, &engine).await? == 0);
+    ensure!(engine.active_sessions().await? == 0);
+    let expired: std::collections::BTreeSet<String> = stream_events(&ctx, &engine)
+        .await?
+        .into_iter()
+        .filter(|(kind, reason, _)| kind == "expired" && reason == "cleanup")
+        .map(|(_, _, sid)| sid)
+        .collect();
+    ensure!(
+        expired == ids,
+        "one expired event per login: {} of {}",
+        expired.len(),
+        ids.len()
+    );
+    Ok(())
+}
+
+/// A create that finds its user's ended logins removes them and reports them as
+/// expired; the next cleanup pass does not report them again.
+async fn ends_noticed_before_cleanup_yield_their_events_once(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine_with(short_logins).await?;
+    let first = engine.create(new_session("jane")).await?;
+    let second = engine.create(new_session("jane")).await?;
+    ctx.wait_until(&engine, second.refresh_expires_at.0).await?;
+    // A login that stays live through the pass that follows.
+    ctx.engine().await?.create(new_session("jane")).await?;
+    let report = engine.cleanup(CleanupOptions::default()).await?;
+    ensure!(
+        report.removed == 0,
+        "already pruned by the create: {report:?}"
+    );
+    let events = stream_events(&ctx, &engine).await?;
+    for id in [&first.session_id, &second.session_id] {
+        let n = events
+            .iter()
+            .filter(|(kind, _, sid)| kind == "expired" && sid == id.as_str())
+            .count();
+        ensure!(n == 1, "{id}: {n} expired events in {events:?}");
+    }
     Ok(())
 }

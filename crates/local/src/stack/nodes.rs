@@ -103,9 +103,7 @@ impl Launch<'_> {
         master: &NodeSpec,
     ) -> Result<Node, StackError> {
         let ha = self.topology.mode == StackMode::Ha;
-        // Keeps session hashes in the compact listpack encoding (see
-        // docs/architecture.md), like the embedded server.
-        let mut extra_args = vec!["--hash-max-listpack-value".to_owned(), "1024".to_owned()];
+        let mut extra_args = Vec::new();
         if ha {
             for arg in [
                 "--min-replicas-to-write",
