@@ -1,13 +1,15 @@
-//! Command-line arguments. Parsed once here; everything else takes [`Settings`]
-//! (loaded from these arguments, the environment and the config file).
+//! Command-line arguments shared by every subcommand. Each subcommand's own arguments
+//! live beside its code (`commands/<name>`); everything else takes [`Settings`], loaded
+//! once from these arguments, the environment and the config file.
 //!
 //! [`Settings`]: sessiondb_settings::Settings
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
+use sessiondb_local::stack::DEFAULT_STACK_DIR;
 
-use crate::commands::local::DEFAULT_STACK_DIR;
+use crate::commands::Command;
 
 /// sessiondb: a session database for microservices, on Redis.
 #[derive(Debug, Parser)]
@@ -20,7 +22,7 @@ pub(crate) struct Cli {
 }
 
 /// Options every subcommand accepts.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct GlobalArgs {
     /// TOML configuration file (also `SESSIONDB_CONFIG`).
     #[arg(long, global = true, env = "SESSIONDB_CONFIG", value_name = "FILE")]
@@ -34,27 +36,10 @@ pub(crate) struct GlobalArgs {
     pub(crate) json: bool,
 }
 
-#[derive(Debug, Subcommand)]
-pub(crate) enum Command {
-    /// Run the HTTP API (and, with no Redis configured, an embedded redis-server).
-    Serve(ServeArgs),
-    /// Run one cleanup pass (for a CronJob) and print its summary.
-    Cleanup(CleanupArgs),
-    /// Manage API keys.
-    #[command(subcommand)]
-    Apikey(ApikeyCommand),
-    /// Run a local Redis stack (standalone or HA with Sentinel) for development.
-    Local(crate::commands::local::LocalArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ServeArgs {
-    /// Address of the public API listener (shortcut for `--set server.listen=…`).
-    #[arg(long, value_name = "ADDR")]
-    pub(crate) listen: Option<String>,
-    /// Address of the admin listener (shortcut for `--set server.admin_listen=…`).
-    #[arg(long, value_name = "ADDR")]
-    pub(crate) admin_listen: Option<String>,
+/// Where a command that talks to Redis finds it: the settings (file, environment,
+/// `--set`), or with `--local` the stack of `sessiondb local up`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConnectArgs {
     /// Use the stack of `sessiondb local up`: the Redis connection comes from its
     /// local.env, not from the environment (`--set` still wins).
     #[arg(long)]
@@ -67,31 +52,4 @@ pub(crate) struct ServeArgs {
         requires = "local"
     )]
     pub(crate) local_dir: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct CleanupArgs {
-    /// Run even if another instance holds the cleanup lease.
-    #[arg(long)]
-    pub(crate) ignore_lease: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum ApikeyCommand {
-    /// Print a new API key (once) and the hash to put in the configuration.
-    New(ApikeyNewArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ApikeyNewArgs {
-    /// A label for the key (the calling service's name).
-    #[arg(long, default_value = "default")]
-    pub(crate) name: String,
-    /// Scopes to grant (comma-separated).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "sessions:read,sessions:write"
-    )]
-    pub(crate) scopes: Vec<String>,
 }

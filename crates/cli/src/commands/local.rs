@@ -9,12 +9,12 @@
 //!
 //! Exit codes: 0 ok, 1 unhealthy (`status`), 2 usage or runtime error.
 
-/// `println!` that never panics: output goes through [`emit`], so a closed
-/// pipe (`sessiondb local status | head -1`) or a full disk under the
+/// `println!` that never panics: output goes through [`crate::ctx::emit`], so a
+/// closed pipe (`sessiondb local status | head -1`) or a full disk under the
 /// supervisor's log does not abort the command.
 macro_rules! outln {
     ($($arg:tt)*) => {
-        $crate::commands::local::emit(&format!("{}\n", format_args!($($arg)*)))
+        $crate::ctx::emit(&format!("{}\n", format_args!($($arg)*)))
     };
 }
 
@@ -22,15 +22,13 @@ mod lifecycle;
 mod report;
 mod supervise;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use sessiondb_local::stack::StackDir;
+use sessiondb_local::stack::{StackDir, DEFAULT_STACK_DIR};
 
-/// The stack directory when none is given (relative to the working directory).
-pub(crate) const DEFAULT_STACK_DIR: &str = ".sessiondb";
+use crate::ctx::Ctx;
 
 /// Arguments of `sessiondb local`.
 #[derive(Debug, Args)]
@@ -112,7 +110,8 @@ pub(crate) struct LogsArgs {
 }
 
 /// Runs one `sessiondb local` subcommand.
-pub(crate) fn run(args: &LocalArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(ctx: &Ctx, args: &LocalArgs) -> anyhow::Result<ExitCode> {
+    let json = ctx.out().json();
     let dir = StackDir::new(&args.dir)?;
     match &args.command {
         LocalCommand::Up(up) => lifecycle::up(&dir, up, json),
@@ -126,10 +125,24 @@ pub(crate) fn run(args: &LocalArgs, json: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes `text` to stdout, ignoring errors (a reader that went away, a
-/// full disk): there is nobody left to tell.
-pub(crate) fn emit(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+/// ` --dir <dir>` unless `dir` is the one `sessiondb local` uses by default: what to
+/// add to a suggested `sessiondb local …` command.
+pub(crate) fn dir_flag(dir: &StackDir) -> String {
+    dir_word(dir).map_or_else(String::new, |dir| format!(" --dir {dir}"))
+}
+
+/// `dir` as one shell word for a suggested command, or `None` when it is the
+/// directory `sessiondb local` uses by default.
+pub(crate) fn dir_word(dir: &StackDir) -> Option<String> {
+    let default = StackDir::new(DEFAULT_STACK_DIR);
+    if default.is_ok_and(|d| d.root() == dir.root()) {
+        return None;
+    }
+    let text = dir.root().display().to_string();
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_.,:/@%+=-".contains(c);
+    Some(if text.chars().all(safe) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    })
 }

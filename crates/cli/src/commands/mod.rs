@@ -1,21 +1,36 @@
-//! One module per subcommand.
+//! One module per subcommand, each owning its arguments and a `run(&Ctx, Args)`.
 
 pub(crate) mod apikey;
 pub(crate) mod cleanup;
 pub(crate) mod local;
 pub(crate) mod serve;
 
-use anyhow::Context as _;
-use sessiondb_engine::Engine;
-use sessiondb_settings::Settings;
+use std::process::ExitCode;
 
-/// Connects the engine to the configured Redis (operations commands need an explicit
-/// Redis; only `serve` starts an embedded one).
-pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<Engine> {
-    let connection = settings.connection_config().context(
-        "no Redis configured: set REDIS_HOST / SESSIONDB_REDIS__URL (or redis.* in the config file)",
-    )?;
-    Engine::connect(&connection, settings.engine_config())
-        .await
-        .context("connecting to Redis")
+use clap::Subcommand;
+
+use crate::ctx::Ctx;
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP API (and, with no Redis configured, an embedded redis-server).
+    Serve(serve::Args),
+    /// Run one cleanup pass (for a CronJob) and print its summary.
+    Cleanup(cleanup::Args),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(apikey::Command),
+    /// Run a local Redis stack (standalone or HA with Sentinel) for development.
+    Local(local::LocalArgs),
+}
+
+/// Runs `command`.
+pub(crate) fn run(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve::run(ctx, &args),
+        Command::Cleanup(args) => cleanup::run(ctx, &args),
+        Command::Apikey(command) => apikey::run(ctx, &command),
+        Command::Local(args) => local::run(ctx, &args),
+    }
 }

@@ -47,7 +47,7 @@ pub use control::{
 };
 pub use error::StackError;
 pub use secrets::{parse_env_file, write_env_file, StackPasswords, PASSWORD_VARIABLES};
-pub use state::{Phase, StackDir, StackState, SupervisorState};
+pub use state::{Phase, StackDir, StackState, SupervisorState, DEFAULT_STACK_DIR};
 pub use status::{collect_status, NodeStatus, Role, SentinelView, StackStatus, SupervisorStatus};
 pub use supervisor::{supervise, SupervisorEvent};
 pub use topology::{NodeKind, NodeSpec, StackMode, Topology, TopologyOptions};

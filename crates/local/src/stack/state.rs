@@ -28,7 +28,10 @@ use super::StackError;
 /// Version of the state file layout.
 const STATE_VERSION: u32 = 1;
 
-/// A stack directory (`--dir`, default `./.sessiondb`), always absolute.
+/// The stack directory when none is given, relative to the working directory.
+pub const DEFAULT_STACK_DIR: &str = ".sessiondb";
+
+/// A stack directory (`--dir`, default [`DEFAULT_STACK_DIR`]), always absolute.
 #[derive(Debug, Clone)]
 pub struct StackDir {
     root: PathBuf,

@@ -238,8 +238,7 @@ fn print_started(dir: &StackDir, state: &StackState, what: &str, from_env: &[&st
     if !from_env.is_empty() {
         outln!("  (taken from the environment: {})", from_env.join(", "));
     }
-    let flag = crate::stack_env::dir_word(dir)
-        .map_or_else(String::new, |dir| format!(" --local-dir {dir}"));
+    let flag = super::dir_word(dir).map_or_else(String::new, |dir| format!(" --local-dir {dir}"));
     outln!("use it with:  sessiondb serve --local{flag}");
 }
 

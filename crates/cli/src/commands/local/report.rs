@@ -33,7 +33,7 @@ pub(super) fn status(dir: &StackDir, json: bool) -> anyhow::Result<ExitCode> {
         let value = serde_json::to_value(&status).context("serialising the status")?;
         print_json(&value);
     } else {
-        super::emit(&render_status(&status));
+        crate::ctx::emit(&render_status(&status));
     }
     Ok(if status.healthy {
         ExitCode::SUCCESS

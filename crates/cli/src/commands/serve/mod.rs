@@ -1,7 +1,11 @@
 //! `sessiondb serve`: the HTTP API, the in-process cleanup loop and, with no Redis
-//! configured, the embedded redis-server. With `--local` (`local_stack`), the settings
-//! point at a `sessiondb local` stack (see `stack_env`).
+//! configured, the embedded redis-server (`embedded.rs`). With `--local`, the settings
+//! point at a `sessiondb local` stack (`stack_env.rs`).
 
+pub(crate) mod embedded;
+pub(crate) mod stack_env;
+
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,34 +14,64 @@ use anyhow::{bail, Context as _};
 use sessiondb_engine::{CleanupOptions, Engine};
 use sessiondb_http::config::{ApiKeyConfig, Scope};
 use sessiondb_http::{Metrics, Server};
-use sessiondb_local::stack::StackDir;
 use sessiondb_settings::Settings;
 use tokio::sync::watch;
 
-use crate::embedded::{self, Embedded};
-use crate::stack_env;
+use crate::cli::ConnectArgs;
+use crate::ctx::{Ctx, Loaded};
+use embedded::Embedded;
 
-pub(crate) async fn run(
-    settings: Settings,
-    local_stack: Option<StackDir>,
-) -> anyhow::Result<ExitCode> {
+/// Arguments of `sessiondb serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address of the public API listener (beats `server.listen`).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Address of the admin listener (beats `server.admin_listen`).
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
+    let mut loaded = ctx.load(&args.connect)?;
+    let server = &mut loaded.settings.server;
+    if let Some(listen) = args.listen {
+        server.listen = listen;
+    }
+    if let Some(admin) = args.admin_listen {
+        server.admin_listen = admin;
+    }
+    loaded
+        .settings
+        .validate()
+        .context("invalid configuration")?;
+    ctx.block_on(serve(loaded))?
+}
+
+async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    let Loaded {
+        settings,
+        stack: local_stack,
+    } = &loaded;
     let metrics = Arc::new(Metrics::new());
     let mut http = settings.http_config();
     let embedded = match (settings.connection_config(), &local_stack) {
         (Some(_), _) => None,
         (None, None) => {
-            if let Some(why) = embedded_refusal(&settings, &http, |name| std::env::var_os(name)) {
+            if let Some(why) = embedded_refusal(settings, &http, |name| std::env::var_os(name)) {
                 bail!(
                     "no Redis is configured, and sessiondb will not start a private embedded                      redis-server here: {why}. Several instances would each get their own                      Redis and not see each other's sessions. Point it at Redis with                      REDIS_HOST/REDIS_PORT, SESSIONDB_REDIS__URL, redis.sentinels or                      redis.cluster_nodes, or set redis.mode = embedded                      (SESSIONDB_REDIS__MODE=embedded) to run the embedded default anyway"
                 );
             }
-            Some(Embedded::start(&settings).await?)
+            Some(Embedded::start(settings).await?)
         }
         (None, Some(dir)) => bail!(
             "--local needs the stack's Redis, but redis.mode is embedded: check --set, and \
              that {} sets SESSIONDB_REDIS__MODE (`sessiondb local up{}` rewrites it)",
             dir.env_file().display(),
-            stack_env::dir_flag(dir)
+            crate::commands::local::dir_flag(dir)
         ),
     };
     let connection = match (&embedded, settings.connection_config()) {
@@ -48,7 +82,7 @@ pub(crate) async fn run(
     let dev_key = if http.api_keys.is_empty() && (embedded.is_some() || local_stack.is_some()) {
         let (name, dir) = match &embedded {
             Some(e) => ("embedded-dev", e.data_dir().to_owned()),
-            None => ("local-dev", embedded::data_dir(&settings)?),
+            None => ("local-dev", embedded::data_dir(settings)?),
         };
         let (key, path) = embedded::dev_api_key(&dir)?;
         http.api_keys.push(ApiKeyConfig {
@@ -68,15 +102,7 @@ pub(crate) async fn run(
     let engine =
         Engine::connect_with_observer(&connection, settings.engine_config(), Some(metrics.clone()))
             .await
-            .with_context(|| match &local_stack {
-                Some(dir) => format!(
-                    "connecting to the local stack in {} (is it running? \
-                     `sessiondb local status{}` shows it)",
-                    dir.root().display(),
-                    stack_env::dir_flag(dir)
-                ),
-                None => "connecting to Redis".to_owned(),
-            })?;
+            .with_context(|| loaded.connecting())?;
     let server = Server::bind(http, engine.clone(), metrics.clone())
         .await
         .context("binding the listeners")?;

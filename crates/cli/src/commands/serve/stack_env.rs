@@ -24,7 +24,7 @@ use anyhow::{anyhow, Context as _};
 use sessiondb_local::stack::{parse_env_file, StackDir, StackError};
 use sessiondb_settings::{LoadOptions, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
 
-use crate::commands::local::DEFAULT_STACK_DIR;
+use crate::commands::local::dir_flag;
 
 /// Prefix of the settings' environment variables (`SESSIONDB_<SECTION>__<KEY>`).
 const ENV_PREFIX: &str = "SESSIONDB_";
@@ -106,28 +106,6 @@ fn missing_file(dir: &StackDir) -> String {
             path.display()
         )
     }
-}
-
-/// ` --dir <dir>` unless `dir` is the one `sessiondb local` uses by default: what to
-/// add to a suggested `sessiondb local …` command.
-pub(crate) fn dir_flag(dir: &StackDir) -> String {
-    dir_word(dir).map_or_else(String::new, |dir| format!(" --dir {dir}"))
-}
-
-/// `dir` as one shell word for a suggested command, or `None` when it is the
-/// directory `sessiondb local` uses by default.
-pub(crate) fn dir_word(dir: &StackDir) -> Option<String> {
-    let default = StackDir::new(DEFAULT_STACK_DIR);
-    if default.is_ok_and(|d| d.root() == dir.root()) {
-        return None;
-    }
-    let text = dir.root().display().to_string();
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_.,:/@%+=-".contains(c);
-    Some(if text.chars().all(safe) {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    })
 }
 
 /// The environment layer of `--local`: `process` without the variables that set a
