@@ -32,7 +32,8 @@ pub const ALERTMANAGER_DIR: &str = "deploy/monitoring/alertmanager";
 pub const MONITORING_KUSTOMIZATION: &str =
     "deploy/kubernetes/components/monitoring/generated/kustomization.yaml";
 /// The generated PrometheusRule objects, relative to the repository root.
-pub const PROMETHEUS_RULES: &str = "deploy/kubernetes/components/prometheus-operator/prometheusrules.yaml";
+pub const PROMETHEUS_RULES: &str =
+    "deploy/kubernetes/components/prometheus-operator/prometheusrules.yaml";
 
 const HEADER: &str = "# Generated from the files under deploy/monitoring by the test\n\
 # generated_files_match_deploy_monitoring (crates/deploy-tests); do not edit. Rewrite with\n\
@@ -70,7 +71,11 @@ impl Sources {
             .iter()
             .map(|name| format!("{ALERTMANAGER_DIR}/{name}"))
             .find(|path| root.join(path).is_file());
-        Ok(Self { rules, dashboards, alertmanager })
+        Ok(Self {
+            rules,
+            dashboards,
+            alertmanager,
+        })
     }
 }
 
@@ -116,7 +121,8 @@ fn monitoring_kustomization(sources: &Sources) -> String {
 fn prometheus_rules(root: &Path, sources: &Sources) -> Result<String> {
     let mut out = String::from(HEADER);
     for file in &sources.rules {
-        let text = fs::read_to_string(root.join(file)).with_context(|| format!("reading {file}"))?;
+        let text =
+            fs::read_to_string(root.join(file)).with_context(|| format!("reading {file}"))?;
         check_rule_file(file, &text)?;
         let stem = Path::new(file)
             .file_stem()
@@ -142,7 +148,10 @@ fn prometheus_rules(root: &Path, sources: &Sources) -> Result<String> {
 /// A rule file must be one YAML mapping with `groups` as its only key, so that
 /// indenting it under `spec:` gives the PrometheusRule's spec.
 fn check_rule_file(file: &str, text: &str) -> Result<()> {
-    if text.lines().any(|l| l.starts_with('%') || l.starts_with("...")) {
+    if text
+        .lines()
+        .any(|l| l.starts_with('%') || l.starts_with("..."))
+    {
         bail!("{file}: YAML directives or document end markers are not supported");
     }
     if text.lines().filter(|l| l.trim_end() == "---").count() > 1 {

@@ -30,7 +30,11 @@ pub enum Endpoint {
 impl Endpoint {
     /// A pod in namespace `namespace` (labelled with its name, as the API server
     /// does, plus `namespace_labels`).
-    pub fn pod(namespace: &str, namespace_labels: &[(&str, &str)], labels: &[(&str, &str)]) -> Self {
+    pub fn pod(
+        namespace: &str,
+        namespace_labels: &[(&str, &str)],
+        labels: &[(&str, &str)],
+    ) -> Self {
         let mut ns: BTreeMap<String, String> = namespace_labels
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -39,7 +43,10 @@ impl Endpoint {
         Self::Pod {
             namespace: namespace.into(),
             namespace_labels: ns,
-            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 }
@@ -53,16 +60,35 @@ enum Direction {
 
 /// Whether `from` may open a connection to `to` on `port`/`protocol` under
 /// `policies` (the NetworkPolicies of every namespace involved).
-pub fn allowed(policies: &[&Object], from: &Endpoint, to: &Endpoint, port: u16, protocol: &str) -> Result<bool> {
-    Ok(side_allows(policies, Direction::Egress, from, to, port, protocol)?
-        && side_allows(policies, Direction::Ingress, to, from, port, protocol)?)
+pub fn allowed(
+    policies: &[&Object],
+    from: &Endpoint,
+    to: &Endpoint,
+    port: u16,
+    protocol: &str,
+) -> Result<bool> {
+    Ok(
+        side_allows(policies, Direction::Egress, from, to, port, protocol)?
+            && side_allows(policies, Direction::Ingress, to, from, port, protocol)?,
+    )
 }
 
-/// The NetworkPolicies of `pod`'s namespace that select it, for `direction`
-/// (`None` when the pod is not a pod).
-pub fn selecting<'a>(policies: &[&'a Object], pod: &Endpoint, ingress: bool) -> Result<Vec<&'a Object>> {
-    let direction = if ingress { Direction::Ingress } else { Direction::Egress };
-    let Endpoint::Pod { namespace, labels, .. } = pod else {
+/// The NetworkPolicies of `pod`'s namespace that select it for ingress (or egress)
+/// traffic; empty for an address outside the cluster.
+pub fn selecting<'a>(
+    policies: &[&'a Object],
+    pod: &Endpoint,
+    ingress: bool,
+) -> Result<Vec<&'a Object>> {
+    let direction = if ingress {
+        Direction::Ingress
+    } else {
+        Direction::Egress
+    };
+    let Endpoint::Pod {
+        namespace, labels, ..
+    } = pod
+    else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -173,18 +199,31 @@ fn peer_matches(peer: &Value, policy_namespace: &str, endpoint: &Endpoint) -> Re
             // ipBlock is meant for addresses outside the cluster.
             return Ok(false);
         };
-        let cidr = block.get("cidr").and_then(Value::as_str).context("ipBlock without cidr")?;
+        let cidr = block
+            .get("cidr")
+            .and_then(Value::as_str)
+            .context("ipBlock without cidr")?;
         if !in_cidr(*ip, cidr)? {
             return Ok(false);
         }
-        for except in block.get("except").and_then(Value::as_array).into_iter().flatten() {
+        for except in block
+            .get("except")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if in_cidr(*ip, except.as_str().context("ipBlock.except entry")?)? {
                 return Ok(false);
             }
         }
         return Ok(true);
     }
-    let Endpoint::Pod { namespace, namespace_labels, labels } = endpoint else {
+    let Endpoint::Pod {
+        namespace,
+        namespace_labels,
+        labels,
+    } = endpoint
+    else {
         return Ok(false);
     };
     let namespace_ok = match peer.get("namespaceSelector") {
@@ -200,7 +239,10 @@ fn peer_matches(peer: &Value, policy_namespace: &str, endpoint: &Endpoint) -> Re
 
 /// Whether a label selector (`matchLabels` and `matchExpressions`) matches `labels`;
 /// an absent or empty selector matches everything.
-pub fn selector_matches(selector: Option<&Value>, labels: &BTreeMap<String, String>) -> Result<bool> {
+pub fn selector_matches(
+    selector: Option<&Value>,
+    labels: &BTreeMap<String, String>,
+) -> Result<bool> {
     let Some(selector) = selector else {
         return Ok(true);
     };
@@ -215,8 +257,14 @@ pub fn selector_matches(selector: Option<&Value>, labels: &BTreeMap<String, Stri
         .into_iter()
         .flatten()
     {
-        let key = expression.get("key").and_then(Value::as_str).context("expression key")?;
-        let operator = expression.get("operator").and_then(Value::as_str).context("operator")?;
+        let key = expression
+            .get("key")
+            .and_then(Value::as_str)
+            .context("expression key")?;
+        let operator = expression
+            .get("operator")
+            .and_then(Value::as_str)
+            .context("operator")?;
         let values: Vec<&str> = expression
             .get("values")
             .and_then(Value::as_array)
@@ -238,12 +286,18 @@ pub fn selector_matches(selector: Option<&Value>, labels: &BTreeMap<String, Stri
 }
 
 fn in_cidr(ip: Ipv4Addr, cidr: &str) -> Result<bool> {
-    let (network, bits) = cidr.split_once('/').with_context(|| format!("CIDR {cidr}"))?;
+    let (network, bits) = cidr
+        .split_once('/')
+        .with_context(|| format!("CIDR {cidr}"))?;
     let network: Ipv4Addr = network.parse().with_context(|| format!("CIDR {cidr}"))?;
     let bits: u32 = bits.parse().with_context(|| format!("CIDR {cidr}"))?;
     if bits > 32 {
         bail!("CIDR {cidr}: prefix longer than 32 bits");
     }
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     Ok(u32::from(ip) & mask == u32::from(network) & mask)
 }

@@ -47,7 +47,10 @@ impl Object {
 
     /// The string at a JSON pointer, or `""`.
     pub fn str_at(&self, pointer: &str) -> &str {
-        self.0.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+        self.0
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// The pod template of a workload (Deployment, StatefulSet, DaemonSet, Job,
@@ -95,7 +98,9 @@ pub fn parse_yaml(yaml: &str) -> Result<Value> {
 
 /// The object of `kind` named `name`.
 pub fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Option<&'a Object> {
-    objects.iter().find(|o| o.kind() == kind && o.name() == name)
+    objects
+        .iter()
+        .find(|o| o.kind() == kind && o.name() == name)
 }
 
 /// The generated ConfigMap or Secret whose name starts with `base`.
@@ -124,7 +129,11 @@ pub fn containers(template: &Value) -> Vec<(ContainerKind, &Value)> {
     list("initContainers")
         .into_iter()
         .map(|c| (ContainerKind::Init, c))
-        .chain(list("containers").into_iter().map(|c| (ContainerKind::Main, c)))
+        .chain(
+            list("containers")
+                .into_iter()
+                .map(|c| (ContainerKind::Main, c)),
+        )
         .collect()
 }
 
@@ -143,18 +152,29 @@ pub fn string_map(value: &Value, pointer: &str) -> BTreeMap<String, String> {
 
 /// A ConfigMap's `data` entry.
 pub fn config_data<'a>(config_map: &'a Object, key: &str) -> Option<&'a str> {
-    config_map.at("/data").and_then(|d| d.get(key)).and_then(Value::as_str)
+    config_map
+        .at("/data")
+        .and_then(|d| d.get(key))
+        .and_then(Value::as_str)
 }
 
-/// A Secret's `data` entry, decoded.
+/// A Secret's `data` entry, decoded (Kustomize wraps long values over several lines,
+/// which Kubernetes' decoder skips, as this one does).
 pub fn secret_data(secret: &Object, key: &str) -> Result<Option<String>> {
     use base64::Engine as _;
-    let Some(encoded) = secret.at("/data").and_then(|d| d.get(key)).and_then(Value::as_str)
+    let Some(encoded) = secret
+        .at("/data")
+        .and_then(|d| d.get(key))
+        .and_then(Value::as_str)
     else {
         return Ok(None);
     };
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
+        .decode(compact)
         .with_context(|| format!("{} key {key} is not base64", secret.id()))?;
     Ok(Some(String::from_utf8(bytes).with_context(|| {
         format!("{} key {key} is not UTF-8", secret.id())
@@ -222,6 +242,10 @@ pub fn strings(container: &Value, key: &str) -> Vec<String> {
     container
         .get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -40,7 +40,9 @@ pub fn all<'a>(directives: &'a [Vec<String>], name: &str) -> Vec<&'a [String]> {
 /// Redis memory sizes: `384mb`, `3gb`, `1048576`, `4G`.
 pub fn memory_bytes(text: &str) -> Result<u64> {
     let lower = text.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     let n: u64 = digits.parse()?;
     let factor = match unit {
@@ -58,7 +60,9 @@ pub fn memory_bytes(text: &str) -> Result<u64> {
 
 /// Kubernetes quantities for memory: `512Mi`, `4Gi`, `256M`, `1000`.
 pub fn quantity_bytes(text: &str) -> Result<u64> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits.parse()?;
     let factor: u64 = match unit {

@@ -28,7 +28,10 @@ pub const PASSWORD_VARIABLES: [&str; 6] = [
 
 /// The value the tests use for a password variable.
 pub fn test_password(variable: &str) -> String {
-    format!("test-{}-5f0c2a", variable.to_ascii_lowercase().replace('_', "-"))
+    format!(
+        "test-{}-5f0c2a",
+        variable.to_ascii_lowercase().replace('_', "-")
+    )
 }
 
 /// `.env.example` with the six password lines uncommented and set to
@@ -107,8 +110,8 @@ impl Workspace {
             .tempdir()
             .context("creating a scratch directory")?;
         copy_tree(&repo.join("deploy"), &dir.path().join("deploy"))?;
-        let example = fs::read_to_string(repo.join(".env.example"))
-            .context("reading .env.example")?;
+        let example =
+            fs::read_to_string(repo.join(".env.example")).context("reading .env.example")?;
         let env_file = test_env_file(&example)?;
         let workspace = Self { dir };
         for overlay in OVERLAYS {
@@ -200,8 +203,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         if entry.file_type()?.is_dir() {
             copy_tree(&source, &target)?;
         } else {
-            fs::copy(&source, &target)
-                .with_context(|| format!("copying {}", source.display()))?;
+            fs::copy(&source, &target).with_context(|| format!("copying {}", source.display()))?;
         }
     }
     Ok(())

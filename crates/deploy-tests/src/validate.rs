@@ -27,7 +27,9 @@ pub const CRD_PACKAGES: [(&str, &str); 3] = [
 
 /// Whether an object is a custom resource validated by [`validate_custom`].
 pub fn is_custom(object: &Object) -> bool {
-    CRD_PACKAGES.iter().any(|(group, _)| object.group() == *group)
+    CRD_PACKAGES
+        .iter()
+        .any(|(group, _)| object.group() == *group)
 }
 
 /// One object's validation outcome.
@@ -154,7 +156,10 @@ pub fn validate_custom(objects: &[&Object]) -> Result<Vec<Outcome>> {
         .into_iter()
         .map(|r| {
             Ok(Outcome {
-                object: r["object"].as_str().context("result without object")?.to_owned(),
+                object: r["object"]
+                    .as_str()
+                    .context("result without object")?
+                    .to_owned(),
                 errors: r["errors"]
                     .as_array()
                     .context("result without errors")?

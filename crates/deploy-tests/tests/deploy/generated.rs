@@ -38,10 +38,20 @@ fn each_prometheus_rule_is_its_rule_file() {
     let sources = Sources::scan(&root).unwrap_or_else(|e| panic!("{e:#}"));
     let text = fs::read_to_string(root.join(PROMETHEUS_RULES)).expect("prometheusrules.yaml");
     let rules = parse_stream(&text).unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(rules.len(), sources.rules.len(), "one PrometheusRule per rule file");
+    assert_eq!(
+        rules.len(),
+        sources.rules.len(),
+        "one PrometheusRule per rule file"
+    );
     for (rule, file) in rules.iter().zip(&sources.rules) {
-        let source = parse_yaml(&fs::read_to_string(root.join(file)).expect("rule file")).expect("YAML");
+        let source =
+            parse_yaml(&fs::read_to_string(root.join(file)).expect("rule file")).expect("YAML");
         assert_eq!(rule.kind(), "PrometheusRule");
-        assert_eq!(rule.at("/spec"), Some(&source), "{} differs from {file}", rule.name());
+        assert_eq!(
+            rule.at("/spec"),
+            Some(&source),
+            "{} differs from {file}",
+            rule.name()
+        );
     }
 }

@@ -15,7 +15,10 @@ fn pod(r: &Rendered, kind: &str, name: &str) -> Option<Endpoint> {
     let namespace = objects::find(&r.objects, "Namespace", workload.namespace())
         .expect("the namespace is rendered too");
     let mut ns_labels = string_map(&namespace.0, "/metadata/labels");
-    ns_labels.insert("kubernetes.io/metadata.name".into(), namespace.name().into());
+    ns_labels.insert(
+        "kubernetes.io/metadata.name".into(),
+        namespace.name().into(),
+    );
     Some(Endpoint::Pod {
         namespace: workload.namespace().into(),
         namespace_labels: ns_labels,
@@ -25,16 +28,34 @@ fn pod(r: &Rendered, kind: &str, name: &str) -> Option<Endpoint> {
 
 fn external_pods() -> [(&'static str, Endpoint); 5] {
     [
-        ("kube-dns", Endpoint::pod("kube-system", &[], &[("k8s-app", "kube-dns")])),
+        (
+            "kube-dns",
+            Endpoint::pod("kube-system", &[], &[("k8s-app", "kube-dns")]),
+        ),
         (
             "ingress controller",
-            Endpoint::pod("ingress-nginx", &[], &[("app.kubernetes.io/name", "ingress-nginx")]),
+            Endpoint::pod(
+                "ingress-nginx",
+                &[],
+                &[("app.kubernetes.io/name", "ingress-nginx")],
+            ),
         ),
-        ("client", Endpoint::pod("shop", &[("sessiondb.io/client", "true")], &[("app", "checkout")])),
+        (
+            "client",
+            Endpoint::pod(
+                "shop",
+                &[("sessiondb.io/client", "true")],
+                &[("app", "checkout")],
+            ),
+        ),
         ("other", Endpoint::pod("other", &[], &[("app", "intruder")])),
         (
             "cluster prometheus",
-            Endpoint::pod("monitoring", &[], &[("app.kubernetes.io/name", "prometheus")]),
+            Endpoint::pod(
+                "monitoring",
+                &[],
+                &[("app.kubernetes.io/name", "prometheus")],
+            ),
         ),
     ]
 }
@@ -48,8 +69,16 @@ struct Flows<'a> {
 }
 
 impl Flows<'_> {
-    fn expect(&mut self, want: bool, from: (&str, &Endpoint), to: (&str, &Endpoint), port: u16, protocol: &str) {
-        let got = allowed(&self.policies, from.1, to.1, port, protocol).expect("evaluable policies");
+    fn expect(
+        &mut self,
+        want: bool,
+        from: (&str, &Endpoint),
+        to: (&str, &Endpoint),
+        port: u16,
+        protocol: &str,
+    ) {
+        let got =
+            allowed(&self.policies, from.1, to.1, port, protocol).expect("evaluable policies");
         if got != want {
             self.failures.push(format!(
                 "{}: {} -> {} {port}/{protocol} is {} but should be {}",
@@ -66,7 +95,11 @@ impl Flows<'_> {
 #[test]
 fn every_pod_is_isolated_and_has_its_own_policy() {
     for (rendering, r) in support::all_renderings() {
-        let policies: Vec<&Object> = r.objects.iter().filter(|o| o.kind() == "NetworkPolicy").collect();
+        let policies: Vec<&Object> = r
+            .objects
+            .iter()
+            .filter(|o| o.kind() == "NetworkPolicy")
+            .collect();
         for workload in r.objects.iter().filter(|o| o.pod_template().is_some()) {
             let endpoint = pod(r, workload.kind(), workload.name()).expect("pod");
             for ingress in [true, false] {
@@ -82,7 +115,11 @@ fn every_pod_is_isolated_and_has_its_own_policy() {
                 .into_iter()
                 .chain(selecting(&policies, &endpoint, false).expect("valid"))
                 .any(|p| p.at("/spec/podSelector") != Some(&serde_json::json!({})));
-            assert!(own, "{rendering}: no policy of its own selects {}", workload.id());
+            assert!(
+                own,
+                "{rendering}: no policy of its own selects {}",
+                workload.id()
+            );
         }
     }
 }
@@ -92,7 +129,11 @@ fn exactly_the_needed_flows_are_allowed() {
     let mut failures = Vec::new();
     for (rendering, r) in support::all_renderings() {
         let mut flows = Flows {
-            policies: r.objects.iter().filter(|o| o.kind() == "NetworkPolicy").collect(),
+            policies: r
+                .objects
+                .iter()
+                .filter(|o| o.kind() == "NetworkPolicy")
+                .collect(),
             rendering: &rendering,
             failures: Vec::new(),
         };

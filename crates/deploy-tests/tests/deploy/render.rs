@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use sessiondb_deploy_tests::objects::{self, Object};
-use sessiondb_deploy_tests::validate::{self, Outcome};
 use sessiondb_deploy_tests::repo_root;
+use sessiondb_deploy_tests::validate::{self, Outcome};
 
 use crate::support;
 
@@ -80,7 +80,10 @@ fn expected(overlay: &str) -> Vec<String> {
         "production" => &[BASE, REDIS_COMMON, HA, PRODUCTION],
         other => panic!("no expectation for overlay {other}"),
     };
-    let mut all: Vec<String> = parts.iter().flat_map(|p| p.iter().map(|s| (*s).to_owned())).collect();
+    let mut all: Vec<String> = parts
+        .iter()
+        .flat_map(|p| p.iter().map(|s| (*s).to_owned()))
+        .collect();
     all.sort();
     all
 }
@@ -92,7 +95,12 @@ fn every_overlay_renders_exactly_its_objects_in_the_sessiondb_namespace() {
         assert_eq!(actual, expected(overlay), "objects of overlay {overlay}");
         for object in &rendered.objects {
             if object.kind() != "Namespace" {
-                assert_eq!(object.namespace(), "sessiondb", "{overlay}: {}", object.id());
+                assert_eq!(
+                    object.namespace(),
+                    "sessiondb",
+                    "{overlay}: {}",
+                    object.id()
+                );
             }
         }
         println!("{overlay}: {} objects: {}", actual.len(), actual.join(", "));
@@ -116,7 +124,11 @@ fn the_optional_components_render_on_their_overlays() {
                 "Deployment/grafana",
             ]
         } else {
-            &["ServiceMonitor/sessiondb", "ServiceMonitor/redis", "PrometheusRule/sessiondb-"]
+            &[
+                "ServiceMonitor/sessiondb",
+                "ServiceMonitor/redis",
+                "PrometheusRule/sessiondb-",
+            ]
         };
         for want in wanted {
             assert!(
@@ -129,17 +141,23 @@ fn the_optional_components_render_on_their_overlays() {
 
 fn assert_all_valid(what: &str, outcomes: &[Outcome]) {
     let failures: Vec<&Outcome> = outcomes.iter().filter(|o| !o.errors.is_empty()).collect();
-    assert!(failures.is_empty(), "{what}: invalid objects: {failures:#?}");
+    assert!(
+        failures.is_empty(),
+        "{what}: invalid objects: {failures:#?}"
+    );
 }
 
 #[test]
 fn built_in_objects_validate_strictly_against_the_kubernetes_schemas() {
     for (name, rendered) in support::all_renderings() {
-        let builtin: Vec<&Object> =
-            rendered.objects.iter().filter(|o| !validate::is_custom(o)).collect();
+        let builtin: Vec<&Object> = rendered
+            .objects
+            .iter()
+            .filter(|o| !validate::is_custom(o))
+            .collect();
         for version in validate::KUBERNETES_VERSIONS {
-            let outcomes = validate::validate_builtin(&builtin, version)
-                .unwrap_or_else(|e| panic!("{e:#}"));
+            let outcomes =
+                validate::validate_builtin(&builtin, version).unwrap_or_else(|e| panic!("{e:#}"));
             assert_eq!(outcomes.len(), builtin.len());
             assert_all_valid(&format!("{name} on Kubernetes {version}"), &outcomes);
         }
@@ -151,11 +169,13 @@ fn the_kubernetes_validator_rejects_an_unknown_field() {
     let mut bad = objects::find(support::objects("dev"), "Deployment", "sessiondb")
         .expect("the dev overlay has the API Deployment")
         .clone();
-    bad.0["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] =
-        serde_json::json!({});
+    bad.0["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = serde_json::json!({});
     let outcomes = validate::validate_builtin(&[&bad], validate::KUBERNETES_VERSIONS[0])
         .unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(!outcomes[0].errors.is_empty(), "a misspelt field passed: {outcomes:?}");
+    assert!(
+        !outcomes[0].errors.is_empty(),
+        "a misspelt field passed: {outcomes:?}"
+    );
 }
 
 /// The Argo CD objects under deploy/argocd.
@@ -169,7 +189,9 @@ pub(crate) fn argocd_objects() -> Vec<Object> {
     paths.sort();
     for path in paths {
         let text = std::fs::read_to_string(&path).expect("readable");
-        out.extend(objects::parse_stream(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display())));
+        out.extend(
+            objects::parse_stream(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display())),
+        );
     }
     out
 }
@@ -187,9 +209,18 @@ fn custom_resources_and_argo_cd_objects_validate_against_their_crd_schemas() {
         "deploy/argocd holds an Application, an ApplicationSet and an AppProject"
     );
     for (_, rendered) in support::all_renderings() {
-        custom.extend(rendered.objects.iter().filter(|o| validate::is_custom(o)).cloned());
+        custom.extend(
+            rendered
+                .objects
+                .iter()
+                .filter(|o| validate::is_custom(o))
+                .cloned(),
+        );
     }
-    assert!(custom.iter().any(|o| o.kind() == "Certificate"), "production has certificates");
+    assert!(
+        custom.iter().any(|o| o.kind() == "Certificate"),
+        "production has certificates"
+    );
     let refs: Vec<&Object> = custom.iter().collect();
     let outcomes = validate::validate_custom(&refs).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(outcomes.len(), refs.len());
@@ -204,5 +235,8 @@ fn the_crd_validator_rejects_a_wrong_type() {
         .expect("deploy/argocd has an Application");
     bad.0["spec"]["destination"]["namespace"] = serde_json::json!(42);
     let outcomes = validate::validate_custom(&[&bad]).unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(!outcomes[0].errors.is_empty(), "a number passed for a string: {outcomes:?}");
+    assert!(
+        !outcomes[0].errors.is_empty(),
+        "a number passed for a string: {outcomes:?}"
+    );
 }

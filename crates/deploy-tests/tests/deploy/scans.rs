@@ -12,7 +12,8 @@ use crate::support;
 
 /// The check ids `deploy/kubernetes/checkov.yaml` skips.
 fn skipped_checks() -> Vec<String> {
-    let text = fs::read_to_string(repo_root().join("deploy/kubernetes/checkov.yaml")).expect("checkov.yaml");
+    let text = fs::read_to_string(repo_root().join("deploy/kubernetes/checkov.yaml"))
+        .expect("checkov.yaml");
     let config = sessiondb_deploy_tests::objects::parse_yaml(&text).expect("YAML");
     config["skip-check"]
         .as_array()
@@ -24,17 +25,25 @@ fn skipped_checks() -> Vec<String> {
 
 #[test]
 fn every_skipped_checkov_check_is_explained_in_the_docs() {
-    let docs = fs::read_to_string(repo_root().join("docs/deploy/kubernetes.md")).expect("docs/deploy/kubernetes.md");
+    let docs = fs::read_to_string(repo_root().join("docs/deploy/kubernetes.md"))
+        .expect("docs/deploy/kubernetes.md");
     let skipped = skipped_checks();
     assert!(!skipped.is_empty());
     for id in skipped {
-        assert!(docs.contains(&id), "docs/deploy/kubernetes.md does not explain the skip of {id}");
+        assert!(
+            docs.contains(&id),
+            "docs/deploy/kubernetes.md does not explain the skip of {id}"
+        );
     }
 }
 
 #[test]
 fn checkov_finds_nothing_in_the_rendered_manifests() {
-    let dir = tempfile::tempdir().expect("scratch directory");
+    // checkov skips hidden directories, such as tempfile's default `.tmpXXXX`.
+    let dir = tempfile::Builder::new()
+        .prefix("checkov-")
+        .tempdir()
+        .expect("scratch directory");
     for (name, rendered) in support::all_renderings() {
         fs::write(dir.path().join(format!("{name}.yaml")), &rendered.yaml).expect("write");
     }
@@ -43,13 +52,22 @@ fn checkov_finds_nothing_in_the_rendered_manifests() {
         .arg(dir.path())
         .arg("--config-file")
         .arg(repo_root().join("deploy/kubernetes/checkov.yaml"))
-        .args(["--output", "json", "--quiet", "--compact", "--skip-download"])
+        .args([
+            "--output",
+            "json",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+        ])
         .env("BC_SKIP_MAPPING", "TRUE")
         .output()
         .expect("running checkov");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("checkov printed no JSON report ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "checkov printed no JSON report ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
     });
     let reports = match report {
         Value::Array(reports) => reports,
@@ -59,13 +77,31 @@ fn checkov_finds_nothing_in_the_rendered_manifests() {
     let mut passed = 0;
     for r in &reports {
         passed += r["summary"]["passed"].as_u64().unwrap_or(0);
-        assert_eq!(r["summary"]["parsing_errors"].as_u64(), Some(0), "parsing errors: {r}");
-        for check in r["results"]["failed_checks"].as_array().into_iter().flatten() {
-            failed.push(format!("{} {} ({})", check["check_id"], check["check_name"], check["resource"]));
+        assert_eq!(
+            r["summary"]["parsing_errors"].as_u64(),
+            Some(0),
+            "parsing errors: {r}"
+        );
+        for check in r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            failed.push(format!(
+                "{} {} ({})",
+                check["check_id"], check["check_name"], check["resource"]
+            ));
         }
     }
-    assert!(passed > 100, "checkov passed only {passed} checks: did it scan anything?");
-    assert!(failed.is_empty(), "checkov failures:\n{}", failed.join("\n"));
+    assert!(
+        passed > 100,
+        "checkov passed only {passed} checks: did it scan anything?"
+    );
+    assert!(
+        failed.is_empty(),
+        "checkov failures:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -91,5 +127,8 @@ fn hadolint_reports_a_known_problem() {
         .arg(&path)
         .output()
         .expect("running hadolint");
-    assert!(!output.status.success(), "hadolint accepted `FROM debian:latest`");
+    assert!(
+        !output.status.success(),
+        "hadolint accepted `FROM debian:latest`"
+    );
 }

@@ -19,8 +19,17 @@ const MOUNT_ROOT: &str = "/etc/sessiondb/";
 /// Lays out the volumes `container` mounts under /etc/sessiondb in `dir` (ConfigMap
 /// data as is; Secrets that cert-manager issues as placeholder files, since the
 /// loader only checks they exist) and returns the environment, secrets resolved.
-fn materialize(objects_: &[Object], template: &Value, container: &Value, dir: &Path) -> Vec<(String, String)> {
-    let volumes = template.pointer("/spec/volumes").and_then(Value::as_array).cloned().unwrap_or_default();
+fn materialize(
+    objects_: &[Object],
+    template: &Value,
+    container: &Value,
+    dir: &Path,
+) -> Vec<(String, String)> {
+    let volumes = template
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for mount in container["volumeMounts"].as_array().into_iter().flatten() {
         let path = mount["mountPath"].as_str().expect("mountPath");
         let Some(relative) = path.strip_prefix(MOUNT_ROOT) else {
@@ -28,24 +37,42 @@ fn materialize(objects_: &[Object], template: &Value, container: &Value, dir: &P
         };
         let target = dir.join(relative);
         fs::create_dir_all(&target).expect("mount directory");
-        let volume = volumes.iter().find(|v| v["name"] == mount["name"]).expect("the mounted volume exists");
+        let volume = volumes
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .expect("the mounted volume exists");
         if let Some(name) = volume.pointer("/configMap/name").and_then(Value::as_str) {
             let map = objects::find(objects_, "ConfigMap", name).expect("mounted ConfigMap");
-            for (key, value) in map.at("/data").and_then(Value::as_object).into_iter().flatten() {
+            for (key, value) in map
+                .at("/data")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 fs::write(target.join(key), value.as_str().expect("string data")).expect("write");
             }
         }
         if volume.get("secret").is_some() {
-            for item in volume.pointer("/secret/items").and_then(Value::as_array).into_iter().flatten() {
-                fs::write(target.join(item["path"].as_str().expect("path")), "issued by cert-manager\n")
-                    .expect("write");
+            for item in volume
+                .pointer("/secret/items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                fs::write(
+                    target.join(item["path"].as_str().expect("path")),
+                    "issued by cert-manager\n",
+                )
+                .expect("write");
             }
         }
     }
     objects::container_env(container, |from| {
         let reference = from.get("secretKeyRef")?;
         let secret = objects::find(objects_, "Secret", reference["name"].as_str()?)?;
-        objects::secret_data(secret, reference["key"].as_str()?).ok().flatten()
+        objects::secret_data(secret, reference["key"].as_str()?)
+            .ok()
+            .flatten()
     })
 }
 
@@ -64,10 +91,18 @@ fn load(objects_: &[Object], workload: &Object, container_name: &str, dir: &Path
         .map(|(_, v)| v.clone())
         .expect("SESSIONDB_CONFIG names the settings file");
     env.retain(|(n, _)| n != "SESSIONDB_CONFIG");
-    let config_file: PathBuf = dir.join(config.strip_prefix(MOUNT_ROOT).expect("mounted under /etc/sessiondb"));
-    assert!(config_file.is_file(), "{} is not mounted", config);
-    Settings::load(&LoadOptions { config_file: Some(config_file), env, overrides: Vec::new() })
-        .unwrap_or_else(|e| panic!("{}: {container_name}: {e}", workload.id()))
+    let config_file: PathBuf = dir.join(
+        config
+            .strip_prefix(MOUNT_ROOT)
+            .expect("mounted under /etc/sessiondb"),
+    );
+    assert!(config_file.is_file(), "{config} is not mounted");
+    Settings::load(&LoadOptions {
+        config_file: Some(config_file),
+        env,
+        overrides: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{}: {container_name}: {e}", workload.id()))
 }
 
 #[test]
@@ -76,17 +111,32 @@ fn the_pods_settings_load_and_match_each_overlay() {
         let objects_ = &rendered.objects;
         let api = objects::find(objects_, "Deployment", "sessiondb").expect("API");
         let job = objects::find(objects_, "CronJob", "sessiondb-cleanup").expect("cleanup");
-        let config = objects::find_generated(objects_, "ConfigMap", "sessiondb-config").expect("config");
-        assert!(config_data(config, "sessiondb.toml").is_some(), "{overlay}: no sessiondb.toml");
+        let config =
+            objects::find_generated(objects_, "ConfigMap", "sessiondb-config").expect("config");
+        assert!(
+            config_data(config, "sessiondb.toml").is_some(),
+            "{overlay}: no sessiondb.toml"
+        );
         for (workload, container) in [(api, "sessiondb"), (job, "cleanup")] {
             let dir = tempfile::tempdir().expect("scratch directory");
             let settings = load(objects_, workload, container, dir.path());
             let at = format!("{overlay}: {container}");
             assert_eq!(settings.server.listen.to_string(), "0.0.0.0:8080", "{at}");
-            assert_eq!(settings.server.admin_listen.to_string(), "0.0.0.0:9090", "{at}");
-            let password = settings.redis.password.as_ref().map(|p| p.expose_secret().to_owned());
-            let sentinel_password =
-                settings.redis.sentinel_password.as_ref().map(|p| p.expose_secret().to_owned());
+            assert_eq!(
+                settings.server.admin_listen.to_string(),
+                "0.0.0.0:9090",
+                "{at}"
+            );
+            let password = settings
+                .redis
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned());
+            let sentinel_password = settings
+                .redis
+                .sentinel_password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned());
             let (want_user, want_variable) = match (*overlay, container) {
                 ("production", "sessiondb") => (Some("app"), "APP_PASSWORD"),
                 ("production", _) => (Some("cleanup"), "CLEANUP_PASSWORD"),
@@ -106,8 +156,12 @@ fn the_pods_settings_load_and_match_each_overlay() {
                 }
                 _ => {
                     assert_eq!(settings.redis.mode, RedisMode::Sentinel, "{at}");
-                    let sentinels: Vec<String> =
-                        settings.redis.sentinels.iter().map(|s| format!("{}:{}", s.host, s.port)).collect();
+                    let sentinels: Vec<String> = settings
+                        .redis
+                        .sentinels
+                        .iter()
+                        .map(|s| format!("{}:{}", s.host, s.port))
+                        .collect();
                     assert_eq!(
                         sentinels,
                         (0..3)
@@ -118,7 +172,9 @@ fn the_pods_settings_load_and_match_each_overlay() {
                     assert_eq!(settings.redis.sentinel_service, "sessiondb", "{at}");
                     assert_eq!(
                         sentinel_password,
-                        Some(sessiondb_deploy_tests::render::test_password("SENTINEL_PASSWORD")),
+                        Some(sessiondb_deploy_tests::render::test_password(
+                            "SENTINEL_PASSWORD"
+                        )),
                         "{at}"
                     );
                 }
@@ -127,7 +183,11 @@ fn the_pods_settings_load_and_match_each_overlay() {
             assert_eq!(settings.redis.tls.enabled, production, "{at}: TLS");
             assert_eq!(
                 settings.redis.durability,
-                if production { DurabilityMode::Replicated } else { DurabilityMode::Async },
+                if production {
+                    DurabilityMode::Replicated
+                } else {
+                    DurabilityMode::Async
+                },
                 "{at}: durability"
             );
             assert_eq!(settings.server.trust_forwarded_for, production, "{at}");

@@ -50,15 +50,20 @@ pub(crate) fn with_components() -> Option<&'static [(String, Rendered)]> {
     }
     let renderings = CELL.get_or_init(|| {
         let workspace = Workspace::new().map_err(|e| format!("{e:#}"))?;
-        [("dev", "monitoring"), ("ha", "monitoring"), ("ha", "prometheus-operator"), ("production", "prometheus-operator")]
-            .iter()
-            .map(|(overlay, component)| {
-                workspace
-                    .render_with(overlay, &[component])
-                    .map(|r| (format!("{overlay}+{component}"), r))
-                    .map_err(|e| format!("{e:#}"))
-            })
-            .collect()
+        [
+            ("dev", "monitoring"),
+            ("ha", "monitoring"),
+            ("ha", "prometheus-operator"),
+            ("production", "prometheus-operator"),
+        ]
+        .iter()
+        .map(|(overlay, component)| {
+            workspace
+                .render_with(overlay, &[component])
+                .map(|r| (format!("{overlay}+{component}"), r))
+                .map_err(|e| format!("{e:#}"))
+        })
+        .collect()
     });
     match renderings {
         Ok(r) => Some(r),
@@ -82,8 +87,10 @@ pub(crate) fn monitoring_assets_present() -> bool {
 /// Every rendering: the overlays, then the overlays with components (when the
 /// monitoring assets exist).
 pub(crate) fn all_renderings() -> Vec<(String, &'static Rendered)> {
-    let mut all: Vec<(String, &'static Rendered)> =
-        overlays().iter().map(|(n, r)| ((*n).to_owned(), r)).collect();
+    let mut all: Vec<(String, &'static Rendered)> = overlays()
+        .iter()
+        .map(|(n, r)| ((*n).to_owned(), r))
+        .collect();
     if let Some(extra) = with_components() {
         all.extend(extra.iter().map(|(n, r)| (n.clone(), r)));
     }
