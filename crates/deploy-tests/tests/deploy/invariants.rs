@@ -338,22 +338,6 @@ fn the_namespace_enforces_the_restricted_pod_security_standard() {
     }
 }
 
-/// The value the local stack passes as `--hash-max-listpack-value`
-/// (crates/local/src/stack/nodes.rs), the project's shipped setting.
-fn shipped_listpack_value() -> String {
-    let source = std::fs::read_to_string(repo_root().join("crates/local/src/stack/nodes.rs"))
-        .expect("crates/local/src/stack/nodes.rs");
-    let after = source
-        .split("\"--hash-max-listpack-value\"")
-        .nth(1)
-        .expect("the local stack sets --hash-max-listpack-value");
-    after
-        .split('"')
-        .nth(1)
-        .expect("followed by its value")
-        .to_owned()
-}
-
 /// The config files a Redis/Sentinel container loads: the file named first in its
 /// args (as shipped in the ConfigMap) and every `--include`d one.
 fn loaded_config(objects: &[Object], container: &Value, shipped_key: &str) -> Vec<Vec<String>> {
@@ -377,7 +361,6 @@ fn loaded_config(objects: &[Object], container: &Value, shipped_key: &str) -> Ve
 
 #[test]
 fn redis_never_evicts_keeps_an_aof_and_fits_its_container() {
-    let listpack = shipped_listpack_value();
     for (rendering, r) in support::all_renderings() {
         let redis = objects::find(&r.objects, "StatefulSet", "redis").expect("redis");
         let (_, c) = containers(redis.pod_template().expect("pod"))
@@ -396,7 +379,6 @@ fn redis_never_evicts_keeps_an_aof_and_fits_its_container() {
             "{rendering}: maxmemory {maxmemory} leaves less than 20% of the limit {limit}"
         );
         assert_eq!(get("maxmemory-policy"), "noeviction", "{rendering}");
-        assert_eq!(get("hash-max-listpack-value"), listpack, "{rendering}");
         assert_eq!(get("appendonly"), "yes", "{rendering}");
         assert_eq!(get("appendfsync"), "everysec", "{rendering}");
         assert_eq!(get("aof-use-rdb-preamble"), "yes", "{rendering}");

@@ -489,10 +489,18 @@ fn ha_configs_elect_a_master_fail_over_and_rejoin_the_old_master_as_replica() {
         },
     );
     let secret = SecretString::from(admin);
-    Connection::open("127.0.0.1", second, Some(&secret))
-        .expect("connect")
-        .call(&["SET", "sdb:deploy-test", "written after the failover"])
-        .expect("the new master accepts writes (it has replicas)");
+    // min-replicas-to-write 1: the new master takes writes once a replica has
+    // reconnected to it and acknowledged (Sentinel reconfigures them one by one).
+    poll(
+        "the new master to accept writes (it has replicas)",
+        Duration::from_secs(30),
+        || {
+            Connection::open("127.0.0.1", second, Some(&secret))
+                .ok()?
+                .call(&["SET", "sdb:deploy-test", "written after the failover"])
+                .ok()
+        },
+    );
     poll(
         "the write to reach the old master",
         Duration::from_secs(10),

@@ -89,7 +89,7 @@ fn every_alert_has_a_runbook_section_under_its_area() {
 
 /// The subcommands of the `sessiondb` binary, read from its `enum Command`.
 fn sessiondb_subcommands() -> BTreeSet<String> {
-    let path = paths::repo_root().join("crates/cli/src/cli.rs");
+    let path = paths::repo_root().join("crates/cli/src/commands/mod.rs");
     let source = paths::read(&path).unwrap_or_else(|e| panic!("{e}"));
     let body = source
         .split_once("enum Command {")
