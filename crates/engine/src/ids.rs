@@ -58,14 +58,24 @@ impl UserId {
         Tag(u16::from_be_bytes([digest[0], digest[1]]) % TAG_BUCKETS)
     }
 
-    /// A fixed-length digest of the id used in key names (22 characters), so key names stay
-    /// short and free of whatever bytes user ids contain.
-    pub(crate) fn key_hash(&self) -> String {
+    /// The digest of the id used in key names.
+    pub(crate) fn key_hash(&self) -> UserHash {
         let digest = Sha256::new()
             .chain_update(b"sessiondb/user\0")
             .chain_update(self.0.as_bytes())
             .finalize();
-        URL_SAFE_NO_PAD.encode(&digest[..16])
+        UserHash(URL_SAFE_NO_PAD.encode(&digest[..16]))
+    }
+}
+
+/// A fixed-length digest of a user id (128 bits, 22 base64url characters), used in key
+/// names so they stay short and free of whatever bytes user ids contain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UserHash(String);
+
+impl UserHash {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

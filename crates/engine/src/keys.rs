@@ -4,7 +4,7 @@
 //! bucket's base (`<prefix>:{<tag>}:`) and derive the other key names of that bucket
 //! themselves, so every key one script touches hashes to the same Cluster slot.
 
-use crate::ids::Tag;
+use crate::ids::{Tag, UserHash};
 
 /// Builds key names for one key prefix.
 #[derive(Debug, Clone)]
@@ -29,8 +29,9 @@ impl Keyspace {
         format!("{}s:{sid}", self.base(tag))
     }
 
-    pub(crate) fn index(&self, tag: Tag, user_hash: &str) -> String {
-        format!("{}u:{user_hash}", self.base(tag))
+    /// A user's index of device logins.
+    pub(crate) fn index(&self, tag: Tag, user: &UserHash) -> String {
+        format!("{}u:{}", self.base(tag), user.as_str())
     }
 
     pub(crate) fn deletion(&self, tag: Tag, did: &str) -> String {

@@ -50,4 +50,4 @@ pub use error::{Error, InvalidInput};
 pub use events::{Event, EventKind, Observer, Reason};
 pub use ids::{DeletionId, SessionId, Tag, UserId, TAG_BUCKETS};
 pub use model::*;
-pub use token::{DeletionToken, RefreshToken, SessionToken};
+pub use token::{token_log_id, DeletionToken, RefreshToken, SessionToken};

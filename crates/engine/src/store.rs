@@ -202,6 +202,17 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::run_write`], reading the answer as an array.
+    pub(crate) async fn call_write(
+        &self,
+        script: &NamedScript,
+        key: String,
+        args: Vec<Value>,
+    ) -> Result<Reply, Error> {
+        let value = self.run_write(script, key, args).await?;
+        Reply::array(script.name, value)
+    }
+
     /// Runs a script that changes state. In replicated durability the script and a
     /// `WAIT` go down the same connection in one pipeline (one round trip), and the
     /// write counts only when enough replicas confirmed it.
@@ -499,6 +510,17 @@ impl Reply {
         Error::Protocol {
             script: self.script,
             detail: detail.to_owned(),
+        }
+    }
+
+    /// Reads the status a write script answers with: `Ok` for `'ok'`, the engine error
+    /// for `{'err', code}` (codes that carry more, such as `version_conflict`, are
+    /// parsed by their caller first).
+    pub(crate) fn ok(&mut self) -> Result<(), Error> {
+        match self.string()?.as_str() {
+            "ok" => Ok(()),
+            "err" => Err(crate::engine::script_error(self.script, &self.string()?)),
+            other => Err(self.protocol(&format!("unexpected status {other:?}"))),
         }
     }
 

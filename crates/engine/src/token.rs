@@ -54,8 +54,20 @@ impl TokenHash {
     /// First 8 hex characters of the hash: enough to trace a request in logs, useless
     /// to an attacker.
     pub(crate) fn log_prefix(&self) -> String {
-        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+        log_id(&self.0)
     }
+}
+
+/// The first 8 hex characters of a SHA-256: how a token appears in logs.
+fn log_id(digest: &[u8]) -> String {
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How a token appears in logs (the first 8 hex characters of its SHA-256), also for
+/// text that is not a valid token: a request can be traced without revealing anything
+/// usable. The same value as the parsed token's `log_id()`.
+pub fn token_log_id(raw: &str) -> String {
+    log_id(&Sha256::digest(raw.as_bytes()))
 }
 
 impl fmt::Debug for TokenHash {

@@ -1,11 +1,10 @@
 //! Deletion tokens: single-use capabilities to revoke a device login or a whole user.
 
-use super::{at, hash_arg, millis, script_error, session_ids, Engine};
+use super::{at, hash_arg, millis, session_ids, Engine};
 use crate::error::Error;
 use crate::events::{EventKind, Reason};
 use crate::ids::{DeletionId, UserId};
 use crate::model::{DeletionScope, DeletionTarget, IssuedDeletionToken, Redemption};
-use crate::store::Reply;
 use crate::token::DeletionToken;
 
 impl Engine {
@@ -37,20 +36,17 @@ impl Engine {
             hash_arg(token.hash()),
             scope.into(),
             session.into(),
-            user.key_hash().into(),
+            user.key_hash().as_str().into(),
             user.as_str().into(),
             millis(self.inner.config.deletion.ttl),
         ];
         let script = &self.inner.scripts.deletion_issue;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.deletion(tag, id.as_str()), args)
+            .call_write(script, keys.deletion(tag, id.as_str()), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
-        if reply.string()? != "ok" {
-            return Err(script_error(script.name, &reply.string()?));
-        }
+        reply.ok()?;
         Ok(IssuedDeletionToken {
             id,
             token,
@@ -66,15 +62,12 @@ impl Engine {
         let keys = &self.inner.keys;
         let args = vec![keys.base(tag).into(), hash_arg(token.hash())];
         let script = &self.inner.scripts.deletion_redeem;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.deletion(tag, token.id().as_str()), args)
+            .call_write(script, keys.deletion(tag, token.id().as_str()), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
-        if reply.string()? != "ok" {
-            return Err(script_error(script.name, &reply.string()?));
-        }
+        reply.ok()?;
         let scope = match reply.string()?.as_str() {
             "session" => DeletionScope::Session,
             _ => DeletionScope::User,

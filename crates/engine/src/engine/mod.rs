@@ -168,7 +168,7 @@ fn session_ids(script: &'static str, ids: Vec<String>) -> Result<Vec<SessionId>,
 }
 
 /// Maps a script's `{'err', code, …}` reply to the engine error.
-fn script_error(script: &'static str, code: &str) -> Error {
+pub(crate) fn script_error(script: &'static str, code: &str) -> Error {
     match code {
         "session_not_found" => Error::SessionNotFound,
         "session_limit_reached" => Error::SessionLimitReached,

@@ -5,7 +5,6 @@ use crate::error::Error;
 use crate::events::{EventKind, Reason};
 use crate::ids::UserId;
 use crate::model::Refreshed;
-use crate::store::Reply;
 use crate::token::{new_nonce, RefreshToken};
 
 impl Engine {
@@ -34,12 +33,11 @@ impl Engine {
             config.refresh.reuse_scope.as_str().into(),
         ];
         let script = &self.inner.scripts.refresh;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.session(tag, sid.as_str()), args)
+            .call_write(script, keys.session(tag, sid.as_str()), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
         match reply.string()?.as_str() {
             "rotated" => {
                 let _now = reply.u64()?;

@@ -73,12 +73,11 @@ impl Engine {
             policy.cap_policy.as_str().into(),
         ];
         let script = &self.inner.scripts.create;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.index(tag, &user_hash), args)
+            .call_write(script, keys.index(tag, &user_hash), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
         if reply.string()? != "ok" {
             let code = reply.string()?;
             let ended = reply.ids(script.name)?;
@@ -238,12 +237,11 @@ impl Engine {
                 .into(),
         ];
         let script = &self.inner.scripts.update;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.session(tag, token.id().as_str()), args)
+            .call_write(script, keys.session(tag, token.id().as_str()), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
         match reply.string()?.as_str() {
             "ok" => Ok(Updated {
                 version: reply.u64()?,
@@ -276,15 +274,12 @@ impl Engine {
             hash_arg(new_refresh.hash()),
         ];
         let script = &self.inner.scripts.rotate;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.session(tag, sid.as_str()), args)
+            .call_write(script, keys.session(tag, sid.as_str()), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
-        if reply.string()? != "ok" {
-            return Err(script_error(script.name, &reply.string()?));
-        }
+        reply.ok()?;
         let rotated = Rotated {
             session_token: new_token,
             refresh_token: new_refresh,
@@ -343,15 +338,12 @@ impl Engine {
             user.map_or("", UserId::as_str).into(),
         ];
         let script = &self.inner.scripts.revoke;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.session(tag, sid.as_str()), args)
+            .call_write(script, keys.session(tag, sid.as_str()), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
-        if reply.string()? != "ok" {
-            return Err(script_error(script.name, &reply.string()?));
-        }
+        reply.ok()?;
         self.emit(EventKind::Revoked, &reply.string()?, sid.as_str(), reason)
             .await;
         Ok(())
@@ -376,15 +368,12 @@ impl Engine {
             user.as_str().into(),
         ];
         let script = &self.inner.scripts.revoke_all;
-        let value = self
+        let mut reply = self
             .inner
             .store
-            .run_write(script, keys.index(tag, &user_hash), args)
+            .call_write(script, keys.index(tag, &user_hash), args)
             .await?;
-        let mut reply = Reply::array(script.name, value)?;
-        if reply.string()? != "ok" {
-            return Err(script_error(script.name, &reply.string()?));
-        }
+        reply.ok()?;
         let families = reply.u64()?;
         let ended = reply.ids(script.name)?;
         let sessions = session_ids(script.name, reply.rest()?)?;
