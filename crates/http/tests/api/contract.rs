@@ -1,12 +1,13 @@
 //! The API contract as a client author reads it in `docs/api.md`: concurrent merges are
-//! never lost.
+//! never lost, and numbers in `data` come back exactly as written.
 
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
+use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{assert_problem, spawn_app, TestApp};
 
 /// Concurrent `PATCH`es without `If-Match`, each adding its own key.
 const CONCURRENT_MERGES: usize = 64;
@@ -56,4 +57,93 @@ async fn concurrent_unconditioned_merges_all_succeed_and_are_all_applied() {
         .patch_data(&s.session_token, json!({"late": true}), Some("\"1\""))
         .await;
     assert_problem(stale, 412, "version_conflict").await;
+}
+
+async fn post_raw(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+    app.request(Method::POST, path)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Numbers as sent and as returned: an f64 round trip changes the first two, the next
+/// two do not fit 64 bits; only the exponent's spelling is normalised.
+const NUMBERS: [(&str, &str); 8] = [
+    ("123456789.12345679", "123456789.12345679"),
+    ("-2.54918626616217e-231", "-2.54918626616217e-231"),
+    (
+        "123456789012345678901234567890",
+        "123456789012345678901234567890",
+    ),
+    ("-98765432109876543210", "-98765432109876543210"),
+    ("1.0", "1.0"),
+    ("-0", "-0"),
+    ("1E+2", "1e+2"),
+    ("25E2", "25e+2"),
+];
+
+fn data_with_numbers() -> String {
+    let members: Vec<String> = NUMBERS
+        .iter()
+        .enumerate()
+        .map(|(i, (sent, _))| format!("\"n{i}\": {sent}"))
+        .collect();
+    format!("{{{}}}", members.join(", "))
+}
+
+fn assert_numbers_exact(text: &str) {
+    for (i, (sent, returned)) in NUMBERS.iter().enumerate() {
+        assert!(
+            text.contains(&format!("\"n{i}\":{returned}")),
+            "n{i} = {sent} changed: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn numbers_in_data_round_trip_exactly() {
+    let app = spawn_app().await;
+    let data = data_with_numbers();
+    let created = post_raw(
+        &app,
+        "/v1/sessions",
+        &format!(r#"{{"user_id": "numbers", "data": {data}}}"#),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    let token = created["session_token"].as_str().expect("token").to_owned();
+    let read = app.get_session(&token).await.text().await.expect("body");
+    assert_numbers_exact(&read);
+
+    let put = app
+        .request(Method::PUT, "/v1/sessions/current")
+        .header("X-Session-Token", &token)
+        .header("Content-Type", "application/json")
+        .body(format!(r#"{{"data": {data}}}"#))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(put.status(), 200);
+    assert_numbers_exact(&app.get_session(&token).await.text().await.expect("body"));
+
+    // A merge rewrites the whole object: the untouched numbers must survive it, and
+    // the patched ones arrive exactly.
+    let patch = app
+        .request(Method::PATCH, "/v1/sessions/current")
+        .header("X-Session-Token", &token)
+        .header("Content-Type", "application/merge-patch+json")
+        .body(r#"{"extra": 0.1000000000000000055511151231257827}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patch.status(), 200);
+    let read = app.get_session(&token).await.text().await.expect("body");
+    assert_numbers_exact(&read);
+    assert!(
+        read.contains("\"extra\":0.1000000000000000055511151231257827"),
+        "{read}"
+    );
 }
