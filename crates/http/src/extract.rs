@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::strict::Strict;
 
 /// The header that carries the session token (never the URL, so it stays out of access
 /// logs, proxy logs and browser history).
@@ -71,15 +72,17 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Deserializes a JSON document, reporting the path of a field of the wrong shape.
+///
+/// The document is parsed first (syntax errors are 400) and then read through
+/// [`Strict`], so an array is never taken for an object (shape errors are 422).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|error| {
+    let document: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| json_error(".", &e))?;
+    serde_path_to_error::deserialize(Strict(&document)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         json_error(&path, &inner)
-    })?;
-    de.end().map_err(|e| json_error(".", &e))?;
-    Ok(value)
+    })
 }
 
 fn json_error(path: &str, error: &serde_json::Error) -> ApiError {

@@ -1,5 +1,6 @@
 //! The API contract as a client author reads it in `docs/api.md`: concurrent merges are
-//! never lost, and numbers in `data` come back exactly as written.
+//! never lost, numbers in `data` come back exactly as written, and bodies and nested
+//! objects must be JSON objects.
 
 use std::collections::BTreeSet;
 
@@ -146,4 +147,95 @@ async fn numbers_in_data_round_trip_exactly() {
         read.contains("\"extra\":0.1000000000000000055511151231257827"),
         "{read}"
     );
+}
+
+#[tokio::test]
+async fn bodies_and_nested_objects_must_be_json_objects() {
+    let app = spawn_app().await;
+    let s = app.create_session("shape").await;
+    let issued: Value = app
+        .issue_deletion_token("shape", json!({"scope": "user"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let deletion_token = issued["deletion_token"].as_str().expect("token").to_owned();
+
+    // Arrays (and other non-objects) where the document says `type: object`.
+    let top_level = [
+        ("/v1/sessions", r#"["array-user", {}, {}, 600]"#.to_owned()),
+        ("/v1/sessions", "\"user\"".to_owned()),
+        ("/v1/sessions", "42".to_owned()),
+        (
+            "/v1/users/shape/deletion-tokens",
+            r#"["user", null]"#.to_owned(),
+        ),
+        (
+            "/v1/deletion-tokens/redeem",
+            format!(r#"["{deletion_token}"]"#),
+        ),
+        (
+            "/v1/sessions/refresh",
+            format!(r#"["{}"]"#, s.refresh_token),
+        ),
+    ];
+    for (path, body) in &top_level {
+        let problem =
+            assert_problem(post_raw(&app, path, body).await, 422, "invalid_request").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("JSON object")),
+            "{path} {body}: {problem}"
+        );
+    }
+    let put = app
+        .request(Method::PUT, "/v1/sessions/current")
+        .header("X-Session-Token", &s.session_token)
+        .header("Content-Type", "application/json")
+        .body(r#"[{"role": "admin"}]"#)
+        .send()
+        .await
+        .expect("request");
+    assert_problem(put, 422, "invalid_request").await;
+
+    let nested = [
+        r#"{"user_id": "a", "metadata": ["203.0.113.7", "UA", "dev"]}"#,
+        r#"{"user_id": "a", "metadata": [null, null, null, null]}"#,
+        r#"{"metadata": [null, null, null, null]}"#,
+        r#"{"user_id": "a", "metadata": "dev"}"#,
+    ];
+    for body in nested {
+        let problem = assert_problem(
+            post_raw(&app, "/v1/sessions", body).await,
+            422,
+            "invalid_request",
+        )
+        .await;
+        assert_eq!(problem["field"], "metadata", "{body}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("metadata: ")),
+            "{body}: {problem}"
+        );
+    }
+    let scope_as_object = app
+        .issue_deletion_token("shape", json!({"scope": {"user": null}}))
+        .await;
+    let problem = assert_problem(scope_as_object, 422, "invalid_request").await;
+    assert_eq!(problem["field"], "scope", "{problem}");
+
+    // Nothing was created, issued or redeemed by any of these.
+    let listed: Value = app
+        .list_sessions("array-user")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed, json!({"sessions": []}));
+    let listed: Value = app.list_sessions("a").await.json().await.expect("json");
+    assert_eq!(listed, json!({"sessions": []}));
+    assert_eq!(app.get_session(&s.session_token).await.status(), 200);
+    assert_eq!(app.redeem(&deletion_token, None).await.status(), 200);
 }
