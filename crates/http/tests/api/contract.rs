@@ -1,6 +1,6 @@
 //! The API contract as a client author reads it in `docs/api.md`: concurrent merges are
-//! never lost, numbers in `data` come back exactly as written, and bodies and nested
-//! objects must be JSON objects.
+//! never lost, bodies and nested objects must be JSON objects, bad path encoding is a
+//! 400, and numbers in `data` come back exactly as written.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{assert_problem, raw_request, spawn_app, TestApp};
 
 /// Concurrent `PATCH`es without `If-Match`, each adding its own key.
 const CONCURRENT_MERGES: usize = 64;
@@ -238,4 +238,39 @@ async fn bodies_and_nested_objects_must_be_json_objects() {
     assert_eq!(listed, json!({"sessions": []}));
     assert_eq!(app.get_session(&s.session_token).await.status(), 200);
     assert_eq!(app.redeem(&deletion_token, None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn invalid_percent_encoding_in_the_path_is_400() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        ("GET", "/v1/users/%ZZ/sessions"),
+        ("GET", "/v1/users/%zz/sessions"),
+        ("GET", "/v1/users/a%2/sessions"),
+        ("DELETE", "/v1/users/a%/sessions"),
+        ("DELETE", "/v1/users/u/sessions/%G0"),
+    ] {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            app.keys.all
+        );
+        let response = raw_request(&app.address, request.as_bytes()).await;
+        assert!(response.starts_with("HTTP/1.1 400"), "{path}: {response}");
+        assert!(
+            response.contains("application/problem+json")
+                && response.contains("\"code\":\"invalid_request\"")
+                && response.contains("\"field\":\"path\""),
+            "{path}: {response}"
+        );
+    }
+    // Well-formed encoding still works, including an encoded '%'.
+    let ok = app.list_sessions("user%2542").await;
+    assert_eq!(ok.status(), 200);
+    let query = app
+        .request(Method::DELETE, "/v1/users/u/sessions?except=%ZZ")
+        .send()
+        .await
+        .expect("request");
+    let problem = assert_problem(query, 400, "invalid_request").await;
+    assert_eq!(problem["field"], "query", "{problem}");
 }
