@@ -14,6 +14,7 @@ pub(crate) mod users;
 
 use std::net::IpAddr;
 
+use axum::extract::State;
 use axum::http::header::{HeaderValue, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -23,6 +24,7 @@ use sessiondb_engine::{SessionId, SessionMetadata, SessionSummary, SessionTimes}
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
@@ -72,10 +74,10 @@ pub(crate) fn router(state: AppState) -> Router {
     security(()),
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
 )]
-pub(crate) async fn get_openapi() -> Response {
+pub(crate) async fn get_openapi(State(app): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        crate::openapi::served_document(),
+        app.openapi.clone(),
     )
         .into_response()
 }
@@ -96,15 +98,25 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 pub(crate) struct Metadata {
     /// The end user's IP address as the calling service saw it (IPv4 or IPv6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "203.0.113.7")]
+    #[schema(value_type = Option<schemas::IpAddress>)]
     pub(crate) ip: Option<IpAddr>,
-    /// The end user's User-Agent, at most 512 bytes, no control characters.
+    /// The end user's User-Agent: at most 512 bytes of UTF-8 (`maxLength` counts
+    /// characters, so it is the bound for ASCII text only), no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 512, example = "Mozilla/5.0 (X11; Linux x86_64)")]
+    #[schema(
+        max_length = 512,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Mozilla/5.0 (X11; Linux x86_64)"
+    )]
     pub(crate) user_agent: Option<String>,
-    /// A free-form device label, at most 128 bytes, no control characters.
+    /// A free-form device label: at most 128 bytes of UTF-8 (`maxLength` counts
+    /// characters, so it is the bound for ASCII text only), no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 128, example = "Work laptop")]
+    #[schema(
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Work laptop"
+    )]
     pub(crate) device: Option<String>,
 }
 
@@ -132,7 +144,7 @@ impl From<SessionMetadata> for Metadata {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SessionSummaryView {
     /// Public session id (not a credential).
-    #[schema(example = "1a3Yq8cXkq0T9bJw2mYHc4pXQ")]
+    #[schema(value_type = schemas::SessionId)]
     pub(crate) session_id: String,
     /// Client information.
     pub(crate) metadata: Metadata,

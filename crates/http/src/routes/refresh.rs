@@ -11,7 +11,7 @@ use super::ids;
 use crate::auth::{Authorized, Write};
 use crate::error::ApiError;
 use crate::extract::{record_token, token_log_prefix, ApiJson};
-use crate::openapi::responses as r;
+use crate::openapi::{responses as r, schemas};
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
@@ -20,7 +20,7 @@ use crate::timestamp::Timestamp;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshRequest {
     /// The family's current refresh token (`sdb_r1_…`).
-    #[schema(max_length = 512, example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
 }
 
@@ -28,12 +28,13 @@ pub(crate) struct RefreshRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RefreshedView {
     /// The replacement session's id (a refresh creates a new session).
+    #[schema(value_type = schemas::SessionId)]
     session_id: String,
     /// Its token.
-    #[schema(example = "sdb_s1_…")]
+    #[schema(value_type = schemas::SessionToken)]
     session_token: String,
     /// The family's next refresh token; the presented one is now superseded.
-    #[schema(example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
     /// Idle expiry of the new session.
     expires_at: Timestamp,
@@ -45,6 +46,7 @@ pub(crate) struct RefreshedView {
     /// inside the grace window (a retry or a concurrent tab): same tokens, no fork.
     replayed: bool,
     /// Sessions revoked to stay under the per-user cap.
+    #[schema(value_type = Vec<schemas::SessionId>)]
     evicted_session_ids: Vec<String>,
 }
 

@@ -12,7 +12,7 @@ use super::{ids, SessionSummaryView};
 use crate::auth::{Admin, Authorized};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::openapi::responses as r;
+use crate::openapi::{responses as r, schemas};
 use crate::state::AppState;
 
 /// A user's live sessions.
@@ -30,7 +30,7 @@ pub(crate) struct SessionList {
     get,
     path = "/v1/users/{user_id}/sessions",
     tag = "users",
-    params(("user_id" = String, Path, description = "The user id (percent-encoded)")),
+    params(("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)")),
     security(("api_key" = ["sessions:admin"])),
     responses(
         (status = 200, description = "The user's live sessions", body = SessionList),
@@ -60,6 +60,7 @@ pub(crate) async fn list_user_sessions(
 pub(crate) struct RevokeAllQuery {
     /// A session of the user to keep (with its refresh family), e.g. the one making the
     /// "sign out everywhere else" request.
+    #[param(value_type = Option<schemas::SessionId>)]
     except: Option<String>,
 }
 
@@ -67,6 +68,7 @@ pub(crate) struct RevokeAllQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RevokedView {
     /// Live sessions revoked.
+    #[schema(value_type = Vec<schemas::SessionId>)]
     revoked_session_ids: Vec<String>,
     /// Refresh-token families revoked.
     revoked_families: u64,
@@ -78,7 +80,7 @@ pub(crate) struct RevokedView {
     path = "/v1/users/{user_id}/sessions",
     tag = "users",
     params(
-        ("user_id" = String, Path, description = "The user id (percent-encoded)"),
+        ("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)"),
         RevokeAllQuery,
     ),
     security(("api_key" = ["sessions:admin"])),
@@ -120,8 +122,8 @@ pub(crate) async fn revoke_user_sessions(
     path = "/v1/users/{user_id}/sessions/{session_id}",
     tag = "users",
     params(
-        ("user_id" = String, Path, description = "The user id (percent-encoded)"),
-        ("session_id" = String, Path, description = "The session id"),
+        ("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)"),
+        ("session_id" = schemas::SessionId, Path, description = "The session id"),
     ),
     security(("api_key" = ["sessions:admin"])),
     responses(
