@@ -44,16 +44,41 @@ macro_rules! forward_scalars {
 /// the number as `u64`, `i64` or `f64` and rejects it as a value of the wrong range or
 /// type, like any other data error.
 macro_rules! numbers {
-    ($($method:ident)*) => {
+    ($read:ident: $($method:ident)*) => {
         $(
             fn $method<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-                self.number(visitor)
+                self.$read(visitor)
             }
         )*
     };
 }
 
+/// Where an integral `f64` converts to `i64` (below 0) or `u64` exactly.
+const U64_RANGE: std::ops::Range<f64> = (i64::MIN as f64)..18_446_744_073_709_551_616.0;
+
 impl<'de> Strict<'de> {
+    /// An integer as JSON Schema defines it: a number with a zero fractional part, so
+    /// `60`, `60.0` and `6e1` are all the integer 60 (the document says `integer`).
+    fn integer<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if let Value::Number(n) = self.0 {
+            if !n.is_u64() && !n.is_i64() {
+                if let Some(f) = n
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && U64_RANGE.contains(f))
+                {
+                    // Exact: an integral f64 in range converts without rounding.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    return if f >= 0.0 {
+                        visitor.visit_u64(f as u64)
+                    } else {
+                        visitor.visit_i64(f as i64)
+                    };
+                }
+            }
+        }
+        self.number(visitor)
+    }
+
     fn number<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let Value::Number(n) = self.0 else {
             return self.deserialize_any(visitor);
@@ -93,9 +118,13 @@ impl<'de> Deserializer<'de> for Strict<'de> {
     }
 
     numbers! {
-        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
-        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
-        deserialize_f32 deserialize_f64
+        integer: deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128
+    }
+
+    numbers! {
+        number: deserialize_f32 deserialize_f64
     }
 
     fn deserialize_bytes<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {

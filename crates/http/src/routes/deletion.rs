@@ -15,7 +15,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::ids;
+use super::{ascii, ids};
 use crate::auth::{Admin, Authorized};
 use crate::error::ApiError;
 use crate::extract::{record_token, token_log_prefix, ApiJson, ApiPath, ClientAddr};
@@ -157,7 +157,7 @@ pub(crate) async fn issue_deletion_token(
     let target = match (body.scope, body.session_id) {
         (Scope::Session, Some(id)) => DeletionTarget::Session {
             user_id,
-            session_id: SessionId::parse(&id)?,
+            session_id: SessionId::parse(ascii("session_id", "id", &id)?)?,
         },
         (Scope::Session, None) => {
             return Err(ApiError::invalid(
@@ -252,7 +252,7 @@ pub(crate) async fn redeem_deletion_token(
     record_token(&tracing::Span::current(), || {
         token_log_prefix(&body.deletion_token)
     });
-    let token = DeletionToken::parse(&body.deletion_token)?;
+    let token = DeletionToken::parse(ascii("deletion_token", "token", &body.deletion_token)?)?;
     let redemption = app.engine.redeem_deletion_token(&token).await?;
     app.metrics.record_redemption();
     Ok(Json(RedemptionView {

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use sessiondb_engine::{SessionId, SessionMetadata, SessionSummary, SessionTimes};
+use sessiondb_engine::{InvalidInput, SessionId, SessionMetadata, SessionSummary, SessionTimes};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -178,6 +178,21 @@ impl From<SessionSummary> for SessionSummaryView {
             absolute_expires_at: absolute_expires_at.into(),
             version,
         }
+    }
+}
+
+/// Ids and tokens are ASCII by format. A value with other characters is refused here
+/// with the engine's own message (`<field> is not a valid id`), before the engine's
+/// parsers, which slice their input at fixed byte offsets.
+pub(crate) fn ascii<'a>(
+    field: &'static str,
+    what: &'static str,
+    value: &'a str,
+) -> Result<&'a str, ApiError> {
+    if value.is_ascii() {
+        Ok(value)
+    } else {
+        Err(InvalidInput::new(field, format!("is not a valid {what}")).into())
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sessiondb_engine::RefreshToken;
 use utoipa::ToSchema;
 
-use super::ids;
+use super::{ascii, ids};
 use crate::auth::{Authorized, Write};
 use crate::error::ApiError;
 use crate::extract::{record_token, token_log_prefix, ApiJson};
@@ -81,7 +81,7 @@ pub(crate) async fn refresh_session(
     record_token(&tracing::Span::current(), || {
         token_log_prefix(&body.refresh_token)
     });
-    let token = RefreshToken::parse(&body.refresh_token)?;
+    let token = RefreshToken::parse(ascii("refresh_token", "token", &body.refresh_token)?)?;
     app.limits.refresh(token.id().as_str(), &app.metrics)?;
     let r = app.engine.refresh(&token).await?;
     Ok(Json(RefreshedView {

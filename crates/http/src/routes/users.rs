@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sessiondb_engine::{SessionId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ids, SessionSummaryView};
+use super::{ascii, ids, SessionSummaryView};
 use crate::auth::{Admin, Authorized};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
@@ -105,7 +105,7 @@ pub(crate) async fn revoke_user_sessions(
         .except
         .as_deref()
         .map(|id| {
-            SessionId::parse(id)
+            SessionId::parse(ascii("except", "id", id)?)
                 .map_err(|_| ApiError::invalid("except", "except is not a valid session id"))
         })
         .transpose()?;
@@ -142,7 +142,7 @@ pub(crate) async fn revoke_user_session(
     ApiPath((user_id, session_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let user_id = UserId::parse(user_id)?;
-    let session_id = SessionId::parse(&session_id)?;
+    let session_id = SessionId::parse(ascii("session_id", "id", &session_id)?)?;
     app.engine.revoke_by_id(&user_id, &session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -274,3 +274,66 @@ async fn invalid_percent_encoding_in_the_path_is_400() {
     let problem = assert_problem(query, 400, "invalid_request").await;
     assert_eq!(problem["field"], "query", "{problem}");
 }
+
+/// 25 bytes like an id, with a two-byte character across the tag's end (byte 3).
+fn non_ascii_id() -> String {
+    format!("ab\u{e9}{}", "x".repeat(21))
+}
+
+#[tokio::test]
+async fn ids_and_tokens_with_non_ascii_characters_are_422() {
+    let app = spawn_app().await;
+    let id = non_ascii_id();
+    assert_eq!(id.len(), 25);
+    let token = |prefix: &str| format!("{prefix}{id}{}", "x".repeat(43));
+
+    let by_id = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/users/u/sessions/{}", urlencode(&id)),
+        )
+        .send()
+        .await
+        .expect("request");
+    let problem = assert_problem(by_id, 422, "invalid_request").await;
+    assert_eq!(problem["field"], "session_id");
+    let except = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/users/u/sessions?except={}", urlencode(&id)),
+        )
+        .send()
+        .await
+        .expect("request");
+    let problem = assert_problem(except, 422, "invalid_request").await;
+    assert_eq!(problem["field"], "except");
+    let issue = app
+        .issue_deletion_token("u", json!({"scope": "session", "session_id": id}))
+        .await;
+    let problem = assert_problem(issue, 422, "invalid_request").await;
+    assert_eq!(problem["field"], "session_id");
+    let refresh = app.refresh(&token("sdb_r1_")).await;
+    let problem = assert_problem(refresh, 422, "invalid_request").await;
+    assert_eq!(problem["field"], "refresh_token");
+    let redeem = app.redeem(&token("sdb_d1_"), None).await;
+    let problem = assert_problem(redeem, 422, "invalid_request").await;
+    assert_eq!(problem["field"], "deletion_token");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn integers_may_be_written_with_a_zero_fraction_as_json_schema_allows() {
+    let app = spawn_app().await;
+    for (ttl, status) in [("600.0", 201), ("6e2", 201), ("6.0E2", 201), ("600.5", 422)] {
+        let response = post_raw(
+            &app,
+            "/v1/sessions",
+            &format!(r#"{{"user_id": "integral", "idle_ttl_seconds": {ttl}}}"#),
+        )
+        .await;
+        assert_eq!(response.status(), status, "idle_ttl_seconds {ttl}");
+    }
+}
