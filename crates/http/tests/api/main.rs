@@ -10,6 +10,7 @@ mod helpers;
 mod http;
 mod openapi;
 mod refresh;
+mod schemathesis;
 mod sessions;
 mod shutdown;
 mod tls;
