@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::strict::Strict;
 
 /// The header that carries the session token (never the URL, so it stays out of access
 /// logs, proxy logs and browser history).
@@ -71,15 +72,17 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Deserializes a JSON document, reporting the path of a field of the wrong shape.
+///
+/// The document is parsed first (syntax errors are 400) and then read through
+/// [`Strict`], so an array is never taken for an object (shape errors are 422).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|error| {
+    let document: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| json_error(".", &e))?;
+    serde_path_to_error::deserialize(Strict(&document)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         json_error(&path, &inner)
-    })?;
-    de.end().map_err(|e| json_error(".", &e))?;
-    Ok(value)
+    })
 }
 
 fn json_error(path: &str, error: &serde_json::Error) -> ApiError {
@@ -108,6 +111,22 @@ fn json_error(path: &str, error: &serde_json::Error) -> ApiError {
     }
 }
 
+/// Whether every `%` in `raw` starts a `%XX` escape (two hex digits). Decoders pass a
+/// malformed escape through literally (`%ZZ` would become the text `%ZZ`); the API
+/// rejects it instead.
+fn percent_encoding_is_valid(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'%') {
+        let at = i + offset;
+        match bytes.get(at + 1..at + 3) {
+            Some([a, b]) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => i = at + 3,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// A query string; unknown or malformed parameters are 400.
 #[derive(Debug)]
 pub(crate) struct ApiQuery<T>(pub(crate) T);
@@ -116,6 +135,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if !percent_encoding_is_valid(parts.uri.query().unwrap_or_default()) {
+            return Err(ApiError::bad_request(
+                Some("query".to_owned()),
+                "the query string has an invalid percent-encoding (a % not followed by two hex digits)",
+            ));
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| ApiQuery(q))
@@ -131,6 +156,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // The route's literal segments hold no `%`, so any `%` is in a parameter.
+        if !percent_encoding_is_valid(parts.uri.path()) {
+            return Err(ApiError::bad_request(
+                Some("path".to_owned()),
+                "the path has an invalid percent-encoding (a % not followed by two hex digits)",
+            ));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(p)| ApiPath(p))
@@ -295,6 +327,32 @@ mod tests {
         assert_eq!((status, field.as_deref()), (422, Some("inner.n")));
         assert!(detail.starts_with("inner.n: "), "{detail}");
         assert!(!detail.contains("line"), "{detail}");
+    }
+
+    #[test]
+    fn percent_escapes_need_two_hex_digits() {
+        for ok in [
+            "",
+            "/v1/users/a/sessions",
+            "a%20b",
+            "%2F%2f",
+            "%41%42%43",
+            "100%25",
+        ] {
+            assert!(percent_encoding_is_valid(ok), "{ok}");
+        }
+        for bad in [
+            "%",
+            "%Z",
+            "%ZZ",
+            "a%2",
+            "%2G",
+            "ok%20then%",
+            "%%41",
+            "%\u{e9}9",
+        ] {
+            assert!(!percent_encoding_is_valid(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@
 //!   rate limits.
 //! - [`metrics`] (`metrics.rs`): [`Metrics`], also the engine's `Observer`.
 //! - `openapi.rs`: the OpenAPI document ([`openapi_json`]).
+//! - `strict.rs`: reads request bodies exactly as strictly as the OpenAPI document
+//!   describes them (an array is never an object).
 //! - `state.rs`: handler state. `timestamp.rs`: the RFC 3339 wire format.
 //!
 //! # Request pipeline
@@ -58,6 +60,7 @@ mod openapi;
 mod rate_limit;
 mod routes;
 mod state;
+mod strict;
 mod timestamp;
 
 pub use auth::{generate_api_key, hash_api_key};

@@ -1,16 +1,22 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa), served at
 //! `GET /v1/openapi.json` and checked into `docs/openapi.json` (a test fails when the two
 //! differ; `UPDATE_OPENAPI=1 cargo test -p sessiondb-http openapi` rewrites the file).
+//!
+//! The document says exactly what the server enforces: id and token formats as patterns,
+//! the idle-timeout window of the running configuration, which deletion-token bodies are
+//! valid. What JSON Schema cannot say (byte lengths of UTF-8 strings, the serialized size
+//! of `data`) is stated in the descriptions. The admin listener's routes are not part of
+//! this API; `docs/api.md` documents them.
 
 use std::sync::OnceLock;
 
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use sessiondb_engine::{EngineConfig, SessionPolicy};
+use utoipa::openapi::schema::{Object, Schema};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
-use utoipa::openapi::{Content, ResponseBuilder};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{Problem, PROBLEM_JSON};
+use crate::error::Problem;
 use crate::routes::{self, deletion, refresh, sessions, users};
 
 #[derive(OpenApi)]
@@ -38,7 +44,16 @@ use crate::routes::{self, deletion, refresh, sessions, users};
         routes::get_openapi,
     ),
     components(
-        schemas(Problem),
+        schemas(
+            Problem,
+            schemas::SessionId,
+            schemas::SessionToken,
+            schemas::RefreshToken,
+            schemas::DeletionToken,
+            schemas::UserId,
+            schemas::IpAddress,
+            schemas::IfMatch,
+        ),
         responses(
             responses::BadRequest,
             responses::Unauthorized,
@@ -55,39 +70,61 @@ use crate::routes::{self, deletion, refresh, sessions, users};
             responses::Unavailable,
         )
     ),
-    modifiers(&SecurityAndAdmin),
+    modifiers(&Security),
     tags(
         (name = "sessions", description = "The caller's session, addressed by `X-Session-Token`"),
         (name = "users", description = "Per-user administration (`sessions:admin`)"),
         (name = "deletion tokens", description = "Single-use revocation capabilities"),
         (name = "meta", description = "This document"),
-        (name = "admin", description = "Probes and metrics on the admin listener (separate port, no authentication)"),
     )
 )]
 struct ApiDoc;
 
-/// The OpenAPI document as pretty-printed JSON (what `docs/openapi.json` holds).
+/// The OpenAPI document for the default configuration, pretty-printed (what
+/// `docs/openapi.json` holds).
 pub fn openapi_json() -> String {
-    served_document().to_owned()
-}
-
-/// The document, generated once per process.
-pub(crate) fn served_document() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut json = ApiDoc::openapi()
-            .to_pretty_json()
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        json.push('\n');
-        json
-    })
+    DOC.get_or_init(|| document(&EngineConfig::default().session))
+        .clone()
 }
 
-/// Adds the bearer scheme and the admin listener's routes (which live on another
-/// listener, so they carry their own `servers`).
-struct SecurityAndAdmin;
+/// The document for a server whose sessions follow `policy` (the idle-timeout window is
+/// part of the contract), pretty-printed with a final newline.
+pub(crate) fn document(policy: &SessionPolicy) -> String {
+    let mut doc = ApiDoc::openapi();
+    idle_window(&mut doc, policy);
+    let mut json = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}
 
-impl Modify for SecurityAndAdmin {
+/// Sets `idle_ttl_seconds`'s bounds to the configured window (whole seconds inside it).
+fn idle_window(doc: &mut utoipa::openapi::OpenApi, policy: &SessionPolicy) {
+    let min = policy.min_idle_ttl.as_millis().div_ceil(1000);
+    let max = policy.max_idle_ttl.as_secs();
+    let property = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("CreateSessionRequest"))
+        .and_then(|schema| match schema {
+            RefOr::T(Schema::Object(object)) => object.properties.get_mut("idle_ttl_seconds"),
+            _ => None,
+        });
+    if let Some(RefOr::T(Schema::Object(Object {
+        minimum, maximum, ..
+    }))) = property
+    {
+        *minimum = Some(u64::try_from(min).unwrap_or(u64::MAX).into());
+        *maximum = Some(max.into());
+    }
+}
+
+/// Adds the bearer scheme.
+struct Security;
+
+impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
@@ -97,61 +134,195 @@ impl Modify for SecurityAndAdmin {
                 .to_owned(),
         );
         components.add_security_scheme("api_key", SecurityScheme::Http(bearer));
+    }
+}
 
-        let admin_server = ServerBuilder::new()
-            .url("http://{admin_listen}")
-            .description(Some("The admin listener"))
-            .parameter(
-                "admin_listen",
-                ServerVariableBuilder::new().default_value("127.0.0.1:9090"),
-            )
-            .build();
-        let admin = [
-            (
-                "/healthz",
-                "Liveness: 200 while the process serves requests",
-                "text/plain",
-                None,
-            ),
-            (
-                "/readyz",
-                "Readiness: 200 when Redis answers within about 1 s",
-                "application/json",
-                Some("Redis is unreachable (`backend_unavailable`, `Retry-After: 1`)"),
-            ),
-            (
-                "/metrics",
-                "Prometheus metrics (OpenMetrics text format), all named `sessiondb_*`",
-                "application/openmetrics-text",
-                None,
-            ),
-        ];
-        for (path, summary, content_type, unavailable) in admin {
-            let mut operation = OperationBuilder::new()
-                .tag("admin")
-                .summary(Some(summary))
-                .operation_id(Some(format!("admin_{}", path.trim_start_matches('/'))))
-                .response(
-                    "200",
-                    ResponseBuilder::new().description("OK").content(
-                        content_type,
-                        Content::new(
-                            None::<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
-                        ),
-                    ),
-                );
-            if let Some(description) = unavailable {
-                operation = operation.response(
-                    "503",
-                    ResponseBuilder::new().description(description).content(
-                        PROBLEM_JSON,
-                        Content::new(Some(utoipa::openapi::Ref::from_schema_name("Problem"))),
-                    ),
-                );
+/// Schemas of the values whose format the server checks: ids, tokens, user ids, IP
+/// addresses, `If-Match`. Documentation-only types, referenced with `value_type`.
+pub(crate) mod schemas {
+    use std::borrow::Cow;
+
+    use sessiondb_engine::{DeletionToken as Deletion, RefreshToken as Refresh};
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    /// A routing tag: three lowercase hex digits below [`TAG_BUCKETS`] (1024).
+    const TAG: &str = "[0-3][0-9a-f]{2}";
+    /// A public id: the tag and 22 base64url characters (16 random bytes).
+    const ID_LEN: usize = 25;
+    /// A token: `sdb_<kind>1_`, the id it opens, 43 base64url characters (32 bytes).
+    const TOKEN_LEN: usize = 7 + ID_LEN + 43;
+    /// Characters of the random parts.
+    const B64: &str = "[A-Za-z0-9_-]";
+    /// A string without control characters (Unicode category Cc), as the server checks.
+    pub(crate) const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    const EXAMPLE_ID: &str = "1a3Yq8cXkq0T9bJw2mYHc4pXQ";
+    const EXAMPLE_SECRET: &str = "Hq3lZ0b7m9XkVwR2yT5uP8sN1cF4gJ6dA0eB2iC7oKx";
+
+    fn string(description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+    }
+
+    fn token(prefix: &str, what: &str) -> RefOr<Schema> {
+        string(&format!(
+            "{what}: `{prefix}`, the {ID_LEN}-character id it opens, then 43 base64url \
+             characters ({TOKEN_LEN} characters in all)."
+        ))
+        .pattern(Some(format!("^{prefix}{TAG}{B64}{{65}}$")))
+        .min_length(Some(TOKEN_LEN))
+        .max_length(Some(TOKEN_LEN))
+        .examples([format!("{prefix}{EXAMPLE_ID}{EXAMPLE_SECRET}")])
+        .into()
+    }
+
+    macro_rules! doc_schema {
+        ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+            $(#[$doc])*
+            #[derive(Debug)]
+            pub(crate) struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    $schema
+                }
             }
-            let mut item = PathItem::new(HttpMethod::Get, operation.build());
-            item.servers = Some(vec![admin_server.clone()]);
-            openapi.paths.paths.insert(path.to_owned(), item);
+
+            impl ToSchema for $name {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($name))
+                }
+            }
+        };
+    }
+
+    doc_schema!(
+        /// A public session id.
+        SessionId,
+        string(
+            "A public session id (not a credential): 3 hex digits (the routing tag, \
+             000-3ff), then 22 base64url characters.",
+        )
+        .pattern(Some(format!("^{TAG}{B64}{{22}}$")))
+        .min_length(Some(ID_LEN))
+        .max_length(Some(ID_LEN))
+        .examples([EXAMPLE_ID])
+        .into()
+    );
+    doc_schema!(
+        /// A session token.
+        SessionToken,
+        token(sessiondb_engine::SessionToken::PREFIX, "A session token")
+    );
+    doc_schema!(
+        /// A refresh token.
+        RefreshToken,
+        token(Refresh::PREFIX, "A refresh token")
+    );
+    doc_schema!(
+        /// A deletion token.
+        DeletionToken,
+        token(Deletion::PREFIX, "A deletion token")
+    );
+    doc_schema!(
+        /// A user id.
+        UserId,
+        string(
+            "The user id: 1-256 bytes of UTF-8 without control characters. The limit is in \
+             bytes of UTF-8, which JSON Schema cannot express: `maxLength` (256 characters) \
+             is the bound for ASCII ids; an id of non-ASCII characters reaches 256 bytes \
+             with fewer characters (e.g. 128 two-byte or 64 four-byte characters).",
+        )
+        .min_length(Some(1))
+        .max_length(Some(256))
+        .pattern(Some(NO_CONTROL))
+        .examples(["user-42"])
+        .into()
+    );
+    doc_schema!(
+        /// An IP address.
+        IpAddress,
+        AnyOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Ipv4))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Ipv6))),
+            )
+            .description(Some(
+                "An IPv4 address in dotted-quad form (no leading zeros) or an IPv6 address \
+                 (no zone index).",
+            ))
+            .examples(["203.0.113.7"])
+            .into()
+    );
+    doc_schema!(
+        /// The `If-Match` precondition.
+        IfMatch,
+        string(
+            "`*`, or one strong ETag: a decimal version in double quotes, e.g. `\"3\"`, at \
+             most 20 digits and at most 18446744073709551615.",
+        )
+        .pattern(Some(format!(
+            "^(\\*|\"({})\")$",
+            decimal_at_most(u64::MAX)
+        )))
+        .examples(["\"3\""])
+        .into()
+    );
+
+    /// A regular expression for decimal numerals (leading zeros allowed) of at most as
+    /// many digits as `max` and a value of at most `max`.
+    pub(crate) fn decimal_at_most(max: u64) -> String {
+        let digits: Vec<u32> = max
+            .to_string()
+            .chars()
+            .filter_map(|c| c.to_digit(10))
+            .collect();
+        let n = digits.len();
+        let mut alternatives = Vec::new();
+        if n > 1 {
+            alternatives.push(format!("[0-9]{{1,{}}}", n - 1));
+        }
+        let mut prefix = String::new();
+        for (i, &d) in digits.iter().enumerate() {
+            let rest = n - i - 1;
+            if d > 0 {
+                let tail = if rest > 0 {
+                    format!("[0-9]{{{rest}}}")
+                } else {
+                    String::new()
+                };
+                alternatives.push(format!("{prefix}[0-{}]{tail}", d - 1));
+            }
+            prefix.push_str(&d.to_string());
+        }
+        alternatives.push(prefix);
+        alternatives.join("|")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use sessiondb_engine::TAG_BUCKETS;
+
+        use super::*;
+
+        #[test]
+        fn decimal_bounds() {
+            assert_eq!(decimal_at_most(305), "[0-9]{1,2}|[0-2][0-9]{2}|30[0-4]|305");
+            assert_eq!(decimal_at_most(7), "[0-6]|7");
+            assert_eq!(decimal_at_most(10), "[0-9]{1,1}|[0-0][0-9]{1}|10");
+        }
+
+        #[test]
+        fn the_tag_pattern_matches_the_engine() {
+            assert_eq!(TAG_BUCKETS, 1024, "TAG_BUCKETS changed: update TAG");
         }
     }
 }
@@ -167,7 +338,7 @@ pub(crate) mod params {
     pub(crate) struct SessionToken {
         /// The session token (`sdb_s1_…`). Sent as a header, never in the URL, so it
         /// stays out of access logs.
-        #[param(rename = "X-Session-Token", max_length = 512)]
+        #[param(rename = "X-Session-Token", value_type = super::schemas::SessionToken)]
         token: String,
     }
 
@@ -178,7 +349,7 @@ pub(crate) mod params {
         /// Apply only if the session is at this version, e.g. `"3"` (a strong ETag as
         /// returned in `ETag`); otherwise 412 `version_conflict`. `*` or absent: no
         /// condition.
-        #[param(rename = "If-Match", required = false)]
+        #[param(rename = "If-Match", required = false, value_type = super::schemas::IfMatch)]
         if_match: String,
     }
 }

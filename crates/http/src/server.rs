@@ -43,7 +43,7 @@ use crate::limits::{self, Limits};
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimits, FORGET_INTERVAL};
 use crate::state::{AppState, Shared};
-use crate::{admin, routes};
+use crate::{admin, openapi, routes};
 
 /// A client has this long to send a request's headers (slow-loris defence).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,6 +109,7 @@ impl Server {
             keys,
             limits: RateLimits::new(&config),
             trust_forwarded_for: config.trust_forwarded_for,
+            openapi: openapi::document(&engine.config().session).into(),
         });
         let limits = Limits {
             max_body_bytes: config.max_body_bytes,

@@ -3,6 +3,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use axum::body::Bytes;
+
 use sessiondb_engine::Engine;
 
 use crate::auth::KeyRing;
@@ -26,6 +28,8 @@ pub(crate) struct Shared {
     pub(crate) limits: RateLimits,
     /// Whether the client address comes from `X-Forwarded-For` (behind a trusted proxy).
     pub(crate) trust_forwarded_for: bool,
+    /// The OpenAPI document for this server's configuration.
+    pub(crate) openapi: Bytes,
 }
 
 impl AppState {

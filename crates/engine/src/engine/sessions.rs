@@ -1,5 +1,8 @@
 //! Sessions: create, read, update, rotate, revoke, list.
 
+use std::time::Instant;
+
+use fred::prelude::ClientLike as _;
 use fred::types::Value;
 use serde_json::Value as Json;
 use subtle::ConstantTimeEq as _;
@@ -21,9 +24,6 @@ use crate::token::{RefreshToken, SessionToken, TokenHash};
 
 /// Name of a listing read from a replica, in metrics and logs.
 const LIST_ON_REPLICA: &str = "list_replica";
-
-/// Attempts of a merge (read, merge, conditional write) before reporting a conflict.
-const MERGE_ATTEMPTS: usize = 8;
 
 impl Engine {
     /// Creates a device login for `req.user_id` (a session and its refresh-token family),
@@ -179,9 +179,15 @@ impl Engine {
         self.write_data(token, encoded, expected_version).await
     }
 
-    /// Applies a JSON merge patch (RFC 7396) to a session's data. Without an expected
-    /// version, concurrent writers are retried (read, merge, conditional write) so no
-    /// update is lost; with one, a mismatch is a conflict.
+    /// Applies a JSON merge patch (RFC 7396) to a session's data.
+    ///
+    /// With an expected version, a mismatch is a [`Error::VersionConflict`] and nothing
+    /// changes. Without one there is no condition: the merge is read, applied and written
+    /// back conditionally on the version it read, and retried whenever another writer got
+    /// in between, so every unconditioned merge is applied however many run at once (each
+    /// round some writer wins, so the retries always make progress). The retrying is
+    /// bounded by the connection's command timeout: a merge still losing after that long
+    /// fails with [`Error::Backend`] (retryable), never with a conflict.
     pub async fn merge_data(
         &self,
         token: &SessionToken,
@@ -191,9 +197,15 @@ impl Engine {
         if !patch.is_object() {
             return Err(InvalidInput::new("data", "merge patch must be a JSON object").into());
         }
-        let mut attempts = 0;
+        let timeout = self
+            .inner
+            .store
+            .pool()
+            .perf_config()
+            .default_command_timeout;
+        // A zero command timeout means "no timeout", and so no deadline here either.
+        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
         loop {
-            attempts += 1;
             let current = self.get(token, false).await?;
             if let Some(expected) = expected_version {
                 if expected != current.times.version {
@@ -212,8 +224,14 @@ impl Engine {
                 .write_data(token, encoded, Some(current.times.version))
                 .await
             {
-                Err(Error::VersionConflict { .. })
-                    if expected_version.is_none() && attempts < MERGE_ATTEMPTS => {}
+                Err(Error::VersionConflict { .. }) if expected_version.is_none() => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(Error::Backend(fred::error::Error::new(
+                            fred::error::ErrorKind::Timeout,
+                            "concurrent writers kept winning the merge until the command timeout",
+                        )));
+                    }
+                }
                 other => return other,
             }
         }

@@ -9,13 +9,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sessiondb_engine::{DeletionScope, DeletionTarget, DeletionToken, SessionId, UserId};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
-use super::ids;
+use super::{ascii, ids};
 use crate::auth::{Admin, Authorized};
 use crate::error::ApiError;
 use crate::extract::{record_token, token_log_prefix, ApiJson, ApiPath, ClientAddr};
-use crate::openapi::responses as r;
+use crate::openapi::{responses as r, schemas};
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
@@ -38,21 +42,87 @@ impl From<DeletionScope> for Scope {
     }
 }
 
-/// Body of `POST /v1/users/{user_id}/deletion-tokens`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of `POST /v1/users/{user_id}/deletion-tokens`: `{"scope": "session",
+/// "session_id": …}` or `{"scope": "user"}`. Its schema (a `oneOf` on `scope`) is written
+/// by hand: the pairing of `scope` and `session_id` is checked by the handler.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IssueRequest {
     /// `session` or `user`.
     scope: Scope,
-    /// The session to revoke; required with scope `session`, absent with `user`.
+    /// The session to revoke; required with scope `session`, absent (or null) with `user`.
     session_id: Option<String>,
+}
+
+impl PartialSchema for IssueRequest {
+    fn schema() -> RefOr<Schema> {
+        let variant = |name: &str| format!("#/components/schemas/{name}");
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("SessionDeletionRequest"))
+            .item(Ref::from_schema_name("UserDeletionRequest"))
+            .discriminator(Some(Discriminator::with_mapping(
+                "scope",
+                [
+                    ("session", variant("SessionDeletionRequest")),
+                    ("user", variant("UserDeletionRequest")),
+                ],
+            )))
+            .description(Some(
+                "Body of `POST /v1/users/{user_id}/deletion-tokens`: one session of the user \
+                 (`scope` `session` with its `session_id`) or all of them (`scope` `user`, \
+                 no `session_id`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for IssueRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        let scope = |value: &str, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([value]))
+                .description(Some(description))
+        };
+        let session = ObjectBuilder::new()
+            .description(Some(
+                "A deletion token that revokes one session of the user.",
+            ))
+            .property("scope", scope("session", "`session`"))
+            .required("scope")
+            .property(
+                "session_id",
+                Ref::from_schema_name(schemas::SessionId::name()),
+            )
+            .required("session_id")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let user = ObjectBuilder::new()
+            .description(Some(
+                "A deletion token that revokes every session and refresh family of the user.",
+            ))
+            .property("scope", scope("user", "`user`"))
+            .required("scope")
+            .property(
+                "session_id",
+                ObjectBuilder::new()
+                    .schema_type(Type::Null)
+                    .description(Some("Absent, or null.")),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        schemas.push(("SessionDeletionRequest".to_owned(), session.into()));
+        schemas.push(("UserDeletionRequest".to_owned(), user.into()));
+        schemas.push((
+            schemas::SessionId::name().into_owned(),
+            schemas::SessionId::schema(),
+        ));
+    }
 }
 
 /// A new deletion token (shown once).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct IssuedView {
     /// The capability; put it in the link, redeem it at `POST /v1/deletion-tokens/redeem`.
-    #[schema(example = "sdb_d1_…")]
+    #[schema(value_type = schemas::DeletionToken)]
     deletion_token: String,
     /// When it stops working.
     expires_at: Timestamp,
@@ -63,7 +133,7 @@ pub(crate) struct IssuedView {
     post,
     path = "/v1/users/{user_id}/deletion-tokens",
     tag = "deletion tokens",
-    params(("user_id" = String, Path, description = "The user id (percent-encoded)")),
+    params(("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)")),
     request_body = IssueRequest,
     security(("api_key" = ["sessions:admin"])),
     responses(
@@ -87,7 +157,7 @@ pub(crate) async fn issue_deletion_token(
     let target = match (body.scope, body.session_id) {
         (Scope::Session, Some(id)) => DeletionTarget::Session {
             user_id,
-            session_id: SessionId::parse(&id)?,
+            session_id: SessionId::parse(ascii("session_id", "id", &id)?)?,
         },
         (Scope::Session, None) => {
             return Err(ApiError::invalid(
@@ -118,7 +188,7 @@ pub(crate) async fn issue_deletion_token(
 #[serde(deny_unknown_fields)]
 pub(crate) struct RedeemRequest {
     /// The deletion token (`sdb_d1_…`).
-    #[schema(max_length = 512, example = "sdb_d1_…")]
+    #[schema(value_type = schemas::DeletionToken)]
     deletion_token: String,
 }
 
@@ -128,8 +198,10 @@ pub(crate) struct RedemptionView {
     /// The token's scope.
     scope: Scope,
     /// The user whose sessions were targeted.
+    #[schema(value_type = schemas::UserId)]
     user_id: String,
     /// Live sessions revoked (empty when the target was already gone).
+    #[schema(value_type = Vec<schemas::SessionId>)]
     revoked_session_ids: Vec<String>,
     /// Refresh families revoked.
     revoked_families: u64,
@@ -180,7 +252,7 @@ pub(crate) async fn redeem_deletion_token(
     record_token(&tracing::Span::current(), || {
         token_log_prefix(&body.deletion_token)
     });
-    let token = DeletionToken::parse(&body.deletion_token)?;
+    let token = DeletionToken::parse(ascii("deletion_token", "token", &body.deletion_token)?)?;
     let redemption = app.engine.redeem_deletion_token(&token).await?;
     app.metrics.record_redemption();
     Ok(Json(RedemptionView {

@@ -15,15 +15,17 @@ pub(crate) mod users;
 
 use std::net::IpAddr;
 
+use axum::extract::State;
 use axum::http::header::{HeaderValue, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use sessiondb_engine::{SessionId, SessionMetadata, SessionSummary, SessionTimes};
+use sessiondb_engine::{InvalidInput, SessionId, SessionMetadata, SessionSummary, SessionTimes};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
@@ -77,10 +79,10 @@ pub(crate) fn router(state: AppState) -> Router {
     security(()),
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
 )]
-pub(crate) async fn get_openapi() -> Response {
+pub(crate) async fn get_openapi(State(app): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        crate::openapi::served_document(),
+        app.openapi.clone(),
     )
         .into_response()
 }
@@ -101,15 +103,25 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 pub(crate) struct Metadata {
     /// The end user's IP address as the calling service saw it (IPv4 or IPv6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "203.0.113.7")]
+    #[schema(value_type = Option<schemas::IpAddress>)]
     pub(crate) ip: Option<IpAddr>,
-    /// The end user's User-Agent, at most 512 bytes, no control characters.
+    /// The end user's User-Agent: at most 512 bytes of UTF-8 (`maxLength` counts
+    /// characters, so it is the bound for ASCII text only), no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 512, example = "Mozilla/5.0 (X11; Linux x86_64)")]
+    #[schema(
+        max_length = 512,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Mozilla/5.0 (X11; Linux x86_64)"
+    )]
     pub(crate) user_agent: Option<String>,
-    /// A free-form device label, at most 128 bytes, no control characters.
+    /// A free-form device label: at most 128 bytes of UTF-8 (`maxLength` counts
+    /// characters, so it is the bound for ASCII text only), no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 128, example = "Work laptop")]
+    #[schema(
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Work laptop"
+    )]
     pub(crate) device: Option<String>,
 }
 
@@ -137,7 +149,7 @@ impl From<SessionMetadata> for Metadata {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SessionSummaryView {
     /// Public session id (not a credential).
-    #[schema(example = "1a3Yq8cXkq0T9bJw2mYHc4pXQ")]
+    #[schema(value_type = schemas::SessionId)]
     pub(crate) session_id: String,
     /// Client information.
     pub(crate) metadata: Metadata,
@@ -171,6 +183,21 @@ impl From<SessionSummary> for SessionSummaryView {
             absolute_expires_at: absolute_expires_at.into(),
             version,
         }
+    }
+}
+
+/// Ids and tokens are ASCII by format. A value with other characters is refused here
+/// with the engine's own message (`<field> is not a valid id`), before the engine's
+/// parsers, which slice their input at fixed byte offsets.
+pub(crate) fn ascii<'a>(
+    field: &'static str,
+    what: &'static str,
+    value: &'a str,
+) -> Result<&'a str, ApiError> {
+    if value.is_ascii() {
+        Ok(value)
+    } else {
+        Err(InvalidInput::new(field, format!("is not a valid {what}")).into())
     }
 }
 

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use sessiondb_engine::RefreshToken;
 use utoipa::ToSchema;
 
+use super::ascii;
 use crate::auth::{Authorized, Write};
 use crate::error::ApiError;
 use crate::extract::{record_token, token_log_prefix, ApiJson};
-use crate::openapi::responses as r;
+use crate::openapi::{responses as r, schemas};
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
@@ -20,7 +21,7 @@ use crate::timestamp::Timestamp;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshRequest {
     /// The family's current refresh token (`sdb_r1_…`).
-    #[schema(max_length = 512, example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
 }
 
@@ -28,12 +29,13 @@ pub(crate) struct RefreshRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RefreshedView {
     /// The session id (a device login keeps its id across refreshes).
+    #[schema(value_type = schemas::SessionId)]
     session_id: String,
     /// The login's next session token; the previous one stopped working.
-    #[schema(example = "sdb_s1_…")]
+    #[schema(value_type = schemas::SessionToken)]
     session_token: String,
     /// The family's next refresh token; the presented one is now superseded.
-    #[schema(example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
     /// Idle expiry of the new session.
     expires_at: Timestamp,
@@ -76,7 +78,7 @@ pub(crate) async fn refresh_session(
     record_token(&tracing::Span::current(), || {
         token_log_prefix(&body.refresh_token)
     });
-    let token = RefreshToken::parse(&body.refresh_token)?;
+    let token = RefreshToken::parse(ascii("refresh_token", "token", &body.refresh_token)?)?;
     app.limits.refresh(token.id().as_str(), &app.metrics)?;
     let r = app.engine.refresh(&token).await?;
     Ok(Json(RefreshedView {
@@ -96,7 +98,7 @@ pub(crate) async fn refresh_session(
 pub(crate) struct RevokeRefreshRequest {
     /// A refresh token of the login (`sdb_r1_…`): its current one, or one it has since
     /// rotated away from.
-    #[schema(example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
 }
 
@@ -130,7 +132,7 @@ pub(crate) async fn revoke_refresh_token(
     record_token(&tracing::Span::current(), || {
         token_log_prefix(&body.refresh_token)
     });
-    let token = RefreshToken::parse(&body.refresh_token)?;
+    let token = RefreshToken::parse(ascii("refresh_token", "token", &body.refresh_token)?)?;
     app.engine.revoke_by_refresh_token(&token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

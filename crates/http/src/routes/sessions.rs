@@ -17,7 +17,7 @@ use super::{ids, Metadata};
 use crate::auth::{Authorized, Read, Write};
 use crate::error::ApiError;
 use crate::extract::{etag, ApiJson, ApiQuery, IfMatch, SessionTokenHeader};
-use crate::openapi::{params as p, responses as r};
+use crate::openapi::{params as p, responses as r, schemas};
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
@@ -26,7 +26,7 @@ use crate::timestamp::Timestamp;
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateSessionRequest {
     /// Owner of the session: 1–256 bytes of UTF-8, no control characters.
-    #[schema(min_length = 1, max_length = 256, example = "user-42")]
+    #[schema(value_type = schemas::UserId)]
     user_id: String,
     /// Initial data: a JSON object (serialized size limited, default 16 KiB).
     #[serde(default)]
@@ -35,9 +35,9 @@ pub(crate) struct CreateSessionRequest {
     /// Client information.
     #[serde(default)]
     metadata: Metadata,
-    /// Idle timeout for this session, inside the configured window; default: the
-    /// configured idle timeout.
-    #[schema(minimum = 1, example = 1800)]
+    /// Idle timeout for this session in seconds, inside the configured window (`minimum`
+    /// and `maximum` here are this server's); default: the configured idle timeout.
+    #[schema(example = 1800)]
     idle_ttl_seconds: Option<u64>,
 }
 
@@ -45,14 +45,16 @@ pub(crate) struct CreateSessionRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CreatedSessionResponse {
     /// Public session id (not a credential).
+    #[schema(value_type = schemas::SessionId)]
     session_id: String,
     /// The owner.
+    #[schema(value_type = schemas::UserId)]
     user_id: String,
     /// Bearer credential for the session; send it as `X-Session-Token`.
-    #[schema(example = "sdb_s1_…")]
+    #[schema(value_type = schemas::SessionToken)]
     session_token: String,
     /// Exchanges for a new session at `POST /v1/sessions/refresh`.
-    #[schema(example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
     /// Creation time.
     created_at: Timestamp,
@@ -67,6 +69,7 @@ pub(crate) struct CreatedSessionResponse {
     /// Always 1 for a new session.
     version: u64,
     /// Sessions of the same user revoked to stay under the per-user cap.
+    #[schema(value_type = Vec<schemas::SessionId>)]
     evicted_session_ids: Vec<String>,
 }
 
@@ -144,8 +147,10 @@ pub(crate) struct ReadQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SessionView {
     /// Public session id.
+    #[schema(value_type = schemas::SessionId)]
     session_id: String,
     /// The owner.
+    #[schema(value_type = schemas::UserId)]
     user_id: String,
     /// The application's data.
     #[schema(value_type = Object, example = json!({"role": "member"}))]
@@ -219,6 +224,7 @@ pub(crate) struct ReplaceDataRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UpdatedView {
     /// Public session id.
+    #[schema(value_type = schemas::SessionId)]
     session_id: String,
     /// The new data version (also the `ETag`).
     version: u64,
@@ -361,11 +367,11 @@ pub(crate) async fn revoke_session(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RotatedView {
     /// The new session token; the old one stopped working.
-    #[schema(example = "sdb_s1_…")]
+    #[schema(value_type = schemas::SessionToken)]
     session_token: String,
     /// The new refresh token; every earlier refresh token of this login is retired
     /// (presenting one is treated as reuse).
-    #[schema(example = "sdb_r1_…")]
+    #[schema(value_type = schemas::RefreshToken)]
     refresh_token: String,
     /// Idle expiry.
     expires_at: Timestamp,

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use sessiondb_engine::{SessionId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ids, SessionSummaryView};
+use super::{ascii, ids, SessionSummaryView};
 use crate::auth::{Admin, Authorized};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::openapi::responses as r;
+use crate::openapi::{responses as r, schemas};
 use crate::state::AppState;
 
 /// One page of a user's live sessions.
@@ -50,7 +50,7 @@ const DEFAULT_PAGE: u32 = 100;
     get,
     path = "/v1/users/{user_id}/sessions",
     tag = "users",
-    params(("user_id" = String, Path, description = "The user id (percent-encoded)"), ListQuery),
+    params(("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)"), ListQuery),
     security(("api_key" = ["sessions:admin"])),
     responses(
         (status = 200, description = "A page of the user's live sessions", body = SessionList),
@@ -97,6 +97,7 @@ pub(crate) async fn list_user_sessions(
 pub(crate) struct RevokeAllQuery {
     /// A session of the user to keep (with its refresh family), e.g. the one making the
     /// "sign out everywhere else" request.
+    #[param(value_type = Option<schemas::SessionId>)]
     except: Option<String>,
 }
 
@@ -104,6 +105,7 @@ pub(crate) struct RevokeAllQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RevokedView {
     /// Live sessions revoked.
+    #[schema(value_type = Vec<schemas::SessionId>)]
     revoked_session_ids: Vec<String>,
     /// Refresh-token families revoked.
     revoked_families: u64,
@@ -115,7 +117,7 @@ pub(crate) struct RevokedView {
     path = "/v1/users/{user_id}/sessions",
     tag = "users",
     params(
-        ("user_id" = String, Path, description = "The user id (percent-encoded)"),
+        ("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)"),
         RevokeAllQuery,
     ),
     security(("api_key" = ["sessions:admin"])),
@@ -140,7 +142,7 @@ pub(crate) async fn revoke_user_sessions(
         .except
         .as_deref()
         .map(|id| {
-            SessionId::parse(id)
+            SessionId::parse(ascii("except", "id", id)?)
                 .map_err(|_| ApiError::invalid("except", "except is not a valid session id"))
         })
         .transpose()?;
@@ -157,8 +159,8 @@ pub(crate) async fn revoke_user_sessions(
     path = "/v1/users/{user_id}/sessions/{session_id}",
     tag = "users",
     params(
-        ("user_id" = String, Path, description = "The user id (percent-encoded)"),
-        ("session_id" = String, Path, description = "The session id"),
+        ("user_id" = schemas::UserId, Path, description = "The user id (percent-encoded)"),
+        ("session_id" = schemas::SessionId, Path, description = "The session id"),
     ),
     security(("api_key" = ["sessions:admin"])),
     responses(
@@ -177,7 +179,7 @@ pub(crate) async fn revoke_user_session(
     ApiPath((user_id, session_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let user_id = UserId::parse(user_id)?;
-    let session_id = SessionId::parse(&session_id)?;
+    let session_id = SessionId::parse(ascii("session_id", "id", &session_id)?)?;
     app.engine.revoke_by_id(&user_id, &session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -195,3 +195,81 @@ async fn an_oversized_request_head_is_refused() {
     let response = raw_request(&app.address, request.as_bytes()).await;
     assert!(response.starts_with("HTTP/1.1 431"), "{response}");
 }
+
+/// Sends raw bytes and returns the raw answer, bytes as received.
+async fn raw_bytes(address: &str, request: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    let _ = stream.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+    out
+}
+
+/// What docs/api.md says about requests the HTTP/1.1 parser refuses: those it cannot
+/// parse get its own bare 400; everything it parses reaches the API and gets a problem.
+#[tokio::test]
+async fn unparsable_requests_get_the_parsers_bare_400_parsable_ones_a_problem() {
+    let app = spawn_app().await;
+    let request = |target: &[u8], header: &[u8]| {
+        [
+            b"GET ".as_slice(),
+            target,
+            b" HTTP/1.1\r\nHost: test\r\nX-Session-Token: ",
+            header,
+            b"\r\nConnection: close\r\n\r\n",
+        ]
+        .concat()
+    };
+    // Refused by the parser before any handler exists: control bytes in a header value,
+    // control bytes or bytes that are not UTF-8 in the request target.
+    for raw in [
+        request(b"/v1/sessions/current", b"a\x01b"),
+        request(b"/v1/sessions/current", b"a\x7fb"),
+        request(b"/v1/users/\xff\xfe/sessions", b"x"),
+        request(b"/v1/users/a\x01b/sessions", b"x"),
+    ] {
+        let answer = String::from_utf8_lossy(&raw_bytes(&app.address, &raw).await).into_owned();
+        let sent = String::from_utf8_lossy(&raw);
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{sent:?}: {answer}"
+        );
+        assert!(
+            answer.contains("content-length: 0\r\n"),
+            "{sent:?}: {answer}"
+        );
+    }
+    // Parsed (bytes 0x80-0xFF are obs-text in a header value): a problem naming the header.
+    let answer = raw_bytes(
+        &app.address,
+        &request(b"/v1/sessions/current", b"sdb_s1_\xe9\xff"),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let with_key = [
+        b"GET /v1/sessions/current HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ".as_slice(),
+        app.keys.read.as_bytes(),
+        b"\r\nX-Session-Token: sdb_s1_\xe9\xff\r\nConnection: close\r\n\r\n",
+    ]
+    .concat();
+    let answer = String::from_utf8_lossy(&raw_bytes(&app.address, &with_key).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("application/problem+json")
+            && answer.contains("\"field\":\"X-Session-Token\""),
+        "{answer}"
+    );
+    // UTF-8 in the request target is parsed, and read as if percent-encoded.
+    let utf8 = [
+        "GET /v1/users/zoë/sessions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ".as_bytes(),
+        app.keys.admin.as_bytes(),
+        b"\r\nConnection: close\r\n\r\n",
+    ]
+    .concat();
+    let answer = String::from_utf8_lossy(&raw_bytes(&app.address, &utf8).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -3,12 +3,14 @@
 
 mod admin;
 mod auth;
+mod contract;
 mod deletion;
 mod fuzz;
 mod helpers;
 mod http;
 mod openapi;
 mod refresh;
+mod schemathesis;
 mod sessions;
 mod shutdown;
 mod signout;

@@ -1,10 +1,12 @@
-//! The served OpenAPI document equals the checked-in `docs/openapi.json`.
+//! The served OpenAPI document equals the checked-in `docs/openapi.json` (for the default
+//! configuration) and states the running server's configuration.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 fn checked_in() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
@@ -51,9 +53,7 @@ fn openapi_document_is_3_1_and_covers_every_route() {
         ("/v1/users/{user_id}/deletion-tokens", &["post"]),
         ("/v1/deletion-tokens/redeem", &["post"]),
         ("/v1/openapi.json", &["get"]),
-        ("/healthz", &["get"]),
-        ("/readyz", &["get"]),
-        ("/metrics", &["get"]),
+        ("/v1/refresh-tokens/revoke", &["post"]),
     ] {
         for method in methods {
             assert!(
@@ -62,6 +62,7 @@ fn openapi_document_is_3_1_and_covers_every_route() {
             );
         }
     }
+    assert_eq!(paths.len(), 10, "only the API's paths: {:?}", paths.keys());
     assert_eq!(
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
@@ -76,4 +77,36 @@ fn openapi_document_is_3_1_and_covers_every_route() {
         serde_json::json!([{}]),
         "redeem needs no API key"
     );
+}
+
+#[tokio::test]
+async fn the_served_document_states_this_servers_idle_window() {
+    let app = spawn_app_with(|_, engine| {
+        engine.session.min_idle_ttl = Duration::from_secs(120);
+        engine.session.idle_ttl = Duration::from_secs(600);
+        engine.session.max_idle_ttl = Duration::from_secs(7200);
+    })
+    .await;
+    let doc: Value = app
+        .client
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let idle =
+        &doc["components"]["schemas"]["CreateSessionRequest"]["properties"]["idle_ttl_seconds"];
+    assert_eq!(
+        (&idle["minimum"], &idle["maximum"]),
+        (&json!(120), &json!(7200))
+    );
+    // The bounds are the server's: just outside is refused, the bounds themselves work.
+    for (ttl, status) in [(119, 422), (120, 201), (7200, 201), (7201, 422)] {
+        let response = app
+            .create_session_with(json!({"user_id": "window", "idle_ttl_seconds": ttl}))
+            .await;
+        assert_eq!(response.status(), status, "idle_ttl_seconds {ttl}");
+    }
 }
