@@ -2,12 +2,11 @@
 //! against the drill's Redis, with one generated API key, plus the connection and
 //! engine settings the drills use.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sessiondb_engine::{ConnectionConfig, Durability, Engine, EngineConfig, Topology};
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
-use sessiondb_http::{generate_api_key, hash_api_key, HttpError, Metrics, Server};
+use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig, HttpError};
 use sessiondb_local::{RedisServer, SentinelTopology};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -98,18 +97,22 @@ impl DrillApp {
             shutdown_grace: Duration::from_secs(5),
             ..HttpConfig::default()
         };
-        let metrics = Arc::new(Metrics::new());
-        let engine =
-            Engine::connect_with_observer(connection, engine_config, Some(metrics.clone())).await?;
-        let server = Server::bind(http, engine.clone(), metrics).await?;
+        let app = App::build(AppConfig {
+            connection: connection.clone(),
+            engine: engine_config,
+            http,
+            cleanup_every: None,
+        })
+        .await?;
         let api = ApiClient::new(
-            format!("http://{}", server.local_addr()),
-            format!("http://{}", server.admin_addr()),
+            format!("http://{}", app.local_addr()),
+            format!("http://{}", app.admin_addr()),
             key,
             client_timeout,
         )?;
+        let engine = app.engine().clone();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server.run(async move {
+        let handle = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
         Ok(Self {

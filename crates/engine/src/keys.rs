@@ -56,6 +56,18 @@ impl Keyspace {
         format!("{}:schema", self.prefix)
     }
 
+    /// When the last cleanup pass finished successfully (Unix seconds), for every
+    /// instance's metrics and for `status`.
+    pub(crate) fn cleanup_last(&self) -> String {
+        format!("{}:cleanup:last", self.prefix)
+    }
+
+    /// When the last backup finished successfully (Unix seconds), written by the backup
+    /// job.
+    pub(crate) fn backup_last(&self) -> String {
+        format!("{}:backup:last", self.prefix)
+    }
+
     /// The cleanup lease.
     pub(crate) fn cleanup_lease(&self) -> String {
         format!("{}:cleanup:lease", self.prefix)

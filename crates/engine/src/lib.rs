@@ -45,7 +45,7 @@ pub use config::{
     EventsConfig, ReadFrom, RefreshPolicy, ReuseScope, SessionPolicy, TlsConfig, Topology,
     MAX_REFRESH_GRACE, MAX_SESSIONS_PER_USER,
 };
-pub use engine::{CleanupOptions, CleanupReport, Engine, SCHEMA_VERSION};
+pub use engine::{CleanupOptions, CleanupReport, Engine, JobRuns, SCHEMA_VERSION};
 pub use error::{Error, InvalidInput};
 pub use events::{Event, EventKind, Observer, Reason};
 pub use ids::{DeletionId, SessionId, Tag, UserId, TAG_BUCKETS};

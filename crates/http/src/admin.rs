@@ -14,8 +14,8 @@ use serde_json::json;
 use sessiondb_engine::Engine;
 
 use crate::error::ApiError;
-use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 use crate::routes::{method_not_allowed, not_found};
+use sessiondb_metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 
 /// How long `/readyz` waits for Redis before answering 503.
 pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(1);

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::metrics::{InFlight, Metrics};
+use sessiondb_metrics::{InFlight, Metrics};
 
 /// The request id header, accepted and echoed.
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -59,6 +59,28 @@ impl Envelope {
     }
 }
 
+/// The method's name for labels and logs: the standard ones, or `OTHER`.
+fn method_name(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ]
+    .iter()
+    .zip([
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ])
+    .find_map(|(m, name)| (m == method).then_some(name))
+    .unwrap_or("OTHER")
+}
+
 /// The middleware: see the module docs.
 pub(crate) async fn envelope(State(env): State<Envelope>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -68,12 +90,12 @@ pub(crate) async fn envelope(State(env): State<Envelope>, req: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_request_id(v))
         .map_or_else(new_request_id, str::to_owned);
+    // Both labels come from fixed sets, so recording the request allocates nothing.
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
-    let method = req.method().clone();
+        .map_or(UNMATCHED, |m| crate::routes::template(m.as_str()));
+    let method = method_name(req.method());
     let span = tracing::info_span!(
         "http_request",
         request_id = %request_id,
@@ -96,7 +118,7 @@ pub(crate) async fn envelope(State(env): State<Envelope>, req: Request, next: Ne
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| match &env.metrics {
         Some(metrics) => {
-            metrics.record_request(&route, method.as_str(), status.as_u16(), elapsed);
+            metrics.record_request(route, method, status.as_u16(), elapsed);
             // One line per request only at debug level: at production rates an
             // info line each would be gigabytes a day; the metrics carry the counts.
             tracing::debug!(latency_ms, "request completed");

@@ -42,6 +42,9 @@ pub enum HttpError {
         /// Why.
         reason: String,
     },
+    /// The engine could not connect to the session store (or refused its data).
+    #[error("cannot connect to the session store")]
+    Engine(#[source] sessiondb_engine::Error),
     /// A configuration value the HTTP layer cannot use.
     #[error("invalid HTTP configuration: {field} {reason}")]
     InvalidConfig {

@@ -3,20 +3,25 @@
 //! health, readiness and Prometheus metrics. The reference for clients is `docs/api.md`.
 //!
 //! ```no_run
-//! # async fn demo(conn: sessiondb_engine::ConnectionConfig) -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
-//! use sessiondb_engine::{Engine, EngineConfig};
-//! use sessiondb_http::{config::HttpConfig, Metrics, Server};
+//! # async fn demo(connection: sessiondb_engine::ConnectionConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! use sessiondb_engine::EngineConfig;
+//! use sessiondb_http::{config::HttpConfig, App, AppConfig};
 //!
-//! let metrics = Arc::new(Metrics::new());
-//! let engine =
-//!     Engine::connect_with_observer(&conn, EngineConfig::default(), Some(metrics.clone())).await?;
-//! let server = Server::bind(HttpConfig::default(), engine, metrics).await?;
-//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! let app = App::build(AppConfig {
+//!     connection,
+//!     engine: EngineConfig::default(),
+//!     http: HttpConfig::default(),
+//!     cleanup_every: None,
+//! })
+//! .await?;
+//! println!("API on port {}", app.port());
+//! app.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! # Layout
+//! - `app.rs`: [`App`] — the service in one value (metrics, engine, listeners, cleanup
+//!   loop), built from an [`AppConfig`]; how `serve`, the tests and the drills start it.
 //! - [`config`] (`config.rs`): [`HttpConfig`](config::HttpConfig) — listeners, API keys,
 //!   limits, rate limits, CORS, TLS.
 //! - [`server`] (`server.rs`): [`Server`] — binds both listeners, stacks the layers,
@@ -34,7 +39,8 @@
 //!   metrics, security headers.
 //! - `limits.rs`: body size and request timeout. `rate_limit.rs`: redemption and refresh
 //!   rate limits.
-//! - [`metrics`] (`metrics.rs`): [`Metrics`], also the engine's `Observer`.
+//! - [`Metrics`] comes from `sessiondb-metrics` (one registry for the API, the engine's
+//!   observer and the jobs).
 //! - `openapi.rs`: the OpenAPI document ([`openapi_json`]).
 //! - `strict.rs`: reads request bodies exactly as strictly as the OpenAPI document
 //!   describes them (an array is never an object).
@@ -47,10 +53,10 @@
 #![deny(missing_docs)]
 
 pub mod config;
-pub mod metrics;
 pub mod server;
 
 mod admin;
+mod app;
 mod auth;
 mod context;
 mod error;
@@ -63,8 +69,9 @@ mod state;
 mod strict;
 mod timestamp;
 
+pub use app::{App, AppConfig};
 pub use auth::{generate_api_key, hash_api_key};
 pub use error::HttpError;
-pub use metrics::Metrics;
 pub use openapi::openapi_json;
 pub use server::Server;
+pub use sessiondb_metrics::Metrics;

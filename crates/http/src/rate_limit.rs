@@ -17,7 +17,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::config::{HttpConfig, RateLimit};
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use sessiondb_metrics::Metrics;
 
 /// One keyed limiter.
 struct Keyed<K: Hash + Eq + Clone> {

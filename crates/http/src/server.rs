@@ -40,10 +40,10 @@ use crate::context::{envelope, Envelope, X_REQUEST_ID};
 use crate::error::{ApiError, HttpError};
 use crate::extract::X_SESSION_TOKEN;
 use crate::limits::{self, Limits};
-use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimits, FORGET_INTERVAL};
 use crate::state::{AppState, Shared};
 use crate::{admin, openapi, routes};
+use sessiondb_metrics::Metrics;
 
 /// A client has this long to send a request's headers (slow-loris defence).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

@@ -8,8 +8,8 @@ use axum::body::Bytes;
 use sessiondb_engine::Engine;
 
 use crate::auth::KeyRing;
-use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
+use sessiondb_metrics::Metrics;
 
 /// Handler state; cheap to clone.
 #[derive(Debug, Clone)]

@@ -53,6 +53,15 @@ pub struct CleanupReport {
     pub duration: Duration,
 }
 
+/// When the periodic jobs last succeeded (Unix seconds), from any process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobRuns {
+    /// The last cleanup pass that ran to the end.
+    pub cleanup: Option<u64>,
+    /// The last backup written completely.
+    pub backup: Option<u64>,
+}
+
 struct BucketResult {
     removed: u64,
     visited: u64,
@@ -95,6 +104,22 @@ impl Engine {
             self.release_lease(lease).await?;
         }
         let (removed, users_visited, active_sessions) = result?;
+        let finished = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let _: Value = self
+            .inner
+            .store
+            .pool()
+            .next()
+            .set(
+                self.inner.keys.cleanup_last(),
+                finished.to_string(),
+                None,
+                None,
+                false,
+            )
+            .await?;
         Ok(CleanupReport {
             ran: true,
             removed,
@@ -159,6 +184,15 @@ impl Engine {
             .buffer_unordered(CONCURRENCY)
             .try_fold(0, |sum, n| async move { Ok(sum + n) })
             .await
+    }
+
+    /// When the last cleanup pass and the last backup finished successfully (Unix
+    /// seconds), as recorded in Redis by whichever process ran them.
+    pub async fn last_job_runs(&self) -> Result<JobRuns, Error> {
+        let client = self.inner.store.pool().next();
+        let cleanup: Option<u64> = client.get(self.inner.keys.cleanup_last()).await?;
+        let backup: Option<u64> = client.get(self.inner.keys.backup_last()).await?;
+        Ok(JobRuns { cleanup, backup })
     }
 
     /// Takes the cleanup lease; `None` when another holder has it.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fred::prelude::*;
 use fred::types::Value;
 
-pub use cleanup::{CleanupOptions, CleanupReport};
+pub use cleanup::{CleanupOptions, CleanupReport, JobRuns};
 
 use crate::config::{ConnectionConfig, EngineConfig};
 use crate::error::Error;

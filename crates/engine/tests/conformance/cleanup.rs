@@ -50,9 +50,14 @@ async fn cleanup_removes_only_expired_index_entries(ctx: Ctx) -> CaseResult {
     ensure!(index_entries(&ctx, &engine).await? == 12);
     ctx.wait_until(&engine, last_short.refresh_expires_at.0)
         .await?;
+    ensure!(engine.last_job_runs().await?.cleanup.is_none());
     let report = engine.cleanup(CleanupOptions::default()).await?;
     ensure!(report.ran);
     ensure!(report.removed == 6, "removed {}", report.removed);
+    ensure!(
+        engine.last_job_runs().await?.cleanup.is_some(),
+        "a finished pass is recorded for every instance's metrics"
+    );
     ensure!(
         report.active_sessions == 6,
         "active {}",

@@ -29,6 +29,30 @@ use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
 
+/// Every route template of the API, as the router matches them.
+const TEMPLATES: [&str; 10] = [
+    "/v1/sessions",
+    "/v1/sessions/current",
+    "/v1/sessions/current/rotate",
+    "/v1/sessions/refresh",
+    "/v1/refresh-tokens/revoke",
+    "/v1/users/{user_id}/sessions",
+    "/v1/users/{user_id}/sessions/{session_id}",
+    "/v1/users/{user_id}/deletion-tokens",
+    "/v1/deletion-tokens/redeem",
+    "/v1/openapi.json",
+];
+
+/// The `'static` copy of a matched route template (metric labels hold no allocation);
+/// `unmatched` for anything else.
+pub(crate) fn template(matched: &str) -> &'static str {
+    TEMPLATES
+        .iter()
+        .find(|t| **t == matched)
+        .copied()
+        .unwrap_or(crate::context::UNMATCHED)
+}
+
 /// Every API route, with its state; layers are added by the server.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
@@ -204,4 +228,21 @@ pub(crate) fn ascii<'a>(
 /// Session ids as strings.
 pub(crate) fn ids(ids: Vec<SessionId>) -> Vec<String> {
     ids.into_iter().map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_route_has_its_metric_label() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&crate::openapi::openapi_json()).expect("json");
+        let paths = doc["paths"].as_object().expect("paths");
+        assert_eq!(paths.len(), TEMPLATES.len());
+        for path in paths.keys() {
+            assert_eq!(template(path), path, "no label for {path}");
+        }
+        assert_eq!(template("/v1/nope"), crate::context::UNMATCHED);
+    }
 }

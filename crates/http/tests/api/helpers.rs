@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, RequestBuilder, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig};
+use sessiondb_engine::{ConnectionConfig, EngineConfig};
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, Scope};
-use sessiondb_http::{generate_api_key, hash_api_key, HttpError, Metrics, Server};
+use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig, HttpError, Metrics};
 use sessiondb_local::{RedisOptions, RedisServer};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -109,21 +109,19 @@ pub(crate) async fn spawn_app_with(
     };
     adjust(&mut http, &mut engine_config);
 
-    let metrics = Arc::new(Metrics::new());
-    let engine = Engine::connect_with_observer(
-        &ConnectionConfig::standalone(host, port),
-        engine_config,
-        Some(metrics.clone()),
-    )
+    let app = App::build(AppConfig {
+        connection: ConnectionConfig::standalone(host, port),
+        engine: engine_config,
+        http,
+        cleanup_every: None,
+    })
     .await
-    .expect("engine connects");
-    let server = Server::bind(http, engine, metrics.clone())
-        .await
-        .expect("server binds");
-    let address = format!("http://{}", server.local_addr());
-    let admin_address = format!("http://{}", server.admin_addr());
+    .expect("the app starts");
+    let address = format!("http://{}", app.local_addr());
+    let admin_address = format!("http://{}", app.admin_addr());
+    let metrics = app.metrics().clone();
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
+    let handle = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
     TestApp {

@@ -7,15 +7,12 @@ pub(crate) mod stack_env;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use sessiondb_engine::{CleanupOptions, Engine};
 use sessiondb_http::config::{ApiKeyConfig, Scope};
-use sessiondb_http::{Metrics, Server};
+use sessiondb_http::{App, AppConfig};
 use sessiondb_settings::Settings;
-use tokio::sync::watch;
 
 use crate::cli::ConnectArgs;
 use crate::ctx::{Ctx, Loaded};
@@ -55,7 +52,6 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         settings,
         stack: local_stack,
     } = &loaded;
-    let metrics = Arc::new(Metrics::new());
     let mut http = settings.http_config();
     let embedded = match (settings.connection_config(), &local_stack) {
         (Some(_), _) => None,
@@ -99,21 +95,25 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         None
     };
 
-    let engine =
-        Engine::connect_with_observer(&connection, settings.engine_config(), Some(metrics.clone()))
-            .await
-            .with_context(|| loaded.connecting())?;
-    let server = Server::bind(http, engine.clone(), metrics.clone())
-        .await
-        .context("binding the listeners")?;
+    let app = App::build(AppConfig {
+        connection,
+        engine: settings.engine_config(),
+        http,
+        cleanup_every: settings
+            .cleanup
+            .enabled
+            .then(|| Duration::from_secs(settings.cleanup.interval_seconds)),
+    })
+    .await
+    .with_context(|| loaded.connecting())?;
     println!("sessiondb {} listening", env!("CARGO_PKG_VERSION"));
     println!(
         "  API:   http://{}/v1  (OpenAPI: /v1/openapi.json)",
-        server.local_addr()
+        app.local_addr()
     );
     println!(
         "  admin: http://{}  (/healthz /readyz /metrics)",
-        server.admin_addr()
+        app.admin_addr()
     );
     if let Some(dir) = &local_stack {
         println!(
@@ -136,23 +136,7 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         println!("    {key}");
     }
 
-    let (stop_cleanup, cleanup_stopped) = watch::channel(false);
-    let cleanup = settings.cleanup.enabled.then(|| {
-        let interval = Duration::from_secs(settings.cleanup.interval_seconds);
-        tokio::spawn(cleanup_loop(
-            engine.clone(),
-            metrics.clone(),
-            interval,
-            cleanup_stopped,
-        ))
-    });
-
-    let served = server.run(shutdown_signal()).await;
-    let _ = stop_cleanup.send(true);
-    if let Some(task) = cleanup {
-        let _ = task.await;
-    }
-    engine.shutdown().await.ok();
+    let served = app.run_until(shutdown_signal()).await;
     if let Some(e) = embedded {
         e.stop().await?;
     }
@@ -188,42 +172,6 @@ fn embedded_refusal(
         return Some("API keys are configured (server.api_keys), as for a deployment".to_owned());
     }
     None
-}
-
-/// Runs a cleanup pass every `interval` (the lease makes sure only one instance of
-/// a deployment cleans at a time) and keeps the active-sessions gauge fresh.
-async fn cleanup_loop(
-    engine: Engine,
-    metrics: Arc<Metrics>,
-    interval: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => return,
-            _ = tick.tick() => {}
-        }
-        let result = engine.cleanup(CleanupOptions::default()).await;
-        match &result {
-            Ok(report) if report.ran => tracing::info!(
-                removed = report.removed,
-                users_visited = report.users_visited,
-                active_sessions = report.active_sessions,
-                duration_ms = report.duration.as_millis() as u64,
-                "cleanup pass finished"
-            ),
-            Ok(_) => tracing::debug!("cleanup pass skipped: another instance holds the lease"),
-            Err(error) => tracing::warn!(%error, "cleanup pass failed"),
-        }
-        metrics.record_cleanup(&result);
-        if let Ok(Some(n)) = result.as_ref().map(|r| r.ran.then_some(r.active_sessions)) {
-            metrics.set_active_sessions(n);
-        } else if let Ok(n) = engine.active_sessions().await {
-            metrics.set_active_sessions(n);
-        }
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

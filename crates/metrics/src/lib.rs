@@ -1,7 +1,11 @@
 //! Prometheus metrics ([`Metrics`]): HTTP traffic, store operations and session
-//! lifecycle (as the engine's [`Observer`]), cleanup and backup runs. Every name starts
+//! lifecycle (as the engine's [`Observer`]), cleanup and backup runs. One registry type
+//! serves the API (`sessiondb serve`) and the jobs that run outside it. Every name starts
 //! with `sessiondb_`; label values come from small fixed sets (route templates, never raw
-//! paths; never user ids or tokens).
+//! paths; never user ids or tokens), held as `&'static str` so recording a request
+//! allocates nothing. The reference is `docs/metrics.md`.
+
+#![deny(missing_docs)]
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
@@ -15,10 +19,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
-use sessiondb_engine::{CleanupReport, Error as EngineError, Event, EventKind, Observer};
+use sessiondb_engine::{CleanupReport, Error as EngineError, Event, EventKind, JobRuns, Observer};
 
 /// The content type `/metrics` answers with.
-pub(crate) const OPENMETRICS_CONTENT_TYPE: &str =
+pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Latency buckets for requests and store calls, in seconds (0.5 ms … 10 s).
@@ -30,15 +34,15 @@ const CLEANUP_BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -293,6 +297,17 @@ impl Metrics {
         self.backup_last_success.set(unix_secs as f64);
     }
 
+    /// Sets the last-success gauges from what Redis records, so a cleanup CronJob's or
+    /// a backup job's success shows on every API instance.
+    pub fn record_job_runs(&self, runs: &JobRuns) {
+        if let Some(at) = runs.cleanup {
+            self.cleanup_last_success.set(at as f64);
+        }
+        if let Some(at) = runs.backup {
+            self.backup_last_success.set(at as f64);
+        }
+    }
+
     /// Every metric in the OpenMetrics text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -301,32 +316,36 @@ impl Metrics {
         out
     }
 
-    /// One served request (`route` is the matched template).
-    pub(crate) fn record_request(&self, route: &str, method: &str, status: u16, took: Duration) {
+    /// One served request: `route` is the matched route template (from the router's
+    /// fixed set), `method` the HTTP method's name.
+    pub fn record_request(
+        &self,
+        route: &'static str,
+        method: &'static str,
+        status: u16,
+        took: Duration,
+    ) {
         self.http_requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route,
+                method,
                 status,
             })
             .inc();
         self.http_duration
-            .get_or_create(&RouteLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
-            })
+            .get_or_create(&RouteLabels { route, method })
             .observe(took.as_secs_f64());
     }
 
     /// One request refused by `limit`.
-    pub(crate) fn record_rate_limited(&self, limit: &'static str) {
+    pub fn record_rate_limited(&self, limit: &'static str) {
         self.rate_limited
             .get_or_create(&LimitLabels { limit })
             .inc();
     }
 
     /// One deletion token redeemed.
-    pub(crate) fn record_redemption(&self) {
+    pub fn record_redemption(&self) {
         self.deletion_tokens_redeemed.inc();
     }
 }
@@ -373,10 +392,11 @@ impl Observer for Metrics {
 /// Counts a request as in flight until dropped (also when the client goes away and the
 /// request future is dropped).
 #[derive(Debug)]
-pub(crate) struct InFlight(Gauge);
+pub struct InFlight(Gauge);
 
 impl InFlight {
-    pub(crate) fn enter(metrics: &Metrics) -> Self {
+    /// Counts one more request in flight.
+    pub fn enter(metrics: &Metrics) -> Self {
         metrics.http_in_flight.inc();
         Self(metrics.http_in_flight.clone())
     }
