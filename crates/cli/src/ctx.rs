@@ -42,6 +42,11 @@ impl Ctx {
         }
     }
 
+    /// The options every command accepts.
+    pub(crate) fn global(&self) -> &GlobalArgs {
+        &self.global
+    }
+
     /// Where results go.
     pub(crate) fn out(&self) -> &Output {
         &self.out

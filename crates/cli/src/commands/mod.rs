@@ -2,6 +2,7 @@
 
 pub(crate) mod apikey;
 pub(crate) mod cleanup;
+pub(crate) mod config;
 pub(crate) mod local;
 pub(crate) mod serve;
 
@@ -21,6 +22,9 @@ pub(crate) enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(apikey::Command),
+    /// Check a settings file without connecting.
+    #[command(subcommand)]
+    Config(config::Command),
     /// Run a local Redis stack (standalone or HA with Sentinel) for development.
     Local(local::LocalArgs),
 }
@@ -31,6 +35,7 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(ctx, &args),
         Command::Cleanup(args) => cleanup::run(ctx, &args),
         Command::Apikey(command) => apikey::run(ctx, &command),
+        Command::Config(command) => config::run(ctx, &command),
         Command::Local(args) => local::run(ctx, &args),
     }
 }

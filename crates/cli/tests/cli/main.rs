@@ -5,6 +5,7 @@
 
 mod apikey;
 mod cleanup;
+mod config;
 mod readme;
 mod serve;
 mod support;
