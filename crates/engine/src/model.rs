@@ -110,6 +110,22 @@ pub struct Session {
     pub times: SessionTimes,
 }
 
+/// A session as read with its token, its data left as the JSON text the store holds
+/// (for callers that pass it on without looking inside: no parse, no re-serialize).
+#[derive(Clone, Debug)]
+pub struct RawSession {
+    /// Public id.
+    pub id: SessionId,
+    /// Owner.
+    pub user_id: UserId,
+    /// The application's data: a JSON object, exactly as stored.
+    pub data: Box<serde_json::value::RawValue>,
+    /// Client information.
+    pub metadata: SessionMetadata,
+    /// Timestamps and version.
+    pub times: SessionTimes,
+}
+
 /// A session as listed for its user: metadata, never tokens or data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SessionSummary {

@@ -14,8 +14,8 @@ use crate::events::{EventKind, Reason};
 use crate::ids::{SessionId, Tag, UserId};
 use crate::keys::Keyspace;
 use crate::model::{
-    CreatedSession, NewSession, RevokedAll, Rotated, Session, SessionData, SessionMetadata,
-    SessionPage, SessionSummary, SessionTimes, Updated,
+    CreatedSession, NewSession, RawSession, RevokedAll, Rotated, Session, SessionData,
+    SessionMetadata, SessionPage, SessionSummary, SessionTimes, Updated,
 };
 use crate::record::Head;
 use crate::replicas::ReplicaClient;
@@ -126,6 +126,22 @@ impl Engine {
     /// idle expiry is checked against the store's time. Only when a touch is due does
     /// the read run the touch script, which re-checks everything and writes.
     pub async fn get(&self, token: &SessionToken, touch: bool) -> Result<Session, Error> {
+        let raw = self.get_raw(token, touch).await?;
+        Ok(Session {
+            data: serde_json::from_str(raw.data.get()).map_err(|_| Error::Protocol {
+                script: "get",
+                detail: "stored data is not a JSON object".to_owned(),
+            })?,
+            id: raw.id,
+            user_id: raw.user_id,
+            metadata: raw.metadata,
+            times: raw.times,
+        })
+    }
+
+    /// [`Engine::get`], with the data as the stored JSON text: what an API passes on to
+    /// its client without parsing it.
+    pub async fn get_raw(&self, token: &SessionToken, touch: bool) -> Result<RawSession, Error> {
         let tag = token.id().tag();
         let script = &self.inner.scripts.read;
         let value = self
@@ -148,7 +164,7 @@ impl Engine {
 
     /// The touch script: slides the idle expiry when the interval has passed by Redis's
     /// clock.
-    async fn touch(&self, token: &SessionToken) -> Result<Session, Error> {
+    async fn touch(&self, token: &SessionToken) -> Result<RawSession, Error> {
         let tag = token.id().tag();
         let keys = &self.inner.keys;
         let args = vec![
@@ -575,15 +591,20 @@ fn live_session(
 }
 
 /// Builds the session a read returns from a record's leading fields.
-fn session_from(script: &'static str, token: &SessionToken, head: Head) -> Result<Session, Error> {
+fn session_from(
+    script: &'static str,
+    token: &SessionToken,
+    head: Head,
+) -> Result<RawSession, Error> {
     let protocol = |detail: &str| Error::Protocol {
         script,
         detail: detail.to_owned(),
     };
-    Ok(Session {
+    Ok(RawSession {
         id: token.id().clone(),
         user_id: UserId::parse(head.user_id).map_err(|_| protocol("stored user id is invalid"))?,
-        data: serde_json::from_str(&head.data).map_err(|_| protocol("stored data is not JSON"))?,
+        data: serde_json::value::RawValue::from_string(head.data)
+            .map_err(|_| protocol("stored data is not JSON"))?,
         metadata: decode_metadata(&head.metadata).map_err(|_| protocol("stored metadata"))?,
         times: SessionTimes {
             created_at: at(head.created),

@@ -154,7 +154,7 @@ pub(crate) struct SessionView {
     user_id: String,
     /// The application's data.
     #[schema(value_type = Object, example = json!({"role": "member"}))]
-    data: SessionData,
+    data: Box<serde_json::value::RawValue>,
     /// Client information.
     metadata: Metadata,
     /// Creation time.
@@ -195,7 +195,11 @@ pub(crate) async fn get_session(
     SessionTokenHeader(token): SessionTokenHeader,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
-    let session = app.engine.get(&token, query.touch.unwrap_or(true)).await?;
+    // The data goes out as the stored JSON text, never parsed here.
+    let session = app
+        .engine
+        .get_raw(&token, query.touch.unwrap_or(true))
+        .await?;
     let t = session.times;
     let view = SessionView {
         session_id: session.id.to_string(),
