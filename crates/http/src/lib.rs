@@ -28,12 +28,13 @@
 //! - `auth.rs`: API key hashing/generation, the key ring, the `Authorized<Scope>`
 //!   extractor (401 vs 403).
 //! - `extract.rs`: extractors whose rejections are problems (JSON body, query, path,
-//!   `X-Session-Token`, `If-Match`, client address).
+//!   `X-Session-Token`, `If-Match`, client address). `client_addr.rs`: the client
+//!   address behind trusted proxies (`X-Forwarded-For`).
 //! - `error.rs`: `ApiError` (→ problem+json) and [`HttpError`].
 //! - `context.rs`: the per-request envelope — request id, trace span, access log, HTTP
 //!   metrics, security headers.
 //! - `limits.rs`: body size and request timeout. `rate_limit.rs`: redemption and refresh
-//!   rate limits.
+//!   rate limits (IPv6 clients keyed by /64, a bounded number of keys).
 //! - [`metrics`] (`metrics.rs`): [`Metrics`], also the engine's `Observer`.
 //! - `openapi.rs`: the OpenAPI document ([`openapi_json`]).
 //! - `strict.rs`: reads request bodies exactly as strictly as the OpenAPI document
@@ -52,6 +53,7 @@ pub mod server;
 
 mod admin;
 mod auth;
+mod client_addr;
 mod context;
 mod error;
 mod extract;
