@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
+
 /// Everything the HTTP layer needs besides the engine.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -23,9 +25,10 @@ pub struct HttpConfig {
     pub redeem_rate: RateLimit,
     /// Refreshes per refresh-token family.
     pub refresh_rate: RateLimit,
-    /// Take the client address from the first `X-Forwarded-For` entry (only behind a
-    /// trusted proxy); otherwise the peer address is used.
-    pub trust_forwarded_for: bool,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` entries are believed:
+    /// behind them the client address is the rightmost `X-Forwarded-For` hop that is not
+    /// one of them. Empty: the peer address is always the client address.
+    pub trusted_proxies: Vec<IpNet>,
     /// Origins allowed by CORS; empty means no CORS headers at all.
     pub cors_origins: Vec<String>,
     /// TLS on the public listener; `None` is plain HTTP (behind a TLS-terminating proxy).
@@ -112,7 +115,7 @@ impl Default for HttpConfig {
                 per_minute: 60,
                 burst: 10,
             },
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             tls: None,
             shutdown_grace: Duration::from_secs(30),

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use sessiondb_engine::SessionToken;
 use sha2::{Digest, Sha256};
 
+use crate::client_addr::client_addr;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::strict::Strict;
@@ -24,8 +25,6 @@ use crate::strict::Strict;
 /// The header that carries the session token (never the URL, so it stays out of access
 /// logs, proxy logs and browser history).
 pub(crate) const X_SESSION_TOKEN: HeaderName = HeaderName::from_static("x-session-token");
-/// The client address header set by a trusted proxy.
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// Longest accepted `X-Session-Token`, in bytes.
 pub(crate) const MAX_TOKEN_HEADER_LEN: usize = 512;
 
@@ -256,8 +255,8 @@ pub(crate) fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
-/// The client's address: the first `X-Forwarded-For` entry when the proxy is trusted
-/// and the entry is an IP address, otherwise the peer address.
+/// The client's address: the peer address, or behind `server.trusted_proxies` the
+/// rightmost untrusted `X-Forwarded-For` hop (see [`client_addr`]).
 #[derive(Debug)]
 pub(crate) struct ClientAddr(pub(crate) IpAddr);
 
@@ -265,22 +264,17 @@ impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let forwarded = app
-            .trust_forwarded_for
-            .then(|| parts.headers.get(X_FORWARDED_FOR))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|first| first.trim().parse::<IpAddr>().ok());
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        Ok(Self(
-            forwarded
-                .or(peer)
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        ))
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| {
+                addr.ip()
+            });
+        Ok(Self(client_addr(
+            peer,
+            &parts.headers,
+            &app.trusted_proxies,
+        )))
     }
 }
 

@@ -33,12 +33,13 @@
 //! - `auth.rs`: API key hashing/generation, the key ring, the `Authorized<Scope>`
 //!   extractor (401 vs 403).
 //! - `extract.rs`: extractors whose rejections are problems (JSON body, query, path,
-//!   `X-Session-Token`, `If-Match`, client address).
+//!   `X-Session-Token`, `If-Match`, client address). `client_addr.rs`: the client
+//!   address behind trusted proxies (`X-Forwarded-For`).
 //! - `error.rs`: `ApiError` (→ problem+json) and [`HttpError`].
 //! - `context.rs`: the per-request envelope — request id, trace span, access log, HTTP
 //!   metrics, security headers.
 //! - `limits.rs`: body size and request timeout. `rate_limit.rs`: redemption and refresh
-//!   rate limits.
+//!   rate limits (IPv6 clients keyed by /64, a bounded number of keys).
 //! - [`Metrics`] comes from `sessiondb-metrics` (one registry for the API, the engine's
 //!   observer and the jobs).
 //! - `openapi.rs`: the OpenAPI document ([`openapi_json`]).
@@ -58,6 +59,7 @@ pub mod server;
 mod admin;
 mod app;
 mod auth;
+mod client_addr;
 mod context;
 mod error;
 mod extract;

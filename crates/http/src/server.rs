@@ -108,7 +108,7 @@ impl Server {
             metrics: metrics.clone(),
             keys,
             limits: RateLimits::new(&config),
-            trust_forwarded_for: config.trust_forwarded_for,
+            trusted_proxies: config.trusted_proxies.clone(),
             openapi: openapi::document(&engine.config().session).into(),
         });
         let limits = Limits {

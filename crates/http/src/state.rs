@@ -4,6 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use ipnet::IpNet;
 
 use sessiondb_engine::Engine;
 
@@ -26,8 +27,8 @@ pub(crate) struct Shared {
     pub(crate) keys: KeyRing,
     /// Redemption and refresh limits.
     pub(crate) limits: RateLimits,
-    /// Whether the client address comes from `X-Forwarded-For` (behind a trusted proxy).
-    pub(crate) trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` entries are believed (see `client_addr.rs`).
+    pub(crate) trusted_proxies: Vec<IpNet>,
     /// The OpenAPI document for this server's configuration.
     pub(crate) openapi: Bytes,
 }

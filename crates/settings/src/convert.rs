@@ -149,7 +149,7 @@ impl Settings {
                 per_minute: srv.refresh_rate_per_minute,
                 burst: srv.refresh_burst,
             },
-            trust_forwarded_for: srv.trust_forwarded_for,
+            trusted_proxies: srv.trusted_proxies.clone(),
             cors_origins: srv.cors_origins.clone(),
             tls,
             shutdown_grace: Duration::from_secs(srv.shutdown_grace_seconds),
@@ -268,10 +268,7 @@ impl Settings {
                 "server.shutdown_grace_seconds",
                 srv.shutdown_grace_seconds.to_string(),
             ),
-            (
-                "server.trust_forwarded_for",
-                srv.trust_forwarded_for.to_string(),
-            ),
+            ("server.trusted_proxies", list(&srv.trusted_proxies)),
             ("server.cors_origins", list(&srv.cors_origins)),
             (
                 "server.redeem_rate_per_minute",

@@ -54,6 +54,9 @@ pub(crate) enum Kind {
     /// A list of CORS origins, each `http://` or `https://` plus a host and optional
     /// port (a TOML array, or comma-separated in a string).
     OriginList,
+    /// A list of IP addresses or CIDR networks, e.g. `10.0.0.0/8, 192.168.1.7` (a TOML
+    /// array, or comma-separated in a string).
+    NetworkList,
     /// A list of API keys: in TOML an array of `{ name, sha256, scopes }` tables, in a
     /// string `name:sha256:scope,scope;name2:...`. The hashes are never printed.
     ApiKeys,
@@ -82,6 +85,7 @@ impl Kind {
             Kind::NodeList => "a list of host:port entries".to_owned(),
             Kind::SocketAddr => "an IP address and port, e.g. 127.0.0.1:8080".to_owned(),
             Kind::OriginList => "a list of http:// or https:// origins".to_owned(),
+            Kind::NetworkList => "a list of IP addresses or CIDR networks".to_owned(),
             Kind::ApiKeys => "a list of API keys (name, sha256, scopes)".to_owned(),
         }
     }
@@ -247,7 +251,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key("server.max_body_bytes", uint(1024, 16_777_216), "65536"),
     key("server.request_timeout_ms", uint(100, 300_000), "10000"),
     key("server.shutdown_grace_seconds", uint(0, 600), "30"),
-    key("server.trust_forwarded_for", Kind::Bool, "false"),
+    key("server.trusted_proxies", Kind::NetworkList, EMPTY),
     key("server.cors_origins", Kind::OriginList, EMPTY),
     key(
         "server.redeem_rate_per_minute",

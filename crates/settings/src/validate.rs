@@ -3,7 +3,7 @@
 //! The loader already checked each value's type and static range as it read it; these
 //! checks repeat the static ranges (for settings built in code) and add the ones that
 //! depend on other keys (the idle window, the absolute lifetime, the Redis mode, TLS
-//! files) or that look inside lists (API keys, CORS origins).
+//! files) or that look inside lists (API keys, CORS origins, trusted proxies).
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use crate::error::{Origin, SettingsError};
 use crate::load::Origins;
 use crate::model::{DurabilityMode, RedisMode, Settings};
 use crate::schema::{self, Range};
-use crate::value::check_cors_origin;
+use crate::value::{check_cors_origin, check_network};
 
 impl Settings {
     /// Checks every value against its allowed range and against the settings it
@@ -217,6 +217,15 @@ fn check_server(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
     for entry in &srv.cors_origins {
         check_cors_origin(entry)
             .map_err(|reason| invalid("server.cors_origins", format!("{entry:?}"), reason))?;
+    }
+    for network in &srv.trusted_proxies {
+        check_network(*network).map_err(|reason| {
+            invalid(
+                "server.trusted_proxies",
+                format!("{:?}", network.to_string()),
+                reason,
+            )
+        })?;
     }
     let tls = [
         ("server.tls_cert_file", &srv.tls_cert_file),

@@ -5,8 +5,9 @@
 //! file. Both end in the same checks, so a value is accepted or rejected the same way
 //! whichever layer supplies it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
+use ipnet::IpNet;
 use toml::Value;
 
 use crate::api_keys;
@@ -65,6 +66,10 @@ pub(crate) fn from_str(
             let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
             origin_list(spec, entries, origin)?
         }
+        Kind::NetworkList => {
+            let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
+            network_list(spec, entries, origin)?
+        }
         Kind::ApiKeys => api_keys::from_str(spec, raw, origin)?,
     };
     Ok(Assignment {
@@ -98,7 +103,7 @@ pub(crate) fn from_toml(
             Ok(n) => in_range(spec, n, range, origin),
             Err(_) => Err(out_of_range(spec, n.to_string(), range, origin)),
         },
-        (kind @ (Kind::NodeList | Kind::OriginList), Value::Array(items)) => {
+        (kind @ (Kind::NodeList | Kind::OriginList | Kind::NetworkList), Value::Array(items)) => {
             let mut entries = Vec::with_capacity(items.len());
             for item in &items {
                 match item {
@@ -106,10 +111,11 @@ pub(crate) fn from_toml(
                     _ => return wrong_type(&Value::Array(items.clone())),
                 }
             }
-            let value = if kind == Kind::NodeList {
-                node_list(spec, entries.into_iter(), origin)?
-            } else {
-                origin_list(spec, entries.into_iter(), origin)?
+            let entries = entries.into_iter();
+            let value = match kind {
+                Kind::NodeList => node_list(spec, entries, origin)?,
+                Kind::OriginList => origin_list(spec, entries, origin)?,
+                _ => network_list(spec, entries, origin)?,
             };
             Ok(Assignment {
                 spec,
@@ -174,6 +180,57 @@ fn origin_list<'a>(
         origins.push(Value::String(entry.to_owned()));
     }
     Ok(Value::Array(origins))
+}
+
+fn network_list<'a>(
+    spec: &'static KeySpec,
+    entries: impl Iterator<Item = &'a str>,
+    origin: &Origin,
+) -> Result<Value, SettingsError> {
+    let mut networks = Vec::new();
+    for entry in entries {
+        let network = parse_network(entry)
+            .map_err(|reason| invalid(spec, format!("{entry:?}"), reason, origin))?;
+        networks.push(Value::String(network.to_string()));
+    }
+    Ok(Value::Array(networks))
+}
+
+/// Parses one network: an IP address (a network of one address) or a CIDR network,
+/// checked by [`check_network`].
+pub(crate) fn parse_network(entry: &str) -> Result<IpNet, String> {
+    let network = match entry.parse::<IpAddr>() {
+        Ok(addr) => IpNet::from(addr),
+        Err(_) => entry.parse::<IpNet>().map_err(|_| {
+            "expected an IP address or a CIDR network, e.g. 192.168.1.7 or 10.0.0.0/8".to_owned()
+        })?,
+    };
+    check_network(network)?;
+    Ok(network)
+}
+
+/// A network must have no host bits set (`10.0.0.1/8` is most likely a typo), and IPv4
+/// must be written as IPv4: client addresses are compared in that form, so an
+/// IPv4-mapped IPv6 network would never match.
+pub(crate) fn check_network(network: IpNet) -> Result<(), String> {
+    if network.trunc() != network {
+        return Err(format!(
+            "host bits are set; the network is {}",
+            network.trunc()
+        ));
+    }
+    if let IpNet::V6(v6) = network {
+        if let Some(v4) = v6.network().to_ipv4_mapped() {
+            return Err(format!(
+                "an IPv4-mapped IPv6 address; write it as IPv4 ({v4}{})",
+                match v6.prefix_len().checked_sub(96) {
+                    Some(len) if len < 32 => format!("/{len}"),
+                    _ => String::new(),
+                }
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks one CORS origin: `http://` or `https://`, a host, an optional port, and

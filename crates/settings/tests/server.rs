@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{config_file, load, load_err};
+use ipnet::IpNet;
 use sessiondb_http::config::{HttpConfig, RateLimit};
 use sessiondb_settings::{LoadOptions, Settings};
 
@@ -33,7 +34,7 @@ fn http_config_of_the_defaults_equals_the_http_crate_defaults() {
 #[test]
 fn server_keys_from_every_layer_reach_http_config() {
     let toml = "[server]\nmax_body_bytes = 1024\nrequest_timeout_ms = 100\n\
-                shutdown_grace_seconds = 0\ntrust_forwarded_for = true\n\
+                shutdown_grace_seconds = 0\ntrusted_proxies = [\"10.0.0.0/8\"]\n\
                 cors_origins = [\"https://app.example.com\", \"http://localhost:3000\"]\n\
                 redeem_rate_per_minute = 100000\n";
     let s = load(
@@ -41,7 +42,7 @@ fn server_keys_from_every_layer_reach_http_config() {
         &[
             ("SESSIONDB_SERVER__REDEEM_BURST", "10000"),
             ("SESSIONDB_SERVER__REFRESH_RATE_PER_MINUTE", "1"),
-            ("SESSIONDB_SERVER__TRUST_FORWARDED_FOR", "no"),
+            ("SESSIONDB_SERVER__TRUSTED_PROXIES", "192.168.1.7"),
         ],
         &["server.refresh_burst=1", "server.max_body_bytes=16777216"],
     )
@@ -50,7 +51,11 @@ fn server_keys_from_every_layer_reach_http_config() {
     assert_eq!(http.max_body_bytes, 16_777_216, "the override wins");
     assert_eq!(http.request_timeout, Duration::from_millis(100));
     assert_eq!(http.shutdown_grace, Duration::ZERO);
-    assert!(!http.trust_forwarded_for, "the environment beats the file");
+    assert_eq!(
+        http.trusted_proxies,
+        vec!["192.168.1.7/32".parse::<IpNet>().unwrap()],
+        "the environment beats the file"
+    );
     assert_eq!(
         http.cors_origins,
         vec!["https://app.example.com", "http://localhost:3000"]
@@ -113,16 +118,6 @@ fn server_limits_are_range_checked() {
         assert!(msg.contains(expected), "{item}: {msg}");
         assert!(msg.ends_with("(set by command-line override)"), "{msg}");
     }
-    let msg = load_err(
-        None,
-        &[("SESSIONDB_SERVER__TRUST_FORWARDED_FOR", "maybe")],
-        &[],
-    );
-    assert!(
-        msg.contains("server.trust_forwarded_for = \"maybe\" is invalid: expected true or false"),
-        "{msg}"
-    );
-
     let mut s = Settings::default();
     s.server.redeem_burst = 0;
     let msg = s.validate().unwrap_err().to_string();
@@ -204,6 +199,134 @@ fn cors_origins_must_be_http_or_https_origins() {
     assert!(
         msg.starts_with("server.cors_origins = \"example.com\" is invalid"),
         "{msg}"
+    );
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_from_every_layer() {
+    let nets = |list: &[&str]| -> Vec<IpNet> { list.iter().map(|n| n.parse().unwrap()).collect() };
+    let s = load(
+        Some("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.168.1.7\", \"fd00::/8\"]\n"),
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.server.trusted_proxies,
+        nets(&["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"])
+    );
+    assert_eq!(
+        s.http_config().trusted_proxies,
+        nets(&["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"])
+    );
+    let shown = s
+        .redacted_values()
+        .into_iter()
+        .find(|(key, _)| *key == "server.trusted_proxies")
+        .unwrap();
+    assert_eq!(shown.1, "10.0.0.0/8,192.168.1.7/32,fd00::/8");
+
+    let s = load(
+        None,
+        &[("SESSIONDB_SERVER__TRUSTED_PROXIES", " 10.0.0.0/8 , ::1,")],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(s.server.trusted_proxies, nets(&["10.0.0.0/8", "::1/128"]));
+    let s = load(
+        None,
+        &[],
+        &["server.trusted_proxies=172.16.0.0/12,192.168.0.0/16"],
+    )
+    .unwrap();
+    assert_eq!(
+        s.server.trusted_proxies,
+        nets(&["172.16.0.0/12", "192.168.0.0/16"])
+    );
+    assert!(load(None, &[], &[])
+        .unwrap()
+        .server
+        .trusted_proxies
+        .is_empty());
+}
+
+#[test]
+fn bad_trusted_proxies_are_named_with_the_reason() {
+    let cases = [
+        (
+            "10.0.0.0/33",
+            "expected an IP address or a CIDR network, e.g. 192.168.1.7 or 10.0.0.0/8",
+        ),
+        ("10.0.0.300", "expected an IP address or a CIDR network"),
+        ("proxy.internal", "expected an IP address or a CIDR network"),
+        ("10.0.0.0/", "expected an IP address or a CIDR network"),
+        ("10.0.0.1/8", "host bits are set; the network is 10.0.0.0/8"),
+        (
+            "2001:db8::1/64",
+            "host bits are set; the network is 2001:db8::/64",
+        ),
+        (
+            "::ffff:10.0.0.0/104",
+            "an IPv4-mapped IPv6 address; write it as IPv4 (10.0.0.0/8)",
+        ),
+        (
+            "::ffff:10.0.0.1",
+            "an IPv4-mapped IPv6 address; write it as IPv4 (10.0.0.1)",
+        ),
+    ];
+    for (entry, reason) in cases {
+        let msg = load_err(
+            None,
+            &[(
+                "SESSIONDB_SERVER__TRUSTED_PROXIES",
+                &format!("10.0.0.0/8, {entry}"),
+            )],
+            &[],
+        );
+        assert!(
+            msg.starts_with(&format!(
+                "server.trusted_proxies = {entry:?} is invalid: {reason}"
+            )),
+            "{entry}: {msg}"
+        );
+        assert!(
+            msg.ends_with("(set by environment variable SESSIONDB_SERVER__TRUSTED_PROXIES)"),
+            "{msg}"
+        );
+    }
+    let msg = load_err(
+        Some("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"10.1.0.0/33\"]\n"),
+        &[],
+        &[],
+    );
+    assert!(
+        msg.starts_with("server.trusted_proxies = \"10.1.0.0/33\" is invalid"),
+        "{msg}"
+    );
+    let msg = load_err(
+        Some("[server]\ntrusted_proxies = \"10.0.0.0/8\"\n"),
+        &[],
+        &[],
+    );
+    assert!(
+        msg.contains("expected a list of IP addresses or CIDR networks"),
+        "{msg}"
+    );
+    let msg = load_err(None, &[], &["server.trust_forwarded_for=true"]);
+    assert!(
+        msg.starts_with("unknown setting `server.trust_forwarded_for`"),
+        "{msg}"
+    );
+
+    // Settings built in code get the same checks.
+    let mut s = Settings::default();
+    s.server
+        .trusted_proxies
+        .push("192.168.1.1/24".parse().unwrap());
+    assert_eq!(
+        s.validate().unwrap_err().to_string(),
+        "server.trusted_proxies = \"192.168.1.1/24\" is invalid: host bits are set; \
+         the network is 192.168.1.0/24 (built-in default)"
     );
 }
 

@@ -190,7 +190,14 @@ fn the_pods_settings_load_and_match_each_overlay() {
                 },
                 "{at}: durability"
             );
-            assert_eq!(settings.server.trust_forwarded_for, production, "{at}");
+            let trusted: Vec<String> = settings
+                .server
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let expected: &[&str] = if production { &["10.244.0.0/16"] } else { &[] };
+            assert_eq!(trusted, expected, "{at}: trusted proxies");
             if production {
                 let ca = settings.redis.tls.ca_file.as_ref().expect("CA file");
                 assert!(ca.is_file(), "{at}: {} not mounted", ca.display());

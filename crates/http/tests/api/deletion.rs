@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use sessiondb_http::config::RateLimit;
 
-use crate::helpers::{assert_problem, assert_timestamp, spawn_app, spawn_app_with};
+use crate::helpers::{assert_problem, assert_timestamp, spawn_app, spawn_app_with, TestApp};
 
 #[tokio::test]
 async fn user_scope_token_revokes_everything_once_then_is_spent() {
@@ -115,22 +115,40 @@ async fn unknown_and_malformed_tokens() {
     assert_eq!(body["field"], "deletion_token");
 }
 
-#[tokio::test]
-async fn redeem_is_rate_limited_per_client_address() {
-    let app = spawn_app_with(|http, _| {
+/// A token that is well-formed but unknown: each redemption is a 404 that costs one
+/// attempt.
+fn unknown_token() -> String {
+    format!("sdb_d1_0a1{}{}", "x".repeat(22), "y".repeat(43))
+}
+
+/// Spawns the app with a redeem limit of `burst` attempts (refilled once a minute),
+/// behind proxies at `trusted_proxies` (the test client connects from 127.0.0.1).
+async fn spawn_limited(burst: u32, trusted_proxies: &[&str]) -> TestApp {
+    let trusted_proxies = trusted_proxies
+        .iter()
+        .map(|net| net.parse().expect("network"))
+        .collect();
+    spawn_app_with(|http, _| {
         http.redeem_rate = RateLimit {
             per_minute: 1,
-            burst: 3,
+            burst,
         };
-        http.trust_forwarded_for = true;
+        http.trusted_proxies = trusted_proxies;
     })
-    .await;
-    let token = format!("sdb_d1_0a1{}{}", "x".repeat(22), "y".repeat(43));
+    .await
+}
+
+#[tokio::test]
+async fn redeem_is_rate_limited_per_client_address() {
+    let app = spawn_limited(3, &["127.0.0.1/32"]).await;
+    let token = unknown_token();
     for _ in 0..3 {
         let response = app.redeem(&token, Some("198.51.100.1")).await;
         assert_eq!(response.status(), 404);
     }
-    let limited = app.redeem(&token, Some("198.51.100.1, 10.0.0.1")).await;
+    // A spoofed leftmost entry does not choose the bucket: the rightmost hop the proxy
+    // did not add itself does.
+    let limited = app.redeem(&token, Some("203.0.113.66, 198.51.100.1")).await;
     let retry_after: u64 = limited.headers()["retry-after"]
         .to_str()
         .expect("ascii")
@@ -154,19 +172,80 @@ async fn redeem_is_rate_limited_per_client_address() {
 }
 
 #[tokio::test]
-async fn forwarded_for_is_ignored_unless_trusted() {
-    let app = spawn_app_with(|http, _| {
-        http.redeem_rate = RateLimit {
-            per_minute: 1,
-            burst: 1,
-        };
-    })
-    .await;
-    let token = format!("sdb_d1_0a1{}{}", "x".repeat(22), "y".repeat(43));
-    assert_eq!(app.redeem(&token, Some("198.51.100.1")).await.status(), 404);
-    // A different claimed address does not escape the peer's bucket.
+async fn trusted_hops_are_skipped_and_garbage_falls_back_to_the_last_trusted_one() {
+    let app = spawn_limited(1, &["127.0.0.1/32", "10.0.0.0/8"]).await;
+    let token = unknown_token();
+    // 10.1.2.3 is a trusted proxy in the chain: 198.51.100.1 is the client.
+    assert_eq!(
+        app.redeem(&token, Some("198.51.100.1, 10.1.2.3"))
+            .await
+            .status(),
+        404
+    );
     assert_problem(
-        app.redeem(&token, Some("198.51.100.2")).await,
+        app.redeem(&token, Some("203.0.113.66, 198.51.100.1")).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    // An entry that is no address stops the walk at the last trusted hop (10.1.2.3),
+    // whatever is written left of it.
+    assert_eq!(
+        app.redeem(&token, Some("198.51.100.7, not-an-ip, 10.1.2.3"))
+            .await
+            .status(),
+        404
+    );
+    assert_problem(
+        app.redeem(&token, Some("198.51.100.8, unknown, 10.1.2.3"))
+            .await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
+    for trusted in [&[][..], &["10.0.0.0/8", "::1/128"][..]] {
+        let app = spawn_limited(1, trusted).await;
+        let token = unknown_token();
+        assert_eq!(app.redeem(&token, Some("198.51.100.1")).await.status(), 404);
+        // A different claimed address does not escape the peer's bucket.
+        assert_problem(
+            app.redeem(&token, Some("198.51.100.2")).await,
+            429,
+            "rate_limited",
+        )
+        .await;
+        assert_problem(app.redeem(&token, None).await, 429, "rate_limited").await;
+    }
+}
+
+#[tokio::test]
+async fn ipv6_clients_share_a_bucket_per_64() {
+    let app = spawn_limited(1, &["127.0.0.1/32"]).await;
+    let token = unknown_token();
+    assert_eq!(
+        app.redeem(&token, Some("2001:db8:1:2::1")).await.status(),
+        404
+    );
+    // Another address in the same /64 (as a host picks freely) draws from that bucket.
+    assert_problem(
+        app.redeem(&token, Some("2001:db8:1:2:a:b:c:d")).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    // The neighbouring /64 is another client.
+    assert_eq!(
+        app.redeem(&token, Some("2001:db8:1:3::1")).await.status(),
+        404
+    );
+    // An IPv4-mapped IPv6 address is its IPv4 address.
+    assert_eq!(app.redeem(&token, Some("198.51.100.9")).await.status(), 404);
+    assert_problem(
+        app.redeem(&token, Some("::ffff:198.51.100.9")).await,
         429,
         "rate_limited",
     )

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use sessiondb_http::config::Scope;
@@ -29,8 +30,9 @@ pub struct ServerSettings {
     pub request_timeout_ms: u64,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace_seconds: u64,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` entries are
+    /// believed; empty: the peer address is the client address.
+    pub trusted_proxies: Vec<IpNet>,
     /// Origins allowed by CORS (`https://app.example.com`); empty: no CORS headers.
     pub cors_origins: Vec<String>,
     /// Sustained deletion-token redemptions per client address, per minute.
@@ -57,7 +59,7 @@ impl Default for ServerSettings {
             max_body_bytes: 65_536,
             request_timeout_ms: 10_000,
             shutdown_grace_seconds: 30,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             redeem_rate_per_minute: 10,
             redeem_burst: 5,
