@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+use serde_json::{json, Map, Value};
 use sessiondb_engine::{EngineConfig, SessionPolicy};
 use utoipa::openapi::schema::{Object, Schema};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -70,7 +71,7 @@ use crate::routes::{self, deletion, refresh, sessions, users};
             responses::Unavailable,
         )
     ),
-    modifiers(&Security),
+    modifiers(&Security, &Links),
     tags(
         (name = "sessions", description = "The caller's session, addressed by `X-Session-Token`"),
         (name = "users", description = "Per-user administration (`sessions:admin`)"),
@@ -134,6 +135,113 @@ impl Modify for Security {
                 .to_owned(),
         );
         components.add_security_scheme("api_key", SecurityScheme::Http(bearer));
+    }
+}
+
+/// OpenAPI links: which response values feed which operations (the session token of a
+/// created, refreshed or rotated session; the refresh and deletion tokens; the user and
+/// session ids), so clients and stateful test tools can chain calls on real sessions.
+///
+/// Written as JSON: utoipa 5.5 serializes its `Link` type with snake_case field names
+/// (`operation_id`), which OpenAPI does not know.
+struct Links;
+
+impl Links {
+    /// A link to `operation`.
+    fn to(operation: &str, parameters: Value, request_body: Option<Value>) -> Value {
+        let mut link = json!({ "operationId": operation });
+        if parameters.as_object().is_some_and(|p| !p.is_empty()) {
+            link["parameters"] = parameters;
+        }
+        if let Some(body) = request_body {
+            link["requestBody"] = body;
+        }
+        link
+    }
+
+    /// The operations a session token opens, fed from `token` of a response.
+    fn session(links: &mut Map<String, Value>, token: &str) {
+        for (name, operation) in [
+            ("GetSession", "get_session"),
+            ("ReplaceSessionData", "replace_session_data"),
+            ("MergeSessionData", "merge_session_data"),
+            ("RevokeSession", "revoke_session"),
+            ("RotateSessionToken", "rotate_session_token"),
+        ] {
+            let parameters = json!({ "header.X-Session-Token": token });
+            links.insert(name.to_owned(), Self::to(operation, parameters, None));
+        }
+    }
+
+    fn refresh(links: &mut Map<String, Value>, token: &str) {
+        let body = json!({ "refresh_token": token });
+        links.insert(
+            "RefreshSession".to_owned(),
+            Self::to("refresh_session", json!({}), Some(body)),
+        );
+    }
+}
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut created = Map::new();
+        Links::session(&mut created, "$response.body#/session_token");
+        Links::refresh(&mut created, "$response.body#/refresh_token");
+        let user = json!({ "path.user_id": "$response.body#/user_id" });
+        created.insert(
+            "ListUserSessions".to_owned(),
+            Links::to("list_user_sessions", user.clone(), None),
+        );
+        created.insert(
+            "RevokeUserSession".to_owned(),
+            Links::to(
+                "revoke_user_session",
+                json!({
+                    "path.user_id": "$response.body#/user_id",
+                    "path.session_id": "$response.body#/session_id",
+                }),
+                None,
+            ),
+        );
+        created.insert(
+            "IssueDeletionToken".to_owned(),
+            Links::to(
+                "issue_deletion_token",
+                user,
+                Some(json!({ "scope": "session", "session_id": "$response.body#/session_id" })),
+            ),
+        );
+        let mut refreshed = Map::new();
+        Links::session(&mut refreshed, "$response.body#/session_token");
+        Links::refresh(&mut refreshed, "$response.body#/refresh_token");
+        let mut rotated = Map::new();
+        Links::session(&mut rotated, "$response.body#/session_token");
+        let mut issued = Map::new();
+        issued.insert(
+            "RedeemDeletionToken".to_owned(),
+            Links::to(
+                "redeem_deletion_token",
+                json!({}),
+                Some(json!({ "deletion_token": "$response.body#/deletion_token" })),
+            ),
+        );
+        for (path, status, links) in [
+            ("/v1/sessions", "201", created),
+            ("/v1/sessions/refresh", "200", refreshed),
+            ("/v1/sessions/current/rotate", "200", rotated),
+            ("/v1/users/{user_id}/deletion-tokens", "201", issued),
+        ] {
+            let response = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|op| op.responses.responses.get_mut(status));
+            if let Some(RefOr::T(response)) = response {
+                let extensions = response.extensions.get_or_insert_with(Default::default);
+                extensions.insert("links".to_owned(), Value::Object(links));
+            }
+        }
     }
 }
 

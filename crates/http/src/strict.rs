@@ -54,7 +54,7 @@ macro_rules! numbers {
 }
 
 /// Where an integral `f64` converts to `i64` (below 0) or `u64` exactly.
-const U64_RANGE: std::ops::Range<f64> = (i64::MIN as f64)..18_446_744_073_709_551_616.0;
+const INTEGRAL_RANGE: std::ops::Range<f64> = (i64::MIN as f64)..18_446_744_073_709_551_616.0;
 
 impl<'de> Strict<'de> {
     /// An integer as JSON Schema defines it: a number with a zero fractional part, so
@@ -64,7 +64,7 @@ impl<'de> Strict<'de> {
             if !n.is_u64() && !n.is_i64() {
                 if let Some(f) = n
                     .as_f64()
-                    .filter(|f| f.fract() == 0.0 && U64_RANGE.contains(f))
+                    .filter(|f| f.fract() == 0.0 && INTEGRAL_RANGE.contains(f))
                 {
                     // Exact: an integral f64 in range converts without rounding.
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -63,6 +63,37 @@ fn openapi_document_is_3_1_and_covers_every_route() {
         }
     }
     assert_eq!(paths.len(), 10, "only the API's paths: {:?}", paths.keys());
+    // Links chain calls on real sessions, with OpenAPI's field names.
+    let created = &doc["paths"]["/v1/sessions"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        created["GetSession"],
+        serde_json::json!({
+            "operationId": "get_session",
+            "parameters": {"header.X-Session-Token": "$response.body#/session_token"},
+        })
+    );
+    assert_eq!(
+        created["RefreshSession"]["requestBody"],
+        serde_json::json!({"refresh_token": "$response.body#/refresh_token"})
+    );
+    let operation_ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().into_iter().flat_map(|m| m.values()))
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    for (path, responses) in paths {
+        for (method, op) in responses.as_object().into_iter().flatten() {
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                for (name, link) in response["links"].as_object().into_iter().flatten() {
+                    let target = link["operationId"].as_str().unwrap_or_default();
+                    assert!(
+                        operation_ids.contains(&target),
+                        "{method} {path} {status} link {name} -> {target}"
+                    );
+                }
+            }
+        }
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
