@@ -106,6 +106,7 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
     })
     .await
     .with_context(|| loaded.connecting())?;
+    let shutdown = shutdown_signal()?;
     println!("sessiondb {} listening", env!("CARGO_PKG_VERSION"));
     println!(
         "  API:   http://{}/v1  (OpenAPI: /v1/openapi.json)",
@@ -136,7 +137,7 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         println!("    {key}");
     }
 
-    let served = app.run_until(shutdown_signal()).await;
+    let served = app.run_until(shutdown).await;
     if let Some(e) = embedded {
         e.stop().await?;
     }
@@ -174,22 +175,18 @@ fn embedded_refusal(
     None
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (not
+/// when the future is first polled), so a signal that arrives right after the listening
+/// lines are printed still shuts down gracefully.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutdown signal received; draining in-flight requests");
+        tracing::info!("shutdown signal received; draining in-flight requests");
+    })
 }
