@@ -71,6 +71,7 @@ mod sentinel_group;
 mod sentinel_server;
 mod server;
 pub mod stack;
+pub mod testkit;
 mod tls;
 
 pub use binaries::{parent_death_launcher, redis_cli_binary, redis_server_binary};

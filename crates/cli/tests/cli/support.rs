@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "../common/serve.rs"]
 mod serve;
@@ -46,11 +46,9 @@ pub fn processes_in(dir: &Path) -> Vec<u32> {
     pids
 }
 
-/// Polls `check` until true or panics after `timeout`.
+/// Polls `check` until true or panics after `timeout` (sessiondb-local's poller).
 pub fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    sessiondb_local::testkit::eventually(what, timeout, || {
+        check().then_some(()).ok_or_else(|| "not yet".to_owned())
+    });
 }

@@ -4,31 +4,14 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sessiondb_local::stack::{parse_env_file, procfs, StackDir};
 use tempfile::TempDir;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sessiondb");
 
-/// Polls `check` every 100 ms until it succeeds; panics with the last
-/// observation after `timeout`.
-pub fn eventually<T>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> Result<T, String>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => {
-                panic!("timed out after {timeout:?} waiting for {what}; last: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-}
+pub use sessiondb_local::testkit::eventually;
 
 /// The result of one command.
 pub struct Output {
