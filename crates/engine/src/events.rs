@@ -135,6 +135,11 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
     /// `count` lifecycle events could not be appended to the stream (Redis refused or
     /// did not answer the append).
     fn events_dropped(&self, _count: u64) {}
+    /// A listing was read from a replica (`true`) or from the master (`false`), with
+    /// `redis.read_from = replica_preferred`.
+    fn listing_read_from_replica(&self, _replica: bool) {}
+    /// A replica listing failed and was retried on the master.
+    fn replica_read_fell_back(&self) {}
 }
 
 enum Message {

@@ -174,15 +174,28 @@ impl Store {
         Fut: std::future::Future<Output = Result<T, fred::error::Error>>,
     {
         let replicas = self.replicas.as_ref()?;
-        let client = replicas.client()?;
+        let observer = self.observer.as_deref();
+        let Some(client) = replicas.client() else {
+            if let Some(o) = observer {
+                o.listing_read_from_replica(false);
+            }
+            return None;
+        };
         let started = Instant::now();
         match read(client).await {
             Ok(value) => {
                 self.observe(name, started, true);
+                if let Some(o) = observer {
+                    o.listing_read_from_replica(true);
+                }
                 Some(value)
             }
             Err(error) => {
                 self.observe(name, started, false);
+                if let Some(o) = observer {
+                    o.replica_read_fell_back();
+                    o.listing_read_from_replica(false);
+                }
                 if let Some(suppressed) = FAILED_CALLS.allow() {
                     tracing::warn!(operation = name, %error, suppressed, "replica read failed; reading from the master");
                 }

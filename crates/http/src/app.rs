@@ -121,11 +121,12 @@ impl App {
     }
 }
 
-/// How often the last-success gauges are read back from Redis.
-const JOB_RUNS_EVERY: Duration = Duration::from_secs(30);
+/// How often the last-success gauges and the write node's role are read from Redis.
+const JOB_RUNS_EVERY: Duration = Duration::from_secs(15);
 
 /// Keeps the cleanup and backup last-success gauges current with what Redis records
-/// (the jobs may run in other processes, e.g. CronJobs).
+/// (the jobs may run in other processes, e.g. CronJobs), and the role of the node the
+/// API writes to (an API left on a demoted master shows `replica`).
 async fn job_runs_loop(engine: Engine, metrics: Arc<Metrics>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(JOB_RUNS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,6 +139,7 @@ async fn job_runs_loop(engine: Engine, metrics: Arc<Metrics>, mut stopped: watch
             Ok(runs) => metrics.record_job_runs(&runs),
             Err(error) => tracing::debug!(%error, "reading the last job runs"),
         }
+        metrics.set_redis_role(engine.redis_role().await.ok().as_deref());
     }
 }
 

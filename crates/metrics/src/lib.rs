@@ -67,6 +67,11 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabels {
+    role: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LimitLabels {
     limit: &'static str,
 }
@@ -105,6 +110,9 @@ pub struct Metrics {
     rate_limited: Family<LimitLabels, Counter>,
     redis_master_changes: Counter,
     events_dropped: Counter,
+    redis_role: Family<RoleLabels, Gauge>,
+    read_replica_selected: Gauge,
+    replica_read_fallbacks: Counter,
 }
 
 impl fmt::Debug for Metrics {
@@ -144,6 +152,9 @@ impl Metrics {
             cleanup_last_success: Gauge::default(),
             backup_last_success: Gauge::default(),
             events_dropped: Counter::default(),
+            redis_role: Family::default(),
+            read_replica_selected: Gauge::default(),
+            replica_read_fallbacks: Counter::default(),
             rate_limited: Family::default(),
             redis_master_changes: Counter::default(),
         };
@@ -249,6 +260,21 @@ impl Metrics {
             m.backup_last_success.clone(),
         );
         r.register(
+            "redis_role",
+            "Role reported by the Redis node this instance sends its writes to (1 for that role, 0 for the others)",
+            m.redis_role.clone(),
+        );
+        r.register(
+            "read_replica_selected",
+            "1 while listings are read from a replica, 0 while they go to the master",
+            m.read_replica_selected.clone(),
+        );
+        r.register(
+            "replica_read_fallbacks",
+            "Replica listings that failed and were retried on the master",
+            m.replica_read_fallbacks.clone(),
+        );
+        r.register(
             "events_dropped",
             "Lifecycle events that could not be appended to the event stream (Redis refused or did not answer the append)",
             m.events_dropped.clone(),
@@ -295,6 +321,21 @@ impl Metrics {
     /// Records a successful backup finished at `unix_secs`.
     pub fn record_backup_success(&self, unix_secs: u64) {
         self.backup_last_success.set(unix_secs as f64);
+    }
+
+    /// Records the role the write node reports: 1 for it, 0 for the others
+    /// (`master`, `replica`, `unknown` for anything else or no answer).
+    pub fn set_redis_role(&self, role: Option<&str>) {
+        let role = match role {
+            Some("master") => "master",
+            Some("replica") => "replica",
+            _ => "unknown",
+        };
+        for name in ["master", "replica", "unknown"] {
+            self.redis_role
+                .get_or_create(&RoleLabels { role: name })
+                .set(i64::from(name == role));
+        }
     }
 
     /// Sets the last-success gauges from what Redis records, so a cleanup CronJob's or
@@ -387,6 +428,14 @@ impl Observer for Metrics {
     fn events_dropped(&self, count: u64) {
         self.events_dropped.inc_by(count);
     }
+
+    fn listing_read_from_replica(&self, replica: bool) {
+        self.read_replica_selected.set(i64::from(replica));
+    }
+
+    fn replica_read_fell_back(&self) {
+        self.replica_read_fallbacks.inc();
+    }
 }
 
 /// Counts a request as in flight until dropped (also when the client goes away and the
@@ -466,9 +515,14 @@ mod tests {
         m.script_call("create", Duration::from_millis(1), true);
         m.master_changed("10.0.0.2", 6379);
         m.events_dropped(2);
+        m.set_redis_role(Some("replica"));
+        m.replica_read_fell_back();
         let text = m.encode();
         assert!(text.contains("sessiondb_redis_master_changes_total 1"));
         assert!(text.contains("sessiondb_events_dropped_total 2"));
+        assert!(text.contains("sessiondb_redis_role{role=\"replica\"} 1"));
+        assert!(text.contains("sessiondb_redis_role{role=\"master\"} 0"));
+        assert!(text.contains("sessiondb_replica_read_fallbacks_total 1"));
         assert!(text.contains("sessiondb_session_events_total{event=\"created\"} 1"));
         assert!(text.contains("sessiondb_sessions_created_total 1"));
         assert!(text.contains("sessiondb_sessions_revoked_total 1"));

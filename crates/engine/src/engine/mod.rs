@@ -99,6 +99,27 @@ impl Engine {
         Ok(())
     }
 
+    /// The role the node this engine writes to reports (`ROLE`): `master`, `replica`
+    /// (Redis says `slave`), or what else it says.
+    pub async fn redis_role(&self) -> Result<String, Error> {
+        let role: Vec<Value> = self
+            .inner
+            .store
+            .pool()
+            .next()
+            .custom(fred::cmd!("ROLE"), Vec::<Value>::new())
+            .await?;
+        let name = role
+            .first()
+            .and_then(|v| v.as_str().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Ok(if name == "slave" {
+            "replica".to_owned()
+        } else {
+            name
+        })
+    }
+
     /// Waits until every lifecycle event emitted so far reached the stream.
     pub async fn flush_events(&self) {
         self.inner.events.flush().await;

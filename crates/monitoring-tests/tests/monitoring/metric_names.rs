@@ -5,12 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use sessiondb_engine::{CleanupOptions, ConnectionConfig, Engine, EngineConfig};
+use sessiondb_engine::{CleanupOptions, ConnectionConfig, EngineConfig};
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
-use sessiondb_http::{generate_api_key, hash_api_key, Metrics, Server};
+use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig};
 use sessiondb_local::{RedisOptions, RedisServer};
 use sessiondb_monitoring_tests::dashboards::Dashboard;
 use sessiondb_monitoring_tests::docs::{parse_metric_table, DocMetric, Status};
@@ -120,24 +119,23 @@ async fn exported_metrics_text() -> String {
         shutdown_grace: Duration::from_secs(5),
         ..HttpConfig::default()
     };
-    let metrics = Arc::new(Metrics::new());
-    let engine = Engine::connect_with_observer(
-        &ConnectionConfig::standalone(host, port),
-        EngineConfig {
+    // Started the way `serve` starts it.
+    let app = App::build(AppConfig {
+        connection: ConnectionConfig::standalone(host, port),
+        engine: EngineConfig {
             key_prefix: "monitoring-check".to_owned(),
             ..EngineConfig::default()
         },
-        Some(metrics.clone()),
-    )
+        http: config,
+        cleanup_every: None,
+    })
     .await
-    .expect("engine connects");
-    let server = Server::bind(config, engine.clone(), metrics.clone())
-        .await
-        .expect("server binds");
-    let api = server.local_addr().port();
-    let admin = server.admin_addr().port();
+    .expect("the app starts");
+    let (engine, metrics) = (app.engine().clone(), app.metrics().clone());
+    let api = app.port();
+    let admin = app.admin_port();
     let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async move {
+    let running = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
 
@@ -167,10 +165,19 @@ async fn exported_metrics_text() -> String {
     // What the cleanup loop of `serve` does after each pass.
     let cleanup = engine.cleanup(CleanupOptions::default()).await;
     metrics.record_cleanup(&cleanup);
-    let text = tokio::task::spawn_blocking(move || http_get(admin, "/metrics"))
-        .await
-        .expect("scrape task")
-        .unwrap_or_else(|e| panic!("{e}"));
+    // The write node's role is read by the app's background loop right after start.
+    let text = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = http_get(admin, "/metrics").unwrap_or_else(|e| panic!("{e}"));
+            if text.contains("sessiondb_redis_role{") || std::time::Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .expect("scrape task");
 
     let _ = stop.send(());
     running
