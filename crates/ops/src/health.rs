@@ -1,0 +1,742 @@
+//! `health`: one line per check, bounded by a timeout, usable as a probe.
+//!
+//! Checks (each `ok`, `warn` or `fail`):
+//!
+//! | name | what |
+//! |---|---|
+//! | `master` | every master answers and accepts a write (`SET <prefix>:health… PX 10000`) |
+//! | `replicas` | at least `min_replicas` replicas per master are online with lag ≤ `max_lag` |
+//! | `sentinels` | (Sentinel only) the answering Sentinels agree on the master, enough of them answer for quorum and a majority, and `SENTINEL CKQUORUM` passes on each |
+//! | `memory` | `used_memory` ≤ `max_memory_ratio` × `maxmemory` on every master (ok with no `maxmemory`, said so) |
+//! | `persistence` | `aof_last_write_status`, `aof_last_bgrewrite_status`, `rdb_last_bgsave_status` are `ok` on every answering data node (warn when AOF is off) |
+//! | `eviction` | `maxmemory-policy` is not `allkeys-*` (fail: sessions and indexes dropped silently); `volatile-*` warns |
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use fred::prelude::*;
+use fred::types::{Expiration, Value};
+use serde::Serialize;
+use sessiondb_engine::{ConnectionConfig, Topology};
+use tokio::time::timeout_at;
+
+use crate::error::OpsError;
+use crate::info::Info;
+use crate::outcome::{CheckStatus, ExitStatus};
+use crate::topology::{
+    addr_string, agreed_master, ask_sentinels, cluster_layout, Addr, Node, SentinelAnswer,
+};
+use crate::{human, topology};
+
+/// How strict the checks are.
+#[derive(Debug, Clone)]
+pub struct HealthOptions {
+    /// Replicas each master needs online (within `max_lag`). `None`: 1 with Sentinel (as
+    /// the shipped `min-replicas-to-write`), 0 for standalone and per Cluster shard.
+    pub min_replicas: Option<u32>,
+    /// Longest acceptable replication lag (seconds since the replica's last
+    /// acknowledgement, as `INFO replication` reports it). Default 10 s.
+    pub max_lag: Duration,
+    /// Highest acceptable `used_memory / maxmemory`. Default 0.9.
+    pub max_memory_ratio: f64,
+    /// The whole run's bound: what has not answered by then fails. Default 2 s.
+    pub timeout: Duration,
+}
+
+impl Default for HealthOptions {
+    fn default() -> Self {
+        Self {
+            min_replicas: None,
+            max_lag: Duration::from_secs(10),
+            max_memory_ratio: 0.9,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl HealthOptions {
+    /// Rejects a ratio outside (0, 1] and a zero timeout.
+    pub fn validate(&self) -> Result<(), OpsError> {
+        if !(self.max_memory_ratio > 0.0 && self.max_memory_ratio <= 1.0) {
+            return Err(OpsError::invalid(
+                "max_memory_ratio",
+                format!("must be in (0, 1], got {}", self.max_memory_ratio),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(OpsError::invalid("timeout", "must be greater than zero"));
+        }
+        Ok(())
+    }
+}
+
+/// One check's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// `master`, `replicas`, `sentinels`, `memory`, `persistence` or `eviction`.
+    pub name: &'static str,
+    /// `ok`, `warn` or `fail`.
+    pub status: CheckStatus,
+    /// One line for people: what was found.
+    pub detail: String,
+}
+
+/// What `health` found.
+///
+/// Exit status ([`HealthReport::exit_status`]): 0 when every check is `ok` or `warn`,
+/// 1 when any check is `fail`, 2 when nothing answered (no data node and no Sentinel).
+///
+/// JSON (`serde_json::to_string(&report)`):
+/// `{"status": "ok"|"failed"|"could_not_run", "topology": "standalone"|"sentinel"|"cluster",
+/// "elapsed_ms": 12, "error": null|"…", "checks": [{"name": "master", "status": "ok",
+/// "detail": "…"}, …]}`
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    /// The overall verdict, as an exit status.
+    pub status: ExitStatus,
+    /// `standalone`, `sentinel` or `cluster`.
+    pub topology: &'static str,
+    /// How long the run took.
+    pub elapsed_ms: u64,
+    /// Why the checks could not run (status `could_not_run`).
+    pub error: Option<String>,
+    /// Every check, in a fixed order.
+    pub checks: Vec<Check>,
+}
+
+impl HealthReport {
+    /// 0 ok, 1 a check failed, 2 could not run.
+    pub fn exit_status(&self) -> ExitStatus {
+        self.status
+    }
+
+    /// The check called `name`.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// The checks that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == CheckStatus::Fail)
+    }
+}
+
+impl fmt::Display for HealthReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for check in &self.checks {
+            writeln!(
+                f,
+                "{:<4}  {:<11}  {}",
+                check.status.as_str(),
+                check.name,
+                check.detail
+            )?;
+        }
+        if let Some(error) = &self.error {
+            writeln!(f, "could not run: {error}")?;
+        }
+        let verdict = match self.status {
+            ExitStatus::Ok => "healthy",
+            ExitStatus::Failed => "unhealthy",
+            ExitStatus::CouldNotRun => "unknown",
+        };
+        writeln!(
+            f,
+            "{verdict} ({} topology, {} ms)",
+            self.topology, self.elapsed_ms
+        )
+    }
+}
+
+/// What one data node answered.
+struct NodeAnswer {
+    addr: Addr,
+    /// `INFO`, or why there is none.
+    info: Result<Info, String>,
+    /// For masters: the health write's outcome and duration.
+    write: Option<Result<Duration, String>>,
+}
+
+/// Runs every check against the deployment `conn` describes, within `options.timeout`.
+/// Errors only for invalid options; an unreachable deployment is a report with status
+/// `could_not_run`.
+pub async fn health(
+    conn: &ConnectionConfig,
+    key_prefix: &str,
+    options: &HealthOptions,
+) -> Result<HealthReport, OpsError> {
+    options.validate()?;
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let mut conn = conn.clone();
+    conn.command_timeout = conn.command_timeout.min(options.timeout);
+    let conn = &conn;
+    let late = || format!("no answer within {}", human::duration(options.timeout));
+
+    // Stage 1: where are the masters?
+    let mut sentinels: Vec<SentinelAnswer> = Vec::new();
+    let mut masters: Vec<(Addr, String)> = Vec::new();
+    let mut cluster_replicas: Vec<Addr> = Vec::new();
+    let mut layout_error = None;
+    let kind = match &conn.topology {
+        Topology::Standalone { host, port } => {
+            masters.push(((host.clone(), *port), format!("{key_prefix}:health")));
+            "standalone"
+        }
+        Topology::Sentinel { sentinels: all, .. } => {
+            sentinels = timeout_at(deadline, ask_sentinels(conn))
+                .await
+                .unwrap_or_else(|_| {
+                    all.iter()
+                        .map(|addr| SentinelAnswer {
+                            addr: addr.clone(),
+                            facts: Err(late()),
+                        })
+                        .collect()
+                });
+            if let Some(master) = agreed_master(&sentinels) {
+                masters.push((master, format!("{key_prefix}:health")));
+            }
+            "sentinel"
+        }
+        Topology::Cluster { nodes } => {
+            match timeout_at(deadline, cluster_layout(conn, nodes)).await {
+                Ok(Ok((layout, _))) => {
+                    for node in &layout {
+                        if node.is_master() && !node.slots.is_empty() {
+                            let key = cluster_health_key(key_prefix, |slot| node.owns(slot));
+                            masters.push((node.addr.clone(), key));
+                        } else if !node.is_master() {
+                            cluster_replicas.push(node.addr.clone());
+                        }
+                    }
+                }
+                Ok(Err(e)) => layout_error = Some(format!("{e:#}")),
+                Err(_) => layout_error = Some(late()),
+            }
+            "cluster"
+        }
+    };
+
+    // Stage 2: the masters answer INFO and take a write.
+    let master_answers = futures::future::join_all(masters.iter().map(|(addr, key)| async move {
+        match timeout_at(deadline, ask_master(conn, addr, key)).await {
+            Ok(answer) => answer,
+            Err(_) => NodeAnswer {
+                addr: addr.clone(),
+                info: Err(late()),
+                write: Some(Err(late())),
+            },
+        }
+    }))
+    .await;
+
+    // Stage 3: the replicas (for persistence): those the masters list, those the
+    // Sentinels know, and Cluster replicas.
+    let mut replica_addrs: Vec<Addr> = cluster_replicas;
+    for answer in &master_answers {
+        if let Ok(info) = &answer.info {
+            replica_addrs.extend(info.replicas().into_iter().map(|r| (r.host, r.port)));
+        }
+    }
+    for facts in sentinels.iter().filter_map(|s| s.facts.as_ref().ok()) {
+        replica_addrs.extend(facts.replicas.iter().map(|(addr, _)| addr.clone()));
+    }
+    replica_addrs.sort();
+    replica_addrs.dedup();
+    let replica_answers = futures::future::join_all(replica_addrs.iter().map(|addr| async move {
+        let info = match timeout_at(deadline, topology::probe(conn, addr)).await {
+            Ok(info) => info.map_err(|e| format!("{e:#}")),
+            Err(_) => Err(late()),
+        };
+        NodeAnswer {
+            addr: addr.clone(),
+            info,
+            write: None,
+        }
+    }))
+    .await;
+
+    let anything_answered = sentinels.iter().any(|s| s.facts.is_ok())
+        || master_answers
+            .iter()
+            .chain(&replica_answers)
+            .any(|a| a.info.is_ok());
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if !anything_answered {
+        let mut reasons: Vec<String> = sentinels
+            .iter()
+            .filter_map(|s| s.facts.as_ref().err().cloned())
+            .collect();
+        reasons.extend(layout_error);
+        reasons.extend(
+            master_answers
+                .iter()
+                .filter_map(|a| a.info.as_ref().err().cloned()),
+        );
+        return Ok(HealthReport {
+            status: ExitStatus::CouldNotRun,
+            topology: kind,
+            elapsed_ms,
+            error: Some(format!("nothing answered: {}", reasons.join("; "))),
+            checks: Vec::new(),
+        });
+    }
+
+    let ctx = Verdicts {
+        options,
+        kind,
+        masters: &master_answers,
+        replicas: &replica_answers,
+        sentinels: &sentinels,
+        layout_error: layout_error.as_deref(),
+    };
+    let mut checks = vec![ctx.master(), ctx.replicas()];
+    if kind == "sentinel" {
+        checks.push(ctx.sentinels());
+    }
+    checks.extend([ctx.memory(), ctx.persistence(), ctx.eviction()]);
+    let failed = checks.iter().any(|c| c.status == CheckStatus::Fail);
+    Ok(HealthReport {
+        status: if failed {
+            ExitStatus::Failed
+        } else {
+            ExitStatus::Ok
+        },
+        topology: kind,
+        elapsed_ms,
+        error: None,
+        checks,
+    })
+}
+
+/// A key under the prefix in a slot the node owns: `<prefix>:health:{<n>}`.
+fn cluster_health_key(prefix: &str, owns: impl Fn(u16) -> bool) -> String {
+    (0..100_000u32)
+        .map(|n| format!("{prefix}:health:{{{n}}}"))
+        .find(|key| owns(fred::util::redis_keyslot(key.as_bytes())))
+        .unwrap_or_else(|| format!("{prefix}:health"))
+}
+
+async fn ask_master(conn: &ConnectionConfig, addr: &Addr, key: &str) -> NodeAnswer {
+    let node = match Node::connect(conn, addr).await {
+        Ok(node) => node,
+        Err(e) => {
+            let e = format!("{e:#}");
+            return NodeAnswer {
+                addr: addr.clone(),
+                info: Err(e.clone()),
+                write: Some(Err(e)),
+            };
+        }
+    };
+    let info = node.info().await.map_err(|e| format!("{e:#}"));
+    let started = Instant::now();
+    let written: Result<Value, _> = node
+        .client()
+        .set(key, "ok", Some(Expiration::PX(10_000)), None, false)
+        .await;
+    let write = written
+        .map(|_| started.elapsed())
+        .map_err(|e| format!("the write of {key} failed: {}", e.details()));
+    node.close().await;
+    NodeAnswer {
+        addr: addr.clone(),
+        info,
+        write: Some(write),
+    }
+}
+
+/// The gathered answers, turned into checks.
+struct Verdicts<'a> {
+    options: &'a HealthOptions,
+    kind: &'static str,
+    masters: &'a [NodeAnswer],
+    replicas: &'a [NodeAnswer],
+    sentinels: &'a [SentinelAnswer],
+    layout_error: Option<&'a str>,
+}
+
+fn check(name: &'static str, status: CheckStatus, detail: impl Into<String>) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+    }
+}
+
+impl Verdicts<'_> {
+    /// Why there is no master to check, when there is none.
+    fn no_master(&self) -> Option<String> {
+        if !self.masters.is_empty() {
+            return None;
+        }
+        Some(match (self.kind, self.layout_error) {
+            (_, Some(e)) => format!("the Cluster layout is unknown: {e}"),
+            ("sentinel", _) => "no Sentinel names a master".to_owned(),
+            _ => "no master is known".to_owned(),
+        })
+    }
+
+    fn master(&self) -> Check {
+        const NAME: &str = "master";
+        if let Some(why) = self.no_master() {
+            return check(NAME, CheckStatus::Fail, why);
+        }
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for m in self.masters {
+            let name = addr_string(&m.addr);
+            let role = m
+                .info
+                .as_ref()
+                .ok()
+                .and_then(|i| i.role().map(str::to_owned));
+            match (&m.info, &m.write, role.as_deref()) {
+                (Err(e), _, _) => bad.push(format!("{name}: {e}")),
+                (_, _, Some(role)) if role != "master" => {
+                    bad.push(format!("{name} is a {role}, not a master"));
+                }
+                (_, Some(Err(e)), _) => bad.push(format!("{name}: {e}")),
+                (_, Some(Ok(took)), _) => good.push(format!("{name} ({} ms)", took.as_millis())),
+                (_, None, _) => bad.push(format!("{name}: not written")),
+            }
+        }
+        if bad.is_empty() {
+            check(
+                NAME,
+                CheckStatus::Ok,
+                format!("answers and accepts writes: {}", good.join(", ")),
+            )
+        } else {
+            check(NAME, CheckStatus::Fail, bad.join("; "))
+        }
+    }
+
+    fn min_replicas(&self) -> u32 {
+        self.options
+            .min_replicas
+            .unwrap_or(u32::from(self.kind == "sentinel"))
+    }
+
+    fn replicas(&self) -> Check {
+        const NAME: &str = "replicas";
+        if let Some(why) = self.no_master() {
+            return check(NAME, CheckStatus::Fail, why);
+        }
+        let min = self.min_replicas();
+        let max_lag = self.options.max_lag.as_secs();
+        let mut details = Vec::new();
+        let mut failed = false;
+        for m in self.masters {
+            let name = addr_string(&m.addr);
+            let Ok(info) = &m.info else {
+                failed = true;
+                details.push(format!("{name}: did not answer"));
+                continue;
+            };
+            let listed = info.replicas();
+            let good: Vec<String> = listed
+                .iter()
+                .filter(|r| r.state == "online" && r.lag <= max_lag)
+                .map(|r| format!("{}:{} lag {} s", r.host, r.port, r.lag))
+                .collect();
+            let bad: Vec<String> = listed
+                .iter()
+                .filter(|r| !(r.state == "online" && r.lag <= max_lag))
+                .map(|r| format!("{}:{} {} lag {} s", r.host, r.port, r.state, r.lag))
+                .collect();
+            let enough = good.len() >= min as usize;
+            failed |= !enough;
+            let mut line = format!(
+                "{name}: {} of {min} required in sync (lag ≤ {max_lag} s)",
+                good.len()
+            );
+            if !good.is_empty() {
+                line.push_str(&format!(": {}", good.join(", ")));
+            }
+            if !bad.is_empty() {
+                line.push_str(&format!("; behind: {}", bad.join(", ")));
+            }
+            details.push(line);
+        }
+        // Replicas the Sentinels know but the master does not list are down.
+        let connected: Vec<Addr> = self
+            .masters
+            .iter()
+            .filter_map(|m| m.info.as_ref().ok())
+            .flat_map(|i| i.replicas().into_iter().map(|r| (r.host, r.port)))
+            .collect();
+        let mut missing: Vec<String> = self
+            .sentinels
+            .iter()
+            .filter_map(|s| s.facts.as_ref().ok())
+            .flat_map(|f| f.replicas.iter())
+            .filter(|(addr, _)| !connected.contains(addr))
+            .map(|(addr, flags)| format!("{} ({flags})", addr_string(addr)))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        let status = if failed {
+            CheckStatus::Fail
+        } else if missing.is_empty() {
+            CheckStatus::Ok
+        } else {
+            CheckStatus::Warn
+        };
+        if !missing.is_empty() {
+            details.push(format!(
+                "known to Sentinel but not connected: {}",
+                missing.join(", ")
+            ));
+        }
+        check(NAME, status, details.join("; "))
+    }
+
+    fn sentinels(&self) -> Check {
+        const NAME: &str = "sentinels";
+        let total = self.sentinels.len();
+        let answered: Vec<(&SentinelAnswer, &topology::SentinelFacts)> = self
+            .sentinels
+            .iter()
+            .filter_map(|s| Some((s, s.facts.as_ref().ok()?)))
+            .collect();
+        let silent: Vec<String> = self
+            .sentinels
+            .iter()
+            .filter_map(|s| {
+                let e = s.facts.as_ref().err()?;
+                Some(format!("{}: {e}", addr_string(&s.addr)))
+            })
+            .collect();
+        if answered.is_empty() {
+            return check(
+                NAME,
+                CheckStatus::Fail,
+                format!("no Sentinel answered: {}", silent.join("; ")),
+            );
+        }
+        let mut problems = Vec::new();
+        let named: Vec<String> = answered
+            .iter()
+            .map(|(s, f)| {
+                format!(
+                    "{} names {}",
+                    addr_string(&s.addr),
+                    f.master
+                        .as_ref()
+                        .map_or("no master".to_owned(), addr_string)
+                )
+            })
+            .collect();
+        let first = &answered[0].1.master;
+        if first.is_none() || answered.iter().any(|(_, f)| f.master != *first) {
+            problems.push(format!("Sentinels disagree: {}", named.join(", ")));
+        }
+        let quorum = answered
+            .iter()
+            .filter_map(|(_, f)| f.field_u64("quorum"))
+            .max()
+            .unwrap_or(0);
+        let known = answered
+            .iter()
+            .filter_map(|(_, f)| f.field_u64("num-other-sentinels"))
+            .max()
+            .map_or(total, |others| (others as usize + 1).max(total));
+        let majority = known / 2 + 1;
+        if (answered.len() as u64) < quorum {
+            problems.push(format!(
+                "only {} of {known} Sentinels answered; quorum is {quorum}",
+                answered.len()
+            ));
+        } else if answered.len() < majority {
+            problems.push(format!(
+                "only {} of {known} Sentinels answered; a failover needs a majority ({majority})",
+                answered.len()
+            ));
+        }
+        for (s, f) in &answered {
+            if let Err(e) = &f.ckquorum {
+                problems.push(format!("{} CKQUORUM: {e}", addr_string(&s.addr)));
+            }
+            let flags = f
+                .master_fields
+                .get("flags")
+                .map(String::as_str)
+                .unwrap_or("");
+            if flags.split(',').any(|fl| fl == "s_down" || fl == "o_down") {
+                problems.push(format!("{} flags the master {flags}", addr_string(&s.addr)));
+            }
+        }
+        if !problems.is_empty() {
+            if !silent.is_empty() {
+                problems.push(format!("no answer: {}", silent.join("; ")));
+            }
+            return check(NAME, CheckStatus::Fail, problems.join("; "));
+        }
+        let master = first.as_ref().map_or_else(String::new, addr_string);
+        let summary = format!(
+            "{} of {known} Sentinels agree on {master}; CKQUORUM OK (quorum {quorum})",
+            answered.len()
+        );
+        if silent.is_empty() {
+            check(NAME, CheckStatus::Ok, summary)
+        } else {
+            check(
+                NAME,
+                CheckStatus::Warn,
+                format!("{summary}; no answer: {}", silent.join("; ")),
+            )
+        }
+    }
+
+    /// Applies `judge` to every master's INFO; a master without INFO fails.
+    fn per_master(
+        &self,
+        name: &'static str,
+        judge: impl Fn(&Info) -> (CheckStatus, String),
+    ) -> Check {
+        if let Some(why) = self.no_master() {
+            return check(name, CheckStatus::Fail, why);
+        }
+        let mut status = CheckStatus::Ok;
+        let mut details = Vec::new();
+        for m in self.masters {
+            let (s, detail) = match &m.info {
+                Ok(info) => judge(info),
+                Err(e) => (CheckStatus::Fail, format!("did not answer: {e}")),
+            };
+            status = status.max(s);
+            details.push(if self.masters.len() == 1 {
+                detail
+            } else {
+                format!("{}: {detail}", addr_string(&m.addr))
+            });
+        }
+        check(name, status, details.join("; "))
+    }
+
+    fn memory(&self) -> Check {
+        let ratio = self.options.max_memory_ratio;
+        self.per_master("memory", |info| {
+            let used = info.u64("used_memory").unwrap_or(0);
+            match info.u64("maxmemory").unwrap_or(0) {
+                0 => (
+                    CheckStatus::Ok,
+                    format!(
+                        "no maxmemory set (no limit to check); {} used",
+                        human::bytes(used)
+                    ),
+                ),
+                max => {
+                    let share = used as f64 / max as f64;
+                    let status = if share > ratio {
+                        CheckStatus::Fail
+                    } else {
+                        CheckStatus::Ok
+                    };
+                    (
+                        status,
+                        format!(
+                            "{} of {} maxmemory used ({:.0}%, limit {:.0}%)",
+                            human::bytes(used),
+                            human::bytes(max),
+                            share * 100.0,
+                            ratio * 100.0
+                        ),
+                    )
+                }
+            }
+        })
+    }
+
+    fn eviction(&self) -> Check {
+        self.per_master("eviction", |info| {
+            let policy = info.get("maxmemory_policy").unwrap_or("unknown");
+            if policy.starts_with("allkeys-") {
+                (
+                    CheckStatus::Fail,
+                    format!(
+                        "maxmemory-policy {policy} evicts any key, indexes and counters \
+                         included: sessions vanish silently; use noeviction"
+                    ),
+                )
+            } else if policy.starts_with("volatile-") {
+                (
+                    CheckStatus::Warn,
+                    format!(
+                        "maxmemory-policy {policy} evicts sessions (their keys have TTLs) \
+                         under memory pressure; noeviction makes writes fail instead"
+                    ),
+                )
+            } else {
+                (CheckStatus::Ok, format!("maxmemory-policy {policy}"))
+            }
+        })
+    }
+
+    fn persistence(&self) -> Check {
+        const NAME: &str = "persistence";
+        const FIELDS: [&str; 3] = [
+            "aof_last_write_status",
+            "aof_last_bgrewrite_status",
+            "rdb_last_bgsave_status",
+        ];
+        let answering: Vec<&NodeAnswer> = self
+            .masters
+            .iter()
+            .chain(self.replicas)
+            .filter(|a| a.info.is_ok())
+            .collect();
+        if answering.is_empty() {
+            return check(NAME, CheckStatus::Fail, "no data node answered");
+        }
+        let mut failures = Vec::new();
+        let mut no_aof = Vec::new();
+        for node in &answering {
+            let Ok(info) = &node.info else { continue };
+            for field in FIELDS {
+                if let Some(value) = info.get(field).filter(|v| *v != "ok") {
+                    failures.push(format!("{} {field}:{value}", addr_string(&node.addr)));
+                }
+            }
+            if info.get("aof_enabled") != Some("1") {
+                no_aof.push(addr_string(&node.addr));
+            }
+        }
+        let unanswered: Vec<String> = self
+            .replicas
+            .iter()
+            .filter(|a| a.info.is_err())
+            .map(|a| addr_string(&a.addr))
+            .collect();
+        let mut detail = if failures.is_empty() {
+            format!(
+                "last AOF write, AOF rewrite and RDB save ok on {} node(s)",
+                answering.len()
+            )
+        } else {
+            failures.join("; ")
+        };
+        if !no_aof.is_empty() {
+            detail.push_str(&format!(
+                "; AOF off on {} (a restart loses writes since the last snapshot)",
+                no_aof.join(", ")
+            ));
+        }
+        if !unanswered.is_empty() {
+            detail.push_str(&format!(
+                "; not checked (no answer): {}",
+                unanswered.join(", ")
+            ));
+        }
+        let status = if !failures.is_empty() {
+            CheckStatus::Fail
+        } else if !no_aof.is_empty() {
+            CheckStatus::Warn
+        } else {
+            CheckStatus::Ok
+        };
+        check(NAME, status, detail)
+    }
+}

@@ -1,0 +1,55 @@
+//! Operations logic of sessiondb: `health`, `status`, `stats`, `backup`, `restore`,
+//! point-in-time recovery and `redis-cli` access, on standalone, Sentinel and Cluster
+//! deployments alike.
+//!
+//! The command line stays thin: each operation is one function taking the connection
+//! (with the credentials of the Redis role meant for the job: `monitor` for
+//! health/status/stats, `backup` for backup, `admin` for restore), the key prefix and
+//! typed options, and returning a typed report. Every report implements
+//! [`serde::Serialize`] (for `--json`) and [`std::fmt::Display`] (for people), and says
+//! which exit status it stands for ([`ExitStatus`]: 0 ok, 1 a check failed, 2 could not
+//! run). Operations that cannot run at all return [`OpsError`] (exit status 2).
+//!
+//! See `docs/operations.md` for the commands, their output and their cost, and
+//! `docs/operations/backup-and-recovery.md` for the backup file format and runbooks.
+//!
+//! # Layout
+//!
+//! | module | file | contents |
+//! |---|---|---|
+//! | [`health`] | `health.rs` | [`health()`](health::health): checks with `ok`/`warn`/`fail`, bounded by a timeout |
+//! | [`status`] | `status.rs` | [`status()`](status::status): topology table, Sentinel view, Cluster shards, sessiondb figures |
+//! | [`stats`] | `stats.rs` | [`stats()`](stats::stats): sessions, users, per-user distribution, event rates, top users |
+//! | [`backup`] | `backup/` | [`backup()`](backup::backup): the file format (`format.rs`), the consistent export (`export.rs`, `scripts/`) |
+//! | [`restore`] | `restore/` | [`restore()`](restore::restore): verification, re-application, recount (`scripts/`) |
+//! | [`pitr`] | `pitr/` | [`pitr()`](pitr::pitr): AOF copy, truncation (`aof.rs`), temporary server, backup of that state |
+//! | [`redis_cli`] | `redis_cli.rs` | [`redis_cli_command()`](redis_cli::redis_cli_command): `redis-cli` argv and environment |
+//! | `topology` | `topology.rs` | finding nodes, asking data nodes, Sentinels and Cluster nodes |
+//! | [`figures`] | `figures.rs` | sessiondb's own figures (live sessions, users, last cleanup and backup) |
+//! | `info` | `info.rs` | parsing `INFO` |
+//! | `human` | `human.rs` | sizes, instants, tables for the text output |
+//! | [`outcome`] | `outcome.rs` | [`ExitStatus`], [`CheckStatus`] |
+//! | [`error`] | `error.rs` | [`OpsError`] |
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod figures;
+pub mod health;
+pub mod outcome;
+pub mod redis_cli;
+pub mod stats;
+pub mod status;
+
+mod human;
+mod info;
+mod scripts;
+mod topology;
+
+pub use error::OpsError;
+pub use figures::SessionFigures;
+pub use health::{health, Check, HealthOptions, HealthReport};
+pub use outcome::{CheckStatus, ExitStatus};
+pub use redis_cli::{redis_cli_command, RedisCliCommand};
+pub use stats::{stats, StatsOptions, StatsReport};
+pub use status::{status, StatusReport};
