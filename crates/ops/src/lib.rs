@@ -20,10 +20,12 @@
 //! | [`health`] | `health.rs` | [`health()`](health::health): checks with `ok`/`warn`/`fail`, bounded by a timeout |
 //! | [`status`] | `status.rs` | [`status()`](status::status): topology table, Sentinel view, Cluster shards, sessiondb figures |
 //! | [`stats`] | `stats.rs` | [`stats()`](stats::stats): sessions, users, per-user distribution, event rates, top users |
-//! | [`backup`] | `backup/` | [`backup()`](backup::backup): the file format (`format.rs`), the consistent export (`export.rs`, `scripts/`) |
-//! | [`restore`] | `restore/` | [`restore()`](restore::restore): verification, re-application, recount (`scripts/`) |
+//! | [`backup`] | `backup/` | [`backup()`](backup::backup): the file format (`format.rs`), the consistent export (`export.rs`) |
+//! | [`restore`] | `restore.rs` | [`restore()`](restore::restore): verification, re-application, recount |
 //! | [`pitr`] | `pitr/` | [`pitr()`](pitr::pitr): AOF copy, truncation (`aof.rs`), temporary server, backup of that state |
 //! | [`redis_cli`] | `redis_cli.rs` | [`redis_cli_command()`](redis_cli::redis_cli_command): `redis-cli` argv and environment |
+//! | `scripts` | `scripts.rs`, `scripts/*.lua` | the Lua scripts (stats, backup, restore), each headed by KEYS, ARGV, return value, invariant |
+//! | `keyspace` | `keyspace.rs` | what a key under the prefix is, from its name |
 //! | `topology` | `topology.rs` | finding nodes, asking data nodes, Sentinels and Cluster nodes |
 //! | [`figures`] | `figures.rs` | sessiondb's own figures (live sessions, users, last cleanup and backup) |
 //! | `info` | `info.rs` | parsing `INFO` |
@@ -33,23 +35,28 @@
 
 #![deny(missing_docs)]
 
+pub mod backup;
 pub mod error;
 pub mod figures;
 pub mod health;
 pub mod outcome;
 pub mod redis_cli;
+pub mod restore;
 pub mod stats;
 pub mod status;
 
 mod human;
 mod info;
+mod keyspace;
 mod scripts;
 mod topology;
 
+pub use backup::{backup, BackupFile, BackupHeader, BackupOptions, BackupReport, ReadFrom};
 pub use error::OpsError;
 pub use figures::SessionFigures;
 pub use health::{health, Check, HealthOptions, HealthReport};
 pub use outcome::{CheckStatus, ExitStatus};
 pub use redis_cli::{redis_cli_command, RedisCliCommand};
+pub use restore::{restore, RestoreOptions, RestoreReport};
 pub use stats::{stats, StatsOptions, StatsReport};
 pub use status::{status, StatusReport};

@@ -23,6 +23,14 @@ impl OpsScript {
         }
     }
 
+    /// A script that reads or writes records: the engine's record module first.
+    fn with_record(name: &'static str, lua: &'static str) -> Self {
+        Self {
+            name,
+            script: Script::from_lua(format!("{}\n{lua}", sessiondb_engine::admin::RECORD_LUA)),
+        }
+    }
+
     /// Runs the script by SHA on `client` (loading it after `NOSCRIPT`) with one key.
     pub(crate) async fn run(
         &self,
@@ -39,14 +47,22 @@ impl OpsScript {
 
 macro_rules! script {
     ($static:ident, $name:literal) => {
+        script!($static, $name, new);
+    };
+    ($static:ident, $name:literal, $build:ident) => {
         pub(crate) static $static: LazyLock<OpsScript> = LazyLock::new(|| {
-            OpsScript::new($name, include_str!(concat!("scripts/", $name, ".lua")))
+            OpsScript::$build($name, include_str!(concat!("scripts/", $name, ".lua")))
         });
     };
 }
 
 script!(STATS_BUCKET, "stats_bucket");
 script!(EVENTS_WINDOW, "events_window");
+script!(BACKUP_USER, "backup_user");
+script!(BACKUP_KEY, "backup_key");
+script!(RESTORE_USER, "restore_user", with_record);
+script!(RESTORE_KEY, "restore_key", with_record);
+script!(RECOUNT, "recount", with_record);
 
 /// The elements of an array reply (empty for anything else).
 pub(crate) fn items(value: Value) -> Vec<Value> {

@@ -4,7 +4,9 @@
 
 #![allow(unreachable_pub)] // a test binary has no public API
 
+mod backup;
 mod health;
 mod redis_cli;
 mod status;
+mod store;
 mod support;
