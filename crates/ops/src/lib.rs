@@ -22,7 +22,7 @@
 //! | [`stats`] | `stats.rs` | [`stats()`](stats::stats): sessions, users, per-user distribution, event rates, top users |
 //! | [`backup`] | `backup/` | [`backup()`](backup::backup): the file format (`format.rs`), the consistent export (`export.rs`) |
 //! | [`restore`] | `restore.rs` | [`restore()`](restore::restore): verification, re-application, recount |
-//! | [`pitr`] | `pitr/` | [`pitr()`](pitr::pitr): AOF copy, truncation (`aof.rs`), temporary server, backup of that state |
+//! | [`pitr`] | `pitr/` | [`pitr()`](pitr::pitr): AOF copy, truncation, temporary server, backup of that state; reading manifests and timestamp annotations (`aof.rs`) |
 //! | [`redis_cli`] | `redis_cli.rs` | [`redis_cli_command()`](redis_cli::redis_cli_command): `redis-cli` argv and environment |
 //! | `scripts` | `scripts.rs`, `scripts/*.lua` | the Lua scripts (stats, backup, restore), each headed by KEYS, ARGV, return value, invariant |
 //! | `keyspace` | `keyspace.rs` | what a key under the prefix is, from its name |
@@ -40,6 +40,7 @@ pub mod error;
 pub mod figures;
 pub mod health;
 pub mod outcome;
+pub mod pitr;
 pub mod redis_cli;
 pub mod restore;
 pub mod stats;
@@ -56,6 +57,7 @@ pub use error::OpsError;
 pub use figures::SessionFigures;
 pub use health::{health, Check, HealthOptions, HealthReport};
 pub use outcome::{CheckStatus, ExitStatus};
+pub use pitr::{pitr, PitrOptions, PitrReport};
 pub use redis_cli::{redis_cli_command, RedisCliCommand};
 pub use restore::{restore, RestoreOptions, RestoreReport};
 pub use stats::{stats, StatsOptions, StatsReport};

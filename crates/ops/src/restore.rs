@@ -4,10 +4,11 @@
 //!    names checked, counts compared with the header), then the format and schema
 //!    versions are compared with this build and the target: a truncated, corrupt or
 //!    foreign file is refused before anything is written.
-//! 2. Each user is restored atomically (`restore_user.lua`): the existing data wins
+//! 2. Each user is restored atomically (`restore_users.lua`, users of one bucket per
+//!    call): the existing data wins
 //!    unless `force` — a user whose index or any of whose records exists in the target
 //!    is kept as it is; with `force` the backup's state of that user replaces the
-//!    current one. Every other key is restored on its own (`restore_key.lua`), again
+//!    current one. Every other key is restored on its own (`restore_keys.lua`), again
 //!    only where it does not exist unless `force`. Keys keep their absolute expiry
 //!    (`RESTORE … ABSTTL`), so they live exactly as long as they would have; what
 //!    expired since the backup is skipped.
@@ -17,7 +18,7 @@
 //!
 //! `dry_run` runs the same decisions without writing and reports what would happen.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -34,12 +35,16 @@ use crate::error::OpsError;
 use crate::human;
 use crate::keyspace::{classify, record_id, KeyKind};
 use crate::outcome::ExitStatus;
-use crate::scripts::{int, items, text, RECOUNT, RESTORE_KEY, RESTORE_USER};
+use crate::scripts::{int, items, text, RECOUNT, RESTORE_KEYS, RESTORE_USERS};
 
-/// Entries read from the file per batch.
-const BATCH: usize = 512;
+/// Entries read from the file per batch: enough for several users per bucket.
+const BATCH: usize = 32_768;
 /// Script calls in flight.
-const CONCURRENCY: usize = 64;
+const CONCURRENCY: usize = 16;
+/// Users (of one bucket) restored per script call.
+const USERS_PER_CALL: usize = 32;
+/// Keys (of one bucket) restored per script call.
+const KEYS_PER_CALL: usize = 64;
 
 /// How to restore.
 #[derive(Debug, Clone, Default)]
@@ -283,28 +288,30 @@ async fn apply(
             break;
         }
         keys_done += batch.iter().map(Entry::keys).sum::<u64>();
-        let results: Vec<Result<Applied, OpsError>> = stream::iter(batch)
-            .map(|entry| apply_entry(pool.next(), prefix, entry, options))
+        let calls = plan(batch, &mut done.rebuilt_not_applied);
+        let results: Vec<Result<Vec<Applied>, OpsError>> = stream::iter(calls)
+            .map(|call| call.run(pool.next(), prefix, options))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for result in results {
-            match result? {
-                Applied::User {
-                    outcome,
-                    tag,
-                    restored,
-                    expired,
-                } => {
-                    done.users.add(&outcome)?;
-                    done.records_restored += restored;
-                    done.records_expired += expired;
-                    if outcome == "restored" || outcome == "replaced" {
-                        touched.insert(tag);
+        for applied in results {
+            for applied in applied? {
+                match applied {
+                    Applied::User {
+                        outcome,
+                        tag,
+                        restored,
+                        expired,
+                    } => {
+                        done.users.add(&outcome)?;
+                        done.records_restored += restored;
+                        done.records_expired += expired;
+                        if outcome == "restored" || outcome == "replaced" {
+                            touched.insert(tag);
+                        }
                     }
+                    Applied::Key(outcome) => done.keys.add(&outcome)?,
                 }
-                Applied::Key(outcome) => done.keys.add(&outcome)?,
-                Applied::Rebuilt => done.rebuilt_not_applied += 1,
             }
         }
         report(RestorePhase::Restoring, keys_done, header.key_count);
@@ -353,7 +360,62 @@ enum Applied {
         expired: u64,
     },
     Key(String),
-    Rebuilt,
+}
+
+/// One script call: users of one bucket, or keys of one bucket (or one untagged key).
+enum Call {
+    Users {
+        tag: String,
+        users: Vec<Vec<KeyDump>>,
+    },
+    Keys {
+        keys: Vec<KeyDump>,
+    },
+}
+
+/// Groups a batch of entries into script calls by bucket (a call's keys share a
+/// Cluster slot). Bucket schedules and counters are counted, not applied.
+fn plan(batch: Vec<Entry>, rebuilt: &mut u64) -> Vec<Call> {
+    let mut users: BTreeMap<String, Vec<Vec<KeyDump>>> = BTreeMap::new();
+    let mut tagged: BTreeMap<String, Vec<KeyDump>> = BTreeMap::new();
+    let mut calls = Vec::new();
+    for entry in batch {
+        match entry {
+            Entry::User(keys) => {
+                let tag = keys
+                    .first()
+                    .and_then(|k| tag_of(&k.name))
+                    .unwrap_or_default()
+                    .to_owned();
+                users.entry(tag).or_default().push(keys);
+            }
+            Entry::Key(key) => match classify(&key.name) {
+                KeyKind::Bucket => *rebuilt += 1,
+                _ => match tag_of(&key.name) {
+                    Some(tag) => tagged.entry(tag.to_owned()).or_default().push(key),
+                    None => calls.push(Call::Keys { keys: vec![key] }),
+                },
+            },
+        }
+    }
+    for (tag, list) in users {
+        let mut list = list.into_iter().peekable();
+        while list.peek().is_some() {
+            calls.push(Call::Users {
+                tag: tag.clone(),
+                users: list.by_ref().take(USERS_PER_CALL).collect(),
+            });
+        }
+    }
+    for (_, list) in tagged {
+        let mut list = list.into_iter().peekable();
+        while list.peek().is_some() {
+            calls.push(Call::Keys {
+                keys: list.by_ref().take(KEYS_PER_CALL).collect(),
+            });
+        }
+    }
+    calls
 }
 
 fn flag(on: bool) -> Value {
@@ -364,60 +426,86 @@ fn dump(key: &KeyDump) -> Value {
     Value::Bytes(key.payload.clone().into())
 }
 
-async fn apply_entry(
-    client: &Client,
-    prefix: &str,
-    entry: Entry,
-    options: &RestoreOptions,
-) -> Result<Applied, OpsError> {
-    match entry {
-        Entry::User(keys) => {
-            let script = &*RESTORE_USER;
-            let (index, records) = keys
-                .split_first()
-                .ok_or_else(|| OpsError::protocol(script.name, "a user without keys"))?;
-            let tag = tag_of(&index.name).unwrap_or_default().to_owned();
-            let mut args = vec![
-                Value::from(format!("{prefix}:{{{tag}}}:")),
-                flag(options.force),
-                flag(options.dry_run),
-                dump(index),
-                Value::from(records.len() as i64),
-            ];
-            for record in records {
-                args.push(Value::from(record_id(&record.name).unwrap_or_default()));
-                args.push(Value::from(
-                    i64::try_from(record.expire_at_ms).unwrap_or(i64::MAX),
-                ));
-                args.push(dump(record));
+fn expiry(key: &KeyDump) -> Value {
+    Value::from(i64::try_from(key.expire_at_ms).unwrap_or(i64::MAX))
+}
+
+impl Call {
+    async fn run(
+        self,
+        client: &Client,
+        prefix: &str,
+        options: &RestoreOptions,
+    ) -> Result<Vec<Applied>, OpsError> {
+        match self {
+            Call::Users { tag, users } => {
+                let script = &*RESTORE_USERS;
+                let full = |name: &str| format!("{prefix}:{name}");
+                let route = full(&users[0][0].name);
+                let mut args = vec![
+                    Value::from(format!("{prefix}:{{{tag}}}:")),
+                    flag(options.force),
+                    flag(options.dry_run),
+                    Value::from(users.len() as i64),
+                ];
+                for keys in &users {
+                    let (index, records) = keys
+                        .split_first()
+                        .ok_or_else(|| OpsError::protocol(script.name, "a user without keys"))?;
+                    args.push(Value::from(full(&index.name)));
+                    args.push(dump(index));
+                    args.push(Value::from(records.len() as i64));
+                    for record in records {
+                        args.push(Value::from(record_id(&record.name).unwrap_or_default()));
+                        args.push(expiry(record));
+                        args.push(dump(record));
+                    }
+                }
+                let replies = items(script.run(client, route, args).await?);
+                if replies.len() != users.len() {
+                    return Err(OpsError::protocol(
+                        script.name,
+                        "one reply per user expected",
+                    ));
+                }
+                replies
+                    .into_iter()
+                    .map(|reply| {
+                        let reply = items(reply);
+                        Ok(Applied::User {
+                            outcome: text(script, reply.first())?,
+                            tag: tag.clone(),
+                            restored: int(script, reply.get(1))?.max(0) as u64,
+                            expired: int(script, reply.get(2))?.max(0) as u64,
+                        })
+                    })
+                    .collect()
             }
-            let reply = items(
-                script
-                    .run(client, format!("{prefix}:{}", index.name), args)
-                    .await?,
-            );
-            Ok(Applied::User {
-                outcome: text(script, reply.first())?,
-                tag,
-                restored: int(script, reply.get(1))?.max(0) as u64,
-                expired: int(script, reply.get(2))?.max(0) as u64,
-            })
-        }
-        Entry::Key(key) => {
-            if classify(&key.name) == KeyKind::Bucket {
-                return Ok(Applied::Rebuilt);
+            Call::Keys { keys } => {
+                let script = &*RESTORE_KEYS;
+                let route = format!("{prefix}:{}", keys[0].name);
+                let mut args = vec![
+                    flag(options.force),
+                    flag(options.dry_run),
+                    Value::from(keys.len() as i64),
+                ];
+                for key in &keys {
+                    args.push(Value::from(format!("{prefix}:{}", key.name)));
+                    args.push(expiry(key));
+                    args.push(dump(key));
+                }
+                let replies = items(script.run(client, route, args).await?);
+                if replies.len() != keys.len() {
+                    return Err(OpsError::protocol(
+                        script.name,
+                        "one reply per key expected",
+                    ));
+                }
+                replies
+                    .iter()
+                    .map(|r| Ok(Applied::Key(text(script, Some(r))?)))
+                    .collect()
             }
-            let script = &*RESTORE_KEY;
-            let args = vec![
-                flag(options.force),
-                flag(options.dry_run),
-                Value::from(i64::try_from(key.expire_at_ms).unwrap_or(i64::MAX)),
-                dump(&key),
-            ];
-            let reply = script
-                .run(client, format!("{prefix}:{}", key.name), args)
-                .await?;
-            Ok(Applied::Key(text(script, Some(&reply))?))
         }
     }
 }

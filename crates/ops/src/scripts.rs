@@ -58,10 +58,10 @@ macro_rules! script {
 
 script!(STATS_BUCKET, "stats_bucket");
 script!(EVENTS_WINDOW, "events_window");
-script!(BACKUP_USER, "backup_user");
-script!(BACKUP_KEY, "backup_key");
-script!(RESTORE_USER, "restore_user", with_record);
-script!(RESTORE_KEY, "restore_key", with_record);
+script!(BACKUP_USERS, "backup_users");
+script!(BACKUP_KEYS, "backup_keys");
+script!(RESTORE_USERS, "restore_users", with_record);
+script!(RESTORE_KEYS, "restore_keys", with_record);
 script!(RECOUNT, "recount", with_record);
 
 /// The elements of an array reply (empty for anything else).

@@ -31,7 +31,16 @@ pub(crate) struct Node {
 
 impl Node {
     pub(crate) async fn connect(conn: &ConnectionConfig, addr: &Addr) -> Result<Self, OpsError> {
-        let pool = admin::connect_node(conn, &addr.0, addr.1, 1)
+        Self::connect_pool(conn, addr, 1).await
+    }
+
+    /// A connection of `size` clients (for many requests in flight).
+    pub(crate) async fn connect_pool(
+        conn: &ConnectionConfig,
+        addr: &Addr,
+        size: usize,
+    ) -> Result<Self, OpsError> {
+        let pool = admin::connect_node(conn, &addr.0, addr.1, size)
             .await
             .map_err(|e| OpsError::redis(format!("connecting to {}", addr_string(addr)), e))?;
         Ok(Self {

@@ -1,8 +1,9 @@
 //! Reading every key under the prefix from the source nodes, consistently per user.
 //!
 //! Each source node (the master or a replica; on a Cluster one per shard) is scanned
-//! with `SCAN MATCH <prefix>:*`. A user's index and its records are read in one
-//! read-only script call (`backup_user.lua`); every other key with `backup_key.lua`.
+//! with `SCAN MATCH <prefix>:*`. Users (an index and every record it lists) are read by
+//! `backup_users.lua`, each user at one instant, 32 users per call; every other key by
+//! `backup_keys.lua`, 64 per call.
 //! Live records are only exported with their index: one seen on its own was created
 //! after its user was read (or is listed in the index already exported), and exporting
 //! it would give a restored login no index entry.
@@ -18,13 +19,21 @@ use super::format::{Entry, KeyDump, Writer};
 use super::BackupCounts;
 use crate::error::OpsError;
 use crate::keyspace::{classify, record_id, KeyKind};
-use crate::scripts::{int, items, BACKUP_KEY, BACKUP_USER};
+use crate::scripts::{int, items, BACKUP_KEYS, BACKUP_USERS};
 use crate::topology::{Addr, Node};
 
 /// Keys asked per `SCAN` call.
 const SCAN_COUNT: u32 = 1000;
 /// Script calls in flight per node.
-const CONCURRENCY: usize = 32;
+const CONCURRENCY: usize = 16;
+/// Users read per script call (one call blocks Redis for about 20 µs per user).
+const USERS_PER_CALL: usize = 32;
+/// Keys read on their own per script call.
+const KEYS_PER_CALL: usize = 64;
+/// Connections per node.
+const CONNECTIONS: usize = 4;
+/// Reads gathered (over several `SCAN` pages) before they are run.
+const BATCH: usize = 4096;
 
 /// A node to read from.
 #[derive(Debug, Clone)]
@@ -89,7 +98,7 @@ pub(crate) async fn export_node(
     counts: &mut BackupCounts,
     progress: &mut dyn FnMut(&Writer),
 ) -> Result<(), OpsError> {
-    let node = Node::connect(conn, &source.addr).await?;
+    let node = Node::connect_pool(conn, &source.addr, CONNECTIONS).await?;
     let result = scan(&node, source, prefix, writer, counts, progress).await;
     node.close().await;
     result
@@ -103,14 +112,17 @@ async fn scan(
     counts: &mut BackupCounts,
     progress: &mut dyn FnMut(&Writer),
 ) -> Result<(), OpsError> {
-    let client = node.client();
     if source.readonly {
-        let readonly = CustomCommand::new_static("READONLY", ClusterHash::Random, false);
-        let _: Value = client
-            .custom(readonly, Vec::<Value>::new())
-            .await
-            .map_err(|e| OpsError::redis(format!("READONLY on {}", node.name()), e))?;
+        for client in node.pool.clients() {
+            let readonly = CustomCommand::new_static("READONLY", ClusterHash::Random, false);
+            let _: Value = client
+                .custom(readonly, Vec::<Value>::new())
+                .await
+                .map_err(|e| OpsError::redis(format!("READONLY on {}", node.name()), e))?;
+        }
     }
+    let client = node.client();
+    let pool = &node.pool;
     let pattern = format!("{prefix}:*");
     let strip = prefix.len() + 1;
     let mut seen = Seen::new();
@@ -119,6 +131,7 @@ async fn scan(
     // was read) cost a read. A session id (25 bytes) names the record and its bucket.
     let mut deferred: Vec<[u8; 25]> = Vec::new();
     let mut cursor = "0".to_owned();
+    let mut jobs = Vec::new();
     loop {
         let page: Value = client
             .scan_page(cursor.as_str(), pattern.as_str(), Some(SCAN_COUNT), None)
@@ -136,7 +149,6 @@ async fn scan(
             .into_iter()
             .filter_map(|k| k.as_string())
             .collect();
-        let mut jobs = Vec::new();
         for key in keys {
             let relative = key.get(strip..).unwrap_or_default();
             if seen.contains(relative) {
@@ -159,15 +171,25 @@ async fn scan(
                 KeyKind::Foreign => counts.foreign_keys += 1,
             }
         }
-        run_jobs(client, jobs, strip, &mut seen, writer, counts).await?;
-        progress(writer);
+        if jobs.len() >= BATCH || cursor == "0" {
+            run_jobs(
+                pool,
+                std::mem::take(&mut jobs),
+                strip,
+                &mut seen,
+                writer,
+                counts,
+            )
+            .await?;
+            progress(writer);
+        }
         if cursor == "0" {
             break;
         }
     }
     deferred.sort_unstable();
     deferred.dedup();
-    for chunk in deferred.chunks(SCAN_COUNT as usize) {
+    for chunk in deferred.chunks(BATCH) {
         let jobs = chunk
             .iter()
             .filter_map(|sid| std::str::from_utf8(sid).ok())
@@ -178,23 +200,36 @@ async fn scan(
                 record: true,
             })
             .collect();
-        run_jobs(client, jobs, strip, &mut seen, writer, counts).await?;
+        run_jobs(pool, jobs, strip, &mut seen, writer, counts).await?;
         progress(writer);
     }
     Ok(())
 }
 
-/// Runs the reads of `jobs` concurrently and writes what they found.
+/// Runs the reads of `jobs` (batched per script call, calls in flight concurrently)
+/// and writes what they found.
 async fn run_jobs(
-    client: &Client,
+    pool: &Pool,
     jobs: Vec<Job>,
     strip: usize,
     seen: &mut Seen,
     writer: &mut Writer,
     counts: &mut BackupCounts,
 ) -> Result<(), OpsError> {
-    let outcomes: Vec<Outcome> = stream::iter(jobs)
-        .map(|job| read(client, job, strip))
+    let (users, keys): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|j| matches!(j, Job::User { .. }));
+    let mut calls: Vec<Vec<Job>> = Vec::new();
+    let mut users = users.into_iter().peekable();
+    while users.peek().is_some() {
+        calls.push(users.by_ref().take(USERS_PER_CALL).collect());
+    }
+    let mut keys = keys.into_iter().peekable();
+    while keys.peek().is_some() {
+        calls.push(keys.by_ref().take(KEYS_PER_CALL).collect());
+    }
+    let outcomes: Vec<Vec<Outcome>> = stream::iter(calls)
+        .map(|call| read(pool.next(), call, strip))
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await
@@ -204,6 +239,7 @@ async fn run_jobs(
     // it replaced is recognised as already exported.
     let (users, singles): (Vec<Outcome>, Vec<Outcome>) = outcomes
         .into_iter()
+        .flatten()
         .partition(|o| matches!(o, Outcome::User(_)));
     for outcome in users.into_iter().chain(singles) {
         match outcome {
@@ -236,61 +272,80 @@ async fn run_jobs(
     Ok(())
 }
 
-async fn read(client: &Client, job: Job, strip: usize) -> Result<Outcome, OpsError> {
+/// One script call for a batch of jobs of one kind.
+async fn read(client: &Client, jobs: Vec<Job>, strip: usize) -> Result<Vec<Outcome>, OpsError> {
     let relative = |key: &str| key.get(strip..).unwrap_or_default().to_owned();
-    match job {
-        Job::User { key, base } => {
-            let script = &*BACKUP_USER;
-            let reply = items(
-                script
-                    .run(client, key.clone(), vec![Value::from(base.as_str())])
-                    .await?,
-            );
-            if reply.is_empty() {
-                return Ok(Outcome::Gone);
+    let Some(first) = jobs.first() else {
+        return Ok(Vec::new());
+    };
+    let users = matches!(first, Job::User { .. });
+    let script = if users { &*BACKUP_USERS } else { &*BACKUP_KEYS };
+    let route = match first {
+        Job::User { key, .. } | Job::Key { key, .. } => key.clone(),
+    };
+    let mut args = vec![Value::from(jobs.len() as i64)];
+    for job in &jobs {
+        match job {
+            Job::User { key, base } => {
+                args.push(Value::from(key.as_str()));
+                args.push(Value::from(base.as_str()));
             }
-            let now = int(script, reply.first())?.max(0) as u64;
-            let mut keys = vec![KeyDump {
-                name: relative(&key),
-                expire_at_ms: 0,
-                payload: payload(script.name, reply.get(1))?,
-            }];
-            let base_relative = relative(&base);
-            for record in reply.get(2..).unwrap_or_default().chunks(3) {
-                let sid = record
-                    .first()
-                    .and_then(Value::as_string)
-                    .ok_or_else(|| OpsError::protocol(script.name, "expected a session id"))?;
-                keys.push(KeyDump {
-                    name: format!("{base_relative}s:{sid}"),
-                    expire_at_ms: expiry(now, int(script, record.get(2))?),
-                    payload: payload(script.name, record.get(1))?,
-                });
-            }
-            Ok(Outcome::User(keys))
-        }
-        Job::Key { key, record } => {
-            let script = &*BACKUP_KEY;
-            let flag = if record { "1" } else { "0" };
-            let reply = items(
-                script
-                    .run(client, key.clone(), vec![Value::from(flag)])
-                    .await?,
-            );
-            match reply.len() {
-                0 => Ok(Outcome::Gone),
-                1 => Ok(Outcome::Live),
-                _ => {
-                    let now = int(script, reply.first())?.max(0) as u64;
-                    Ok(Outcome::Key(KeyDump {
-                        name: relative(&key),
-                        payload: payload(script.name, reply.get(1))?,
-                        expire_at_ms: expiry(now, int(script, reply.get(2))?),
-                    }))
-                }
+            Job::Key { key, record } => {
+                args.push(Value::from(key.as_str()));
+                args.push(Value::from(if *record { "1" } else { "0" }));
             }
         }
     }
+    let replies = items(script.run(client, route, args).await?);
+    if replies.len() != jobs.len() {
+        return Err(OpsError::protocol(
+            script.name,
+            format!("{} replies for {} keys", replies.len(), jobs.len()),
+        ));
+    }
+    jobs.into_iter()
+        .zip(replies)
+        .map(|(job, reply)| {
+            let reply = items(reply);
+            match job {
+                Job::User { key, base } => {
+                    if reply.is_empty() {
+                        return Ok(Outcome::Gone);
+                    }
+                    let now = int(script, reply.first())?.max(0) as u64;
+                    let mut keys = vec![KeyDump {
+                        name: relative(&key),
+                        expire_at_ms: 0,
+                        payload: payload(script.name, reply.get(1))?,
+                    }];
+                    let base_relative = relative(&base);
+                    for record in reply.get(2..).unwrap_or_default().chunks(3) {
+                        let sid = record.first().and_then(Value::as_string).ok_or_else(|| {
+                            OpsError::protocol(script.name, "expected a session id")
+                        })?;
+                        keys.push(KeyDump {
+                            name: format!("{base_relative}s:{sid}"),
+                            expire_at_ms: expiry(now, int(script, record.get(2))?),
+                            payload: payload(script.name, record.get(1))?,
+                        });
+                    }
+                    Ok(Outcome::User(keys))
+                }
+                Job::Key { key, .. } => match reply.len() {
+                    0 => Ok(Outcome::Gone),
+                    1 => Ok(Outcome::Live),
+                    _ => {
+                        let now = int(script, reply.first())?.max(0) as u64;
+                        Ok(Outcome::Key(KeyDump {
+                            name: relative(&key),
+                            payload: payload(script.name, reply.get(1))?,
+                            expire_at_ms: expiry(now, int(script, reply.get(2))?),
+                        }))
+                    }
+                },
+            }
+        })
+        .collect()
 }
 
 /// `PTTL` (ms left, -1 none) read at `now` → expiry instant (0 = none).

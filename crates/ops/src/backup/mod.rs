@@ -120,7 +120,8 @@ pub struct BackupReport {
     pub header: BackupHeader,
     /// What was exported.
     pub counts: BackupCounts,
-    /// Whether `<prefix>:backup:last` was set.
+    /// Whether `<prefix>:backup:last` was set (never for point-in-time recovery, whose
+    /// backup describes the past).
     pub recorded: bool,
     /// Why it was not.
     pub record_error: Option<String>,
@@ -182,87 +183,148 @@ async fn run(
 ) -> Result<BackupReport, OpsError> {
     check_schema(pool, prefix).await?;
     let (topology, sources) = sources(conn, options.from).await?;
-    let first = sources
-        .first()
-        .ok_or_else(|| OpsError::Unavailable("no node to read from".to_owned()))?;
-    let info = probe(conn, &first.addr).await?;
-    let created_at_ms = redis_now(conn, &first.addr).await?;
-    let mut estimated_keys = 0;
-    for source in &sources {
-        estimated_keys += probe(conn, &source.addr).await?.keys(conn.database);
+    let label = Label {
+        topology: topology.to_owned(),
+        read_from: options.from.as_str().to_owned(),
+        nodes: sources.iter().map(|s| addr_string(&s.addr)).collect(),
+    };
+    let export = Export {
+        conn,
+        record: Some(pool),
+        prefix,
+        out,
+        sources: &sources,
+        label,
+        started,
+    };
+    export.run(progress).await
+}
+
+/// What the header says about the source.
+pub(crate) struct Label {
+    pub(crate) topology: String,
+    pub(crate) read_from: String,
+    pub(crate) nodes: Vec<String>,
+}
+
+/// One export into a file.
+pub(crate) struct Export<'a> {
+    /// How to reach the sources (credentials, TLS, timeouts).
+    pub(crate) conn: &'a ConnectionConfig,
+    /// Where to record the success (`<prefix>:backup:last`); `None`: not recorded.
+    pub(crate) record: Option<&'a Pool>,
+    pub(crate) prefix: &'a str,
+    pub(crate) out: &'a Path,
+    pub(crate) sources: &'a [Source],
+    /// What the header says about the sources.
+    pub(crate) label: Label,
+    /// When the operation started (for the report's duration).
+    pub(crate) started: Instant,
+}
+
+impl Export<'_> {
+    /// Exports the sources into the file; records the success when asked to.
+    pub(crate) async fn run(
+        self,
+        progress: Option<&(dyn Fn(&BackupProgress) + Sync)>,
+    ) -> Result<BackupReport, OpsError> {
+        let Export {
+            conn,
+            record,
+            prefix,
+            out,
+            sources,
+            label,
+            started,
+        } = self;
+        let first = sources
+            .first()
+            .ok_or_else(|| OpsError::Unavailable("no node to read from".to_owned()))?;
+        let info = probe(conn, &first.addr).await?;
+        let created_at_ms = redis_now(conn, &first.addr).await?;
+        let mut estimated_keys = 0;
+        for source in sources {
+            estimated_keys += probe(conn, &source.addr).await?.keys(conn.database);
+        }
+        let mut writer = Writer::create(out)?;
+        let mut counts = BackupCounts::default();
+        let mut report = |writer: &Writer| {
+            if let Some(progress) = progress {
+                let (keys, users) = writer.counts();
+                progress(&BackupProgress {
+                    keys,
+                    users,
+                    bytes: writer.bytes(),
+                    estimated_keys: estimated_keys.max(keys),
+                });
+            }
+        };
+        for source in sources {
+            let exported =
+                export::export_node(conn, source, prefix, &mut writer, &mut counts, &mut report)
+                    .await;
+            if let Err(e) = exported {
+                writer.abandon();
+                return Err(e);
+            }
+        }
+        let finished_at_ms = match redis_now(conn, &first.addr).await {
+            Ok(now) => now,
+            Err(e) => {
+                writer.abandon();
+                return Err(e);
+            }
+        };
+        let header = BackupHeader {
+            format: FORMAT_NAME.to_owned(),
+            format_version: FORMAT_VERSION,
+            schema_version: SCHEMA_VERSION,
+            key_prefix: prefix.to_owned(),
+            created_at_ms,
+            finished_at_ms,
+            source: BackupSource {
+                topology: label.topology,
+                read_from: label.read_from,
+                nodes: label.nodes,
+                redis_version: info.get("redis_version").map(str::to_owned),
+            },
+            key_count: 0,
+            user_count: 0,
+            compression: "zstd".to_owned(),
+        };
+        let bytes = writer.finish(header)?;
+        let header = BackupFile::open(out)?.header;
+        let record_error = match record {
+            Some(pool) => {
+                let recorded: Result<(), fred::error::Error> = pool
+                    .next()
+                    .set(
+                        backup_last_key(prefix),
+                        finished_at_ms.to_string(),
+                        None,
+                        None,
+                        false,
+                    )
+                    .await;
+                recorded.err().map(|e| e.to_string())
+            }
+            None => None,
+        };
+        Ok(BackupReport {
+            status: if record_error.is_none() {
+                ExitStatus::Ok
+            } else {
+                ExitStatus::Failed
+            },
+            file: out.to_owned(),
+            bytes,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            header,
+            counts,
+            recorded: record.is_some() && record_error.is_none(),
+            record_error,
+        })
     }
-    let mut writer = Writer::create(out)?;
-    let mut counts = BackupCounts::default();
-    let mut report = |writer: &Writer| {
-        if let Some(progress) = progress {
-            let (keys, users) = writer.counts();
-            progress(&BackupProgress {
-                keys,
-                users,
-                bytes: writer.bytes(),
-                estimated_keys: estimated_keys.max(keys),
-            });
-        }
-    };
-    for source in &sources {
-        let exported =
-            export::export_node(conn, source, prefix, &mut writer, &mut counts, &mut report).await;
-        if let Err(e) = exported {
-            writer.abandon();
-            return Err(e);
-        }
-    }
-    let finished_at_ms = match redis_now(conn, &first.addr).await {
-        Ok(now) => now,
-        Err(e) => {
-            writer.abandon();
-            return Err(e);
-        }
-    };
-    let header = BackupHeader {
-        format: FORMAT_NAME.to_owned(),
-        format_version: FORMAT_VERSION,
-        schema_version: SCHEMA_VERSION,
-        key_prefix: prefix.to_owned(),
-        created_at_ms,
-        finished_at_ms,
-        source: BackupSource {
-            topology: topology.to_owned(),
-            read_from: options.from.as_str().to_owned(),
-            nodes: sources.iter().map(|s| addr_string(&s.addr)).collect(),
-            redis_version: info.get("redis_version").map(str::to_owned),
-        },
-        key_count: 0,
-        user_count: 0,
-        compression: "zstd".to_owned(),
-    };
-    let bytes = writer.finish(header)?;
-    let header = BackupFile::open(out)?.header;
-    let recorded: Result<(), fred::error::Error> = pool
-        .next()
-        .set(
-            backup_last_key(prefix),
-            finished_at_ms.to_string(),
-            None,
-            None,
-            false,
-        )
-        .await;
-    let record_error = recorded.err().map(|e| e.to_string());
-    Ok(BackupReport {
-        status: if record_error.is_none() {
-            ExitStatus::Ok
-        } else {
-            ExitStatus::Failed
-        },
-        file: out.to_owned(),
-        bytes,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        header,
-        counts,
-        recorded: record_error.is_none(),
-        record_error,
-    })
 }
 
 /// Refuses data of another key schema version than this build's.

@@ -602,3 +602,53 @@ async fn a_backup_that_cannot_run_leaves_no_file() -> anyhow::Result<()> {
     assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_cluster_backup_can_read_each_shards_replica() -> anyhow::Result<()> {
+    let nodes = RedisCluster::start_with_replicas(3, 1, None)?;
+    let conn = cluster(nodes.seed_nodes());
+    let engine = engine(&conn, "cr").await?;
+    let mut logins = Vec::new();
+    for user in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        logins.extend(create(&engine, user, 2).await?);
+    }
+    engine.shutdown().await?;
+    let dir = tempfile::tempdir()?;
+    let file = out(&dir);
+    let options = BackupOptions {
+        from: ReadFrom::Replica,
+    };
+    // Replicas may lag by a moment: wait until the backup holds every login.
+    let report = poll(
+        "the replicas to hold every login",
+        Duration::from_secs(10),
+        || async {
+            let report = backup(&conn, "cr", &file, &options, None).await?;
+            Ok((report.counts.records == 16).then_some(report))
+        },
+    )
+    .await?;
+    assert_eq!(report.header.source.nodes.len(), 3);
+    let status = status(&conn, "cr").await?;
+    let replicas: Vec<&str> = status
+        .nodes
+        .iter()
+        .filter(|n| n.role == "replica")
+        .map(|n| n.address.as_str())
+        .collect();
+    for node in &report.header.source.nodes {
+        assert!(
+            replicas.contains(&node.as_str()),
+            "{node} is not a replica: {replicas:?}"
+        );
+    }
+    let target = RedisServer::start(RedisOptions::default())?;
+    let target_conn = standalone(&target);
+    restore(&target_conn, "cr", &file, &RestoreOptions::default(), None).await?;
+    let copy = crate::support::engine(&target_conn, "cr").await?;
+    for login in &logins {
+        copy.get(&login.session_token, false).await?;
+    }
+    copy.shutdown().await?;
+    Ok(())
+}

@@ -6,6 +6,7 @@
 
 mod backup;
 mod health;
+mod pitr;
 mod redis_cli;
 mod status;
 mod store;
