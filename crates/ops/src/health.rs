@@ -449,7 +449,7 @@ impl Verdicts<'_> {
             let enough = good.len() >= min as usize;
             failed |= !enough;
             let mut line = format!(
-                "{name}: {} of {min} required in sync (lag ≤ {max_lag} s)",
+                "{name}: {} in sync (lag ≤ {max_lag} s), {min} required",
                 good.len()
             );
             if !good.is_empty() {

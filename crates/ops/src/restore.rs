@@ -157,38 +157,39 @@ impl RestoreReport {
 
 impl fmt::Display for RestoreReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.dry_run {
-            "would restore"
-        } else {
-            "restored"
-        };
         writeln!(
             f,
-            "{} ({}backup of {} taken {} from {}):",
+            "{}: backup of {} taken {} from {}{}",
             self.file.display(),
-            if self.dry_run { "dry run, " } else { "" },
             self.backup.key_prefix,
             human::instant(self.backup.created_at_ms),
-            self.backup.source.nodes.join(", ")
+            self.backup.source.nodes.join(", "),
+            if self.dry_run {
+                " (dry run: nothing written, this is what a restore would do)"
+            } else {
+                ""
+            }
         )?;
         let line = |what: &str, o: &Outcomes| {
             format!(
-                "  {what:<6} {verb} {}, replaced {}, kept (existing data) {}, expired {}",
+                "  {what:<5} {} restored, {} replaced, {} kept (existing data), {} expired",
                 o.restored, o.replaced, o.kept, o.expired
             )
         };
         writeln!(f, "{}", line("users", &self.users))?;
         writeln!(
             f,
-            "         records {verb} {}, expired {}",
+            "        with {} records restored, {} expired",
             self.records_restored, self.records_expired
         )?;
         writeln!(f, "{}", line("keys", &self.keys))?;
-        writeln!(
-            f,
-            "  buckets recounted {} (counts corrected {}); {} schedules/counters in the file rebuilt instead",
-            self.buckets_recounted, self.counts_corrected, self.rebuilt_not_applied
-        )?;
+        if !self.dry_run {
+            writeln!(
+                f,
+                "  {} bucket counts recomputed ({} corrected)",
+                self.buckets_recounted, self.counts_corrected
+            )?;
+        }
         writeln!(
             f,
             "  took {}",

@@ -71,6 +71,9 @@ pub struct BackupSource {
     /// `redis_version` of the first node read; `DUMP` payloads restore into this or a
     /// later Redis version.
     pub redis_version: Option<String>,
+    /// For a point-in-time recovery: the second the data is as of (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_unix_seconds: Option<u64>,
 }
 
 /// The header of a backup file.
@@ -674,6 +677,7 @@ mod tests {
                 read_from: "master".to_owned(),
                 nodes: vec!["127.0.0.1:6379".to_owned()],
                 redis_version: Some("7.0.15".to_owned()),
+                as_of_unix_seconds: None,
             },
             key_count: 0,
             user_count: 0,

@@ -138,7 +138,7 @@ impl fmt::Display for BackupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "backup written to {}: {} users, {} keys, {} in {} (from {} {})",
+            "backup written to {}: {} users, {} keys, {} in {} (read from {} {})",
             self.file.display(),
             self.counts.users,
             self.header.key_count,
@@ -187,6 +187,7 @@ async fn run(
         topology: topology.to_owned(),
         read_from: options.from.as_str().to_owned(),
         nodes: sources.iter().map(|s| addr_string(&s.addr)).collect(),
+        as_of_unix_seconds: None,
     };
     let export = Export {
         conn,
@@ -205,6 +206,7 @@ pub(crate) struct Label {
     pub(crate) topology: String,
     pub(crate) read_from: String,
     pub(crate) nodes: Vec<String>,
+    pub(crate) as_of_unix_seconds: Option<u64>,
 }
 
 /// One export into a file.
@@ -287,6 +289,7 @@ impl Export<'_> {
                 read_from: label.read_from,
                 nodes: label.nodes,
                 redis_version: info.get("redis_version").map(str::to_owned),
+                as_of_unix_seconds: label.as_of_unix_seconds,
             },
             key_count: 0,
             user_count: 0,

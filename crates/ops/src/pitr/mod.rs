@@ -182,8 +182,9 @@ pub async fn pitr(
     };
     let label = Label {
         topology: "aof".to_owned(),
-        read_from: format!("aof as of {}", options.to_unix_seconds),
+        read_from: "aof".to_owned(),
         nodes: vec![prepared.aof_dir.display().to_string()],
+        as_of_unix_seconds: Some(options.to_unix_seconds),
     };
     let sources = [Source {
         addr: prepared.server.addr(),

@@ -358,7 +358,7 @@ async fn a_dry_run_reports_and_writes_nothing() -> anyhow::Result<()> {
     let report = restore(&standalone(&target), "dr", &file, &options, None).await?;
     assert!(report.dry_run);
     assert_eq!(report.users.restored, 10, "{report}");
-    assert!(report.to_string().contains("would restore"), "{report}");
+    assert!(report.to_string().contains("dry run: nothing written"), "{report}");
     assert_eq!(dbsize(&[target.addr()]).await?, 0);
     // Against the source itself, everything would be kept.
     let report = restore(&conn, "dr", &file, &options, None).await?;
@@ -468,6 +468,7 @@ async fn a_backup_from_a_replica_records_its_success() -> anyhow::Result<()> {
         [format!("{}:{}", master.0, master.1)]
     );
     assert_eq!(report.counts.records, 3);
+    crate::support::assert_documented(&serde_json::to_value(&report)?);
     let last = progress_calls
         .lock()
         .expect("progress lock")

@@ -66,6 +66,7 @@ async fn a_healthy_sentinel_topology_passes_every_check() -> anyhow::Result<()> 
     assert_eq!(json["checks"][0]["status"], "ok");
     assert!(json["checks"][0]["detail"].is_string());
     assert!(json["error"].is_null());
+    crate::support::assert_documented(&json);
     Ok(())
 }
 
@@ -100,7 +101,7 @@ async fn a_stopped_replica_fails_the_replicas_check() -> anyhow::Result<()> {
     assert_eq!(report.exit_status().code(), 1);
     assert_eq!(failed(&report), ["replicas"], "{report}");
     let detail = &report.check("replicas").expect("replicas check").detail;
-    assert!(detail.contains("1 of 2 required"), "{detail}");
+    assert!(detail.contains("1 in sync (lag ≤ 10 s), 2 required"), "{detail}");
     Ok(())
 }
 

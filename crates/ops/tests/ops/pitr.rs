@@ -65,6 +65,7 @@ async fn recovering_to_a_noted_time_gives_the_state_of_that_time() -> anyhow::Re
     assert_eq!(report.backup.counts.users, 1, "{report}");
     assert!(!report.backup.recorded);
     assert_eq!(report.backup.header.source.topology, "aof");
+    crate::support::assert_documented(&serde_json::to_value(&report)?);
     // Only the file and the work directory's leftovers of nothing: the copy is gone.
     let left: Vec<_> = std::fs::read_dir(dir.path())?.collect::<Result<_, _>>()?;
     assert_eq!(left.len(), 1, "{left:?}");

@@ -5,7 +5,7 @@ use sessiondb_engine::UserId;
 use sessiondb_local::{RedisCluster, RedisOptions, RedisServer, SentinelOptions, SentinelTopology};
 use sessiondb_ops::{stats, status, ExitStatus, StatsOptions};
 
-use crate::support::{cluster, create, engine, sentinel, standalone};
+use crate::support::{assert_documented, cluster, create, engine, sentinel, standalone};
 
 #[tokio::test]
 async fn status_shows_every_node_the_sentinel_view_and_the_session_figures() -> anyhow::Result<()> {
@@ -112,6 +112,7 @@ async fn status_shows_every_node_the_sentinel_view_and_the_session_figures() -> 
     assert!(json["sessions"]["last_cleanup_ms"].is_null());
     assert!(json["sessions"]["last_backup_ms"].is_null());
     assert!(json["sessions_error"].is_null());
+    assert_documented(&json);
     engine.shutdown().await?;
     Ok(())
 }
@@ -245,6 +246,7 @@ async fn stats_count_sessions_per_user_and_events_per_minute() -> anyhow::Result
     assert_eq!(json["events"]["counted"], 16);
     assert_eq!(json["events"]["truncated"], false);
     assert_eq!(json["events"]["per_minute"]["created"], 13.0);
+    assert_documented(&json);
     engine.shutdown().await?;
     Ok(())
 }

@@ -94,3 +94,35 @@ pub async fn create(engine: &Engine, user: &str, n: usize) -> anyhow::Result<Vec
     }
     Ok(created)
 }
+
+/// Asserts that every field name in `json` (at any depth) appears quoted in
+/// `docs/operations.md`, so the documented JSON shapes stay true.
+pub fn assert_documented(json: &serde_json::Value) {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/operations.md"
+    ))
+    .expect("docs/operations.md is readable");
+    let mut missing = Vec::new();
+    let mut stack = vec![json];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if !docs.contains(&format!("\"{key}\"")) {
+                        missing.push(key.clone());
+                    }
+                    stack.push(inner);
+                }
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "fields not documented in docs/operations.md: {missing:?}"
+    );
+}
