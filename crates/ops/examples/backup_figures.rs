@@ -1,6 +1,7 @@
 //! Measures backup and restore: creates N sessions (two per user, 100-byte data) with
-//! the engine on a fresh redis-server, backs them up, restores the file into another
-//! fresh redis-server, and prints the time of each step and the file's size. With
+//! the engine on a fresh redis-server, times `stats` and `status` on them, backs them
+//! up, restores the file into another fresh redis-server, and prints the time of each
+//! step and the file's size. With
 //! `--pitr`, the source runs with the append-only file and a point-in-time recovery to
 //! the current second is timed too.
 //!
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 use futures::{stream, StreamExt, TryStreamExt};
 use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig, NewSession, UserId};
 use sessiondb_local::{RedisOptions, RedisServer};
-use sessiondb_ops::{backup, pitr, restore, BackupOptions, PitrOptions, RestoreOptions};
+use sessiondb_ops::{
+    backup, pitr, restore, stats, status, BackupOptions, PitrOptions, RestoreOptions, StatsOptions,
+};
 
 fn conn(server: &RedisServer) -> ConnectionConfig {
     ConnectionConfig {
@@ -82,6 +85,19 @@ async fn main() -> anyhow::Result<()> {
         used_memory(&source)? as f64 / 1048576.0
     );
     engine.shutdown().await?;
+
+    let cpu_before = cpu(&source)?;
+    let started = Instant::now();
+    let figures = stats(&conn(&source), "sdb", &StatsOptions::default()).await?;
+    println!(
+        "stats: {} users counted in {:.2} s (Redis CPU {:.2} s)",
+        figures.users_counted,
+        started.elapsed().as_secs_f64(),
+        cpu(&source)? - cpu_before
+    );
+    let started = Instant::now();
+    status(&conn(&source), "sdb").await?;
+    println!("status: {:.2} s", started.elapsed().as_secs_f64());
 
     let file = work.path().join("sessions.sdbbackup");
     let cpu_before = cpu(&source)?;

@@ -21,6 +21,7 @@ use sessiondb_engine::{ConnectionConfig, Topology};
 use tokio::time::timeout_at;
 
 use crate::error::OpsError;
+use crate::figures::health_key;
 use crate::info::Info;
 use crate::outcome::{CheckStatus, ExitStatus};
 use crate::topology::{
@@ -180,7 +181,7 @@ pub async fn health(
     let mut layout_error = None;
     let kind = match &conn.topology {
         Topology::Standalone { host, port } => {
-            masters.push(((host.clone(), *port), format!("{key_prefix}:health")));
+            masters.push(((host.clone(), *port), health_key(key_prefix)));
             "standalone"
         }
         Topology::Sentinel { sentinels: all, .. } => {
@@ -195,7 +196,7 @@ pub async fn health(
                         .collect()
                 });
             if let Some(master) = agreed_master(&sentinels) {
-                masters.push((master, format!("{key_prefix}:health")));
+                masters.push((master, health_key(key_prefix)));
             }
             "sentinel"
         }
@@ -312,10 +313,11 @@ pub async fn health(
 
 /// A key under the prefix in a slot the node owns: `<prefix>:health:{<n>}`.
 fn cluster_health_key(prefix: &str, owns: impl Fn(u16) -> bool) -> String {
+    let base = health_key(prefix);
     (0..100_000u32)
-        .map(|n| format!("{prefix}:health:{{{n}}}"))
+        .map(|n| format!("{base}:{{{n}}}"))
         .find(|key| owns(fred::util::redis_keyslot(key.as_bytes())))
-        .unwrap_or_else(|| format!("{prefix}:health"))
+        .unwrap_or(base)
 }
 
 async fn ask_master(conn: &ConnectionConfig, addr: &Addr, key: &str) -> NodeAnswer {

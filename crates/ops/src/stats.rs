@@ -5,7 +5,7 @@
 //! - the figures: 2 × 1024 single-key reads ([`SessionFigures`](crate::figures::SessionFigures));
 //! - the distribution: one read-only script call per 1000 users of each bucket
 //!   (`stats_bucket.lua`, at least 1024 calls), each doing one `ZCOUNT` per user: Redis
-//!   work proportional to the number of users with logins (about 1 µs per user), never
+//!   work proportional to the number of users with logins (about 5 µs per user), never
 //!   to the number of keys, and in steps of at most 1000 users;
 //! - the event rates: `XREVRANGE` over the window in pages of 10 000 entries inside a
 //!   read-only script (`events_window.lua`), stopping at `max_events`.

@@ -358,7 +358,10 @@ async fn a_dry_run_reports_and_writes_nothing() -> anyhow::Result<()> {
     let report = restore(&standalone(&target), "dr", &file, &options, None).await?;
     assert!(report.dry_run);
     assert_eq!(report.users.restored, 10, "{report}");
-    assert!(report.to_string().contains("dry run: nothing written"), "{report}");
+    assert!(
+        report.to_string().contains("dry run: nothing written"),
+        "{report}"
+    );
     assert_eq!(dbsize(&[target.addr()]).await?, 0);
     // Against the source itself, everything would be kept.
     let report = restore(&conn, "dr", &file, &options, None).await?;

@@ -101,7 +101,10 @@ async fn a_stopped_replica_fails_the_replicas_check() -> anyhow::Result<()> {
     assert_eq!(report.exit_status().code(), 1);
     assert_eq!(failed(&report), ["replicas"], "{report}");
     let detail = &report.check("replicas").expect("replicas check").detail;
-    assert!(detail.contains("1 in sync (lag ≤ 10 s), 2 required"), "{detail}");
+    assert!(
+        detail.contains("1 in sync (lag ≤ 10 s), 2 required"),
+        "{detail}"
+    );
     Ok(())
 }
 
@@ -234,4 +237,30 @@ async fn invalid_options_are_refused() {
     };
     let error = health(&conn, PREFIX, &options).await.expect_err("refused");
     assert!(error.to_string().contains("max_memory_ratio"), "{error}");
+}
+
+#[tokio::test]
+async fn a_hung_master_fails_the_master_check_within_the_timeout() -> anyhow::Result<()> {
+    let mut topology = ha();
+    let conn = sentinel(&topology);
+    let pid = topology.master()?.pid().expect("the master runs");
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()?;
+    assert!(stopped.success());
+    let options = HealthOptions {
+        timeout: Duration::from_millis(800),
+        ..HealthOptions::default()
+    };
+    // The report comes back although the master never answers.
+    let report = tokio::time::timeout(Duration::from_secs(30), health(&conn, PREFIX, &options))
+        .await
+        .expect("health returns")?;
+    let resumed = std::process::Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()?;
+    assert!(resumed.success());
+    assert_eq!(report.exit_status(), ExitStatus::Failed, "{report}");
+    assert!(failed(&report).contains(&"master"), "{report}");
+    Ok(())
 }
