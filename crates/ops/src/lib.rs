@@ -17,21 +17,21 @@
 //!
 //! | module | file | contents |
 //! |---|---|---|
-//! | [`health`] | `health.rs` | [`health()`](health::health): checks with `ok`/`warn`/`fail`, bounded by a timeout |
-//! | [`status`] | `status.rs` | [`status()`](status::status): topology table, Sentinel view, Cluster shards, sessiondb figures |
-//! | [`stats`] | `stats.rs` | [`stats()`](stats::stats): sessions, users, per-user distribution, event rates, top users |
-//! | [`backup`] | `backup/` | [`backup()`](backup::backup): the file format (`format.rs`), the consistent export (`export.rs`) |
-//! | [`restore`] | `restore.rs` | [`restore()`](restore::restore): verification, re-application, recount |
-//! | [`pitr`] | `pitr/` | [`pitr()`](pitr::pitr): AOF copy, truncation, temporary server, backup of that state; reading manifests and timestamp annotations (`aof.rs`) |
-//! | [`redis_cli`] | `redis_cli.rs` | [`redis_cli_command()`](redis_cli::redis_cli_command): `redis-cli` argv and environment |
+//! | [`health`](mod@health) | `health/` | [`health()`](health::health): gathering answers within a timeout (`mod.rs`), one verdict per check (`checks.rs`) |
+//! | [`status`](mod@status) | `status/` | [`status()`](status::status): topology, Sentinel view, Cluster shards, sessiondb figures (`mod.rs`), the text tables (`display.rs`) |
+//! | [`stats`](mod@stats) | `stats.rs` | [`stats()`](stats::stats): sessions, users, per-user distribution, event rates, top users |
+//! | [`backup`](mod@backup) | `backup/` | [`backup()`](backup::backup): the file format and writer (`format.rs`), reading and verifying (`read.rs`), the consistent export (`export.rs`) |
+//! | [`restore`](mod@restore) | `restore.rs` | [`restore()`](restore::restore): verification, re-application, recount |
+//! | [`pitr`](mod@pitr) | `pitr/` | [`pitr()`](pitr::pitr): AOF copy, truncation, temporary server, backup of that state; reading manifests and timestamp annotations (`aof.rs`) |
+//! | [`redis_cli`](mod@redis_cli) | `redis_cli.rs` | [`redis_cli_command()`](redis_cli::redis_cli_command): `redis-cli` argv and environment |
 //! | `scripts` | `scripts.rs`, `scripts/*.lua` | the Lua scripts (stats, backup, restore), each headed by KEYS, ARGV, return value, invariant |
 //! | `keyspace` | `keyspace.rs` | what a key under the prefix is, from its name |
 //! | `topology` | `topology.rs` | finding nodes, asking data nodes, Sentinels and Cluster nodes |
-//! | [`figures`] | `figures.rs` | sessiondb's own figures (live sessions, users, last cleanup and backup) |
+//! | [`figures`](mod@figures) | `figures.rs` | sessiondb's own figures (live sessions, users, last cleanup and backup) |
 //! | `info` | `info.rs` | parsing `INFO` |
 //! | `human` | `human.rs` | sizes, instants, tables for the text output |
-//! | [`outcome`] | `outcome.rs` | [`ExitStatus`], [`CheckStatus`] |
-//! | [`error`] | `error.rs` | [`OpsError`] |
+//! | [`outcome`](mod@outcome) | `outcome.rs` | [`ExitStatus`], [`CheckStatus`] |
+//! | [`error`](mod@error) | `error.rs` | [`OpsError`] |
 
 #![deny(missing_docs)]
 

@@ -29,7 +29,8 @@ use futures::{stream, StreamExt};
 use serde::Serialize;
 use sessiondb_engine::{admin, ConnectionConfig, SCHEMA_VERSION};
 
-use crate::backup::format::{tag_of, Entry, KeyDump};
+use crate::backup::format::{Entry, KeyDump};
+use crate::backup::tag_of;
 use crate::backup::{BackupFile, BackupHeader};
 use crate::error::OpsError;
 use crate::human;

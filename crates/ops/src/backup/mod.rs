@@ -1,5 +1,5 @@
 //! `backup`: a logical export of every sessiondb key under the prefix, with its
-//! remaining TTL, into one compressed file (format: [`format`]).
+//! remaining TTL, into one compressed file (format: [`format`](mod@format)).
 //!
 //! Consistency: each user's index and records are read in one atomic read-only script
 //! call, so no backup holds half of a create, refresh or cap eviction; deletion tokens,
@@ -12,6 +12,7 @@
 pub mod format;
 
 mod export;
+mod read;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,10 @@ use crate::human;
 use crate::outcome::ExitStatus;
 use crate::topology::{addr_string, cluster_layout, current_master, probe, Addr, Node};
 pub(crate) use export::Source;
-pub use format::{BackupFile, BackupHeader, BackupSource};
+pub use format::{BackupHeader, BackupSource};
 use format::{Writer, FORMAT_NAME, FORMAT_VERSION};
+pub(crate) use read::tag_of;
+pub use read::BackupFile;
 
 /// Which nodes a backup reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

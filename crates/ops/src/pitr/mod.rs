@@ -13,7 +13,7 @@
 //! 4. A temporary `redis-server` (on loopback, no persistence of its own beyond the
 //!    copy) loads the copy; the state it holds is the state at the end of that second,
 //!    minus what has expired since.
-//! 5. A backup of that state is written ([`crate::backup`]'s format), for `restore`.
+//! 5. A backup of that state is written ([`crate::backup`](mod@crate::backup)'s format), for `restore`.
 //!
 //! The AOF files themselves are only read.
 
