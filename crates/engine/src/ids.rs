@@ -77,6 +77,11 @@ impl UserHash {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A user hash as it appears in key names (tooling that walks the keyspace).
+    pub(crate) fn from_key_part(part: &str) -> Self {
+        Self(part.to_owned())
+    }
 }
 
 impl fmt::Debug for UserId {

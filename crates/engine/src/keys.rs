@@ -56,13 +56,13 @@ impl Keyspace {
         format!("{}:schema", self.prefix)
     }
 
-    /// When the last cleanup pass finished successfully (Unix seconds), for every
+    /// When the last cleanup pass finished successfully (Unix milliseconds), for every
     /// instance's metrics and for `status`.
     pub(crate) fn cleanup_last(&self) -> String {
         format!("{}:cleanup:last", self.prefix)
     }
 
-    /// When the last backup finished successfully (Unix seconds), written by the backup
+    /// When the last backup finished successfully (Unix milliseconds), written by the backup
     /// job.
     pub(crate) fn backup_last(&self) -> String {
         format!("{}:backup:last", self.prefix)

@@ -6,6 +6,7 @@
 //! reach Redis in clear: keys and values hold SHA-256 hashes of tokens.
 //!
 //! # Layout
+//! - [`admin`] (`admin.rs`): connections and key names for operations tooling.
 //! - [`config`] (`config.rs`): policies ([`EngineConfig`]) and how to reach Redis
 //!   ([`ConnectionConfig`]).
 //! - [`engine`] (`engine/`): the [`Engine`] and its operations — `sessions.rs` (create,
@@ -24,6 +25,7 @@
 //! Scripts read the clock with Redis `TIME`: every API instance sees the same clock, with
 //! no dependence on the API hosts' clocks. See `docs/decisions/0002-time-from-redis.md`.
 
+pub mod admin;
 pub mod config;
 pub mod engine;
 pub mod error;

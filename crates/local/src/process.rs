@@ -129,6 +129,9 @@ pub(crate) struct Spec {
     /// KILL --`); empty to run it directly. It must `exec` the binary so the
     /// pid stays the one the readiness check compares with.
     pub(crate) launcher: Vec<OsString>,
+    /// How long a start may take until PING is answered; `None` is 10 s. A server
+    /// loading a large data set answers `LOADING` until it is done.
+    pub(crate) start_timeout: Option<Duration>,
 }
 
 /// Paths a config renderer needs.
@@ -378,7 +381,8 @@ impl Process {
             self.spec.program, self.port
         );
         let pid = self.pid().map(|p| p.to_string()).unwrap_or_default();
-        let ready = poll_until(&what, START_TIMEOUT, || {
+        let limit = self.spec.start_timeout.unwrap_or(START_TIMEOUT);
+        let ready = poll_until(&what, limit, || {
             if let Some(status) = self.exit_status() {
                 return Err(Pending::Abort(
                     self.start_failed(format!("exited with {status}")),
@@ -488,6 +492,7 @@ mod tests {
             args: Vec::new(),
             password: None,
             launcher: Vec::new(),
+            start_timeout: None,
         }
     }
 

@@ -56,6 +56,7 @@ impl SentinelServer {
             args: launcher.args_after_conf,
             password: config.sentinel_password.cloned(),
             launcher: config.launcher.to_vec(),
+            start_timeout: None,
         };
         let dir = NodeDir::new(config.dir.clone(), "sessiondb-sentinel-")?;
         let ports = PortChoice::from_option(config.port, false);

@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -48,6 +49,10 @@ pub struct RedisOptions {
     /// default) runs the binary directly. The prefix must `exec` the binary
     /// (keeping the pid), as `setpriv`, `env` or `nice` do.
     pub launcher: Vec<OsString>,
+    /// How long the start may take until the server answers PING; `None` is 10 s. A
+    /// server loading a large data set (an append-only file) answers `LOADING` until
+    /// it is done.
+    pub start_timeout: Option<Duration>,
 }
 
 /// A running `redis-server` bound to 127.0.0.1.
@@ -62,7 +67,8 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server and waits (up to 10 s) until it answers PING.
+    /// Starts a server and waits (up to 10 s, or `start_timeout`) until it answers
+    /// PING.
     ///
     /// The server listens on 127.0.0.1 only, does not daemonize and logs to
     /// `redis.log` in its directory. On failure the error includes the tail
@@ -78,6 +84,7 @@ impl RedisServer {
             port,
             binary,
             launcher,
+            start_timeout,
         } = opts;
         if cluster && replica_of.is_some() {
             return Err(LocalError::InvalidOptions(
@@ -101,6 +108,7 @@ impl RedisServer {
             args: extra_args,
             password: password.clone(),
             launcher,
+            start_timeout,
         };
         let dir = NodeDir::new(dir, "sessiondb-redis-")?;
         let ports = PortChoice::from_option(port, cluster);

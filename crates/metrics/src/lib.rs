@@ -341,11 +341,11 @@ impl Metrics {
     /// Sets the last-success gauges from what Redis records, so a cleanup CronJob's or
     /// a backup job's success shows on every API instance.
     pub fn record_job_runs(&self, runs: &JobRuns) {
-        if let Some(at) = runs.cleanup {
-            self.cleanup_last_success.set(at as f64);
+        if let Some(at_ms) = runs.cleanup {
+            self.cleanup_last_success.set(at_ms as f64 / 1000.0);
         }
-        if let Some(at) = runs.backup {
-            self.backup_last_success.set(at as f64);
+        if let Some(at_ms) = runs.backup {
+            self.backup_last_success.set(at_ms as f64 / 1000.0);
         }
     }
 

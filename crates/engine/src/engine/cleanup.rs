@@ -53,7 +53,7 @@ pub struct CleanupReport {
     pub duration: Duration,
 }
 
-/// When the periodic jobs last succeeded (Unix seconds), from any process.
+/// When the periodic jobs last succeeded (Unix milliseconds), from any process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct JobRuns {
     /// The last cleanup pass that ran to the end.
@@ -106,7 +106,7 @@ impl Engine {
         let (removed, users_visited, active_sessions) = result?;
         let finished = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let _: Value = self
             .inner
             .store
@@ -187,7 +187,7 @@ impl Engine {
     }
 
     /// When the last cleanup pass and the last backup finished successfully (Unix
-    /// seconds), as recorded in Redis by whichever process ran them.
+    /// milliseconds), as recorded in Redis by whichever process ran them.
     pub async fn last_job_runs(&self) -> Result<JobRuns, Error> {
         let client = self.inner.store.pool().next();
         let cleanup: Option<u64> = client.get(self.inner.keys.cleanup_last()).await?;
