@@ -17,33 +17,7 @@ use crate::keys::Keyspace;
 /// A connected pool of `size` clients to the deployment: the standalone server, the
 /// master found through Sentinel, or the Cluster (commands routed by key slot).
 pub async fn connect(conn: &ConnectionConfig, size: usize) -> Result<Pool, Error> {
-    let servers = |list: &[(String, u16)]| -> Vec<Server> {
-        list.iter()
-            .map(|(h, p)| crate::store::server(conn, h, *p))
-            .collect()
-    };
-    let server = match &conn.topology {
-        Topology::Standalone { host, port } => ServerConfig::Centralized {
-            server: crate::store::server(conn, host, *port),
-        },
-        Topology::Sentinel {
-            sentinels,
-            service_name,
-            sentinel_username,
-            sentinel_password,
-        } => ServerConfig::Sentinel {
-            hosts: servers(sentinels),
-            service_name: service_name.clone(),
-            username: sentinel_username.clone(),
-            password: sentinel_password
-                .as_ref()
-                .map(|p| p.expose_secret().to_owned()),
-        },
-        Topology::Cluster { nodes } => ServerConfig::Clustered {
-            hosts: servers(nodes),
-            policy: Default::default(),
-        },
-    };
+    let server = crate::store::server_config(conn);
     crate::store::connect_pool(conn, server, size.max(1)).await
 }
 

@@ -45,31 +45,7 @@ impl Store {
         conn: &ConnectionConfig,
         observer: Option<Arc<dyn Observer>>,
     ) -> Result<Self, Error> {
-        let servers = |list: &[(String, u16)]| -> Vec<Server> {
-            list.iter().map(|(h, p)| server(conn, h, *p)).collect()
-        };
-        let server = match &conn.topology {
-            Topology::Standalone { host, port } => ServerConfig::Centralized {
-                server: server(conn, host, *port),
-            },
-            Topology::Sentinel {
-                sentinels,
-                service_name,
-                sentinel_username,
-                sentinel_password,
-            } => ServerConfig::Sentinel {
-                hosts: servers(sentinels),
-                service_name: service_name.clone(),
-                username: sentinel_username.clone(),
-                password: sentinel_password
-                    .as_ref()
-                    .map(|p| p.expose_secret().to_owned()),
-            },
-            Topology::Cluster { nodes } => ServerConfig::Clustered {
-                hosts: servers(nodes),
-                policy: ClusterDiscoveryPolicy::default(),
-            },
-        };
+        let server = server_config(conn);
         let pool = connect_pool(conn, server.clone(), conn.pool_size.max(1)).await?;
         let background = connect_pool(conn, server, 1).await?;
         let replicas = match (conn.read_from, &conn.topology) {
@@ -335,6 +311,36 @@ impl Store {
 /// at this rate a pool of 8 makes 16 small connection attempts a second while Redis is
 /// unreachable.
 const MAX_RECONNECT_DELAY_MS: u32 = 500;
+
+/// Where the deployment is, in fred's terms: one server, the Sentinels of a service, or
+/// Cluster seed nodes, each with the configured TLS server name.
+pub(crate) fn server_config(conn: &ConnectionConfig) -> ServerConfig {
+    let servers = |list: &[(String, u16)]| -> Vec<Server> {
+        list.iter().map(|(h, p)| server(conn, h, *p)).collect()
+    };
+    match &conn.topology {
+        Topology::Standalone { host, port } => ServerConfig::Centralized {
+            server: server(conn, host, *port),
+        },
+        Topology::Sentinel {
+            sentinels,
+            service_name,
+            sentinel_username,
+            sentinel_password,
+        } => ServerConfig::Sentinel {
+            hosts: servers(sentinels),
+            service_name: service_name.clone(),
+            username: sentinel_username.clone(),
+            password: sentinel_password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned()),
+        },
+        Topology::Cluster { nodes } => ServerConfig::Clustered {
+            hosts: servers(nodes),
+            policy: ClusterDiscoveryPolicy::default(),
+        },
+    }
+}
 
 /// One data node's address, with the configured TLS server name.
 pub(crate) fn server(conn: &ConnectionConfig, host: &str, port: u16) -> Server {
