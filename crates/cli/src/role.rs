@@ -19,7 +19,9 @@ use sessiondb_settings::Settings;
 /// replication only, so it is not offered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Role {
-    /// The administrator: the default user with `acl.admin_password`.
+    /// The administrator: the default user with `acl.admin_password` (or the user
+    /// `admin` when `redis.username` names it, for a users file that disables the
+    /// default user).
     Admin,
     /// The engine's user.
     App,
@@ -55,6 +57,10 @@ impl Role {
     }
 }
 
+/// The explicit administrator's user name, for deployments whose users file disables
+/// the default user.
+const ADMIN_USER: &str = "admin";
+
 /// The Redis user (`None`: the default user) and password of `role`, when its password
 /// is configured.
 pub(crate) fn credentials(
@@ -62,8 +68,13 @@ pub(crate) fn credentials(
     role: Role,
 ) -> Option<(Option<String>, SecretString)> {
     let acl = &settings.acl;
+    let admin = settings
+        .redis
+        .username
+        .as_deref()
+        .filter(|user| *user == ADMIN_USER);
     let (user, password) = match role {
-        Role::Admin => (None, &acl.admin_password),
+        Role::Admin => (admin, &acl.admin_password),
         Role::App => (Some("app"), &acl.app_password),
         Role::Monitor => (Some("monitor"), &acl.monitor_password),
         Role::Cleanup => (Some("cleanup"), &acl.cleanup_password),
@@ -84,5 +95,72 @@ pub(crate) fn apply(conn: &mut ConnectionConfig, settings: &Settings, role: Role
             true
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use secrecy::ExposeSecret as _;
+    use sessiondb_settings::LoadOptions;
+
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> Settings {
+        Settings::load(&LoadOptions {
+            config_file: None,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            overrides: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    fn login(settings: &Settings, role: Role) -> Option<(Option<String>, String)> {
+        credentials(settings, role).map(|(user, p)| (user, p.expose_secret().to_owned()))
+    }
+
+    #[test]
+    fn each_role_logs_in_as_its_user_when_its_password_is_configured() {
+        let s = settings(&[
+            ("REDIS_HOST", "redis"),
+            ("SESSIONDB_REDIS__USERNAME", "app"),
+            ("REDIS_PASSWORD", "a"),
+            ("MONITOR_PASSWORD", "m"),
+            ("BACKUP_PASSWORD", "b"),
+        ]);
+        assert_eq!(
+            login(&s, Role::Monitor),
+            Some((Some("monitor".into()), "m".into()))
+        );
+        assert_eq!(
+            login(&s, Role::Backup),
+            Some((Some("backup".into()), "b".into()))
+        );
+        // REDIS_PASSWORD is the admin password too: the default user.
+        assert_eq!(login(&s, Role::Admin), Some((None, "a".into())));
+        assert_eq!(login(&s, Role::Cleanup), None);
+        let mut conn = s.connection_config().unwrap();
+        assert!(!apply(&mut conn, &s, Role::Cleanup));
+        assert_eq!(conn.username.as_deref(), Some("app"));
+        assert!(apply(&mut conn, &s, Role::Monitor));
+        assert_eq!(conn.username.as_deref(), Some("monitor"));
+        assert_eq!(conn.password.unwrap().expose_secret(), "m");
+    }
+
+    #[test]
+    fn the_admin_role_keeps_an_explicit_admin_user() {
+        let s = settings(&[
+            ("REDIS_HOST", "redis"),
+            ("SESSIONDB_REDIS__USERNAME", "admin"),
+            ("REDIS_PASSWORD", "a"),
+        ]);
+        assert_eq!(
+            login(&s, Role::Admin),
+            Some((Some("admin".into()), "a".into()))
+        );
     }
 }
