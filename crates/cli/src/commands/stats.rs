@@ -1,13 +1,15 @@
 //! `sessiondb stats [--watch [SECS]]`: live sessions, users, the per-user distribution,
 //! event rates and top users. Logs in as `monitor`. With `--watch` it runs again every
-//! SECS seconds until interrupted (text: the screen is redrawn on a terminal; JSON: one
-//! document per line).
+//! SECS seconds until interrupted (SIGINT or SIGTERM; text: the screen is redrawn on a
+//! terminal; JSON: one document per line).
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use sessiondb_ops::StatsOptions;
+use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::ConnectArgs;
 use crate::ctx::{emit, Ctx};
@@ -58,6 +60,9 @@ pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let redraw = !ctx.out().json() && std::io::stdout().is_terminal();
     ctx.block_on(async {
+        // Listening from the start, so an interrupt during a run is not missed.
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
         loop {
             let report = sessiondb_ops::stats(&conn, prefix, &options).await?;
             if redraw {
@@ -66,7 +71,8 @@ pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
             }
             ctx.out().report(&report)?;
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return anyhow::Ok(()),
+                _ = interrupt.recv() => return anyhow::Ok(()),
+                _ = terminate.recv() => return anyhow::Ok(()),
                 () = tokio::time::sleep(Duration::from_secs(every)) => {}
             }
         }

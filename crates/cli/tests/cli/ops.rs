@@ -405,3 +405,111 @@ fn redis_cli_passes_the_password_through_the_environment() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("acl.backup_password"));
 }
+
+#[test]
+fn stats_watch_prints_a_document_per_refresh_until_interrupted() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start(RedisOptions::default()).unwrap();
+    populate(&redis, &[2]);
+    let mut child = at(dir.path(), &redis)
+        .args(["stats", "--watch", "1", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    for _ in 0..2 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a refresh");
+        let report: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(report["live_sessions"], 2);
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "stats --watch kept running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn pitr_writes_a_backup_of_the_aof_that_restore_applies() {
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let source = RedisServer::start(RedisOptions {
+        appendonly: true,
+        ..RedisOptions::default()
+    })
+    .unwrap();
+    let tokens = populate(&source, &[1, 2]);
+    // Every write reached the AOF file.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !source
+        .cli(&["INFO", "persistence"])
+        .unwrap()
+        .lines()
+        .any(|l| l.trim() == "aof_buffer_length:0")
+    {
+        assert!(Instant::now() < deadline, "the AOF buffer did not drain");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let file = dir.path().join("recovered.sdbbackup");
+    let now = (now_ms() / 1000).to_string();
+    let mut pitr = sessiondb(dir.path());
+    pitr.env("TMPDIR", dir.path());
+    let out = run(
+        pitr,
+        &[
+            "pitr",
+            "--aof-dir",
+            source.dir().to_str().unwrap(),
+            "--to",
+            &now,
+            "--out",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    assert_eq!(report["backup"]["counts"]["users"], 2);
+    assert_eq!(report["backup"]["header"]["source"]["topology"], "aof");
+
+    let target = RedisServer::start(RedisOptions::default()).unwrap();
+    let out = run(
+        at(dir.path(), &target),
+        &["restore", file.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(valid(&target, &tokens), tokens.len());
+
+    // A time that is not one is refused by name.
+    let out = run(
+        sessiondb(dir.path()),
+        &["pitr", "--aof-dir", "x", "--to", "yesterday", "--out", "y"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("time"));
+}
