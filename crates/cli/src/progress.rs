@@ -2,9 +2,10 @@
 //! `pitr`): shown only when stderr is a terminal, so logs, pipes and CronJobs get the
 //! one-line summary alone.
 
+use std::fmt;
 use std::io::IsTerminal as _;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use sessiondb_ops::backup::BackupProgress;
 use sessiondb_ops::restore::{RestorePhase, RestoreProgress};
 
@@ -18,11 +19,15 @@ impl Bar {
         if !std::io::stderr().is_terminal() {
             return Self(None);
         }
-        let template = "{msg:<18} [{bar:30}] {human_pos}/{human_len} ({per_sec}, ETA {eta})";
+        let template = "{msg:<18} [{bar:30}] {human_pos}/{human_len} ({rate}, ETA {eta})";
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            })
             .progress_chars("=> ");
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        // Hidden until the first figures arrive, so no empty bar is drawn.
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
         bar.set_style(style);
         Self(Some(bar))
     }
@@ -37,6 +42,9 @@ impl Bar {
             }
             bar.set_length(total.max(done));
             bar.set_position(done);
+            if bar.is_hidden() {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
         }
     }
 
