@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use sessiondb_engine::{
     ConnectionConfig, Engine, EngineConfig, NewSession, SessionMetadata, SessionToken, UserId,
 };
-use sessiondb_local::{free_port, RedisOptions, RedisServer};
+use sessiondb_local::{free_port, RedisOptions, RedisServer, SentinelOptions, SentinelTopology};
 
 use crate::support::sessiondb;
 
@@ -153,6 +153,23 @@ fn health_exits_0_when_healthy_1_naming_the_check_and_2_when_nothing_answers() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["eviction"]);
+
+    // Memory over the ratio of maxmemory.
+    let full = RedisServer::start(RedisOptions {
+        extra_args: vec!["--maxmemory".to_owned(), "4mb".to_owned()],
+        ..RedisOptions::default()
+    })
+    .unwrap();
+    let out = run(
+        at(dir.path(), &full),
+        &["health", "--max-memory-ratio", "0.01"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.lines().any(|l| l.starts_with("fail  memory")),
+        "{text}"
+    );
 
     // Nothing listens on this port.
     let mut cmd = sessiondb(dir.path());
@@ -512,4 +529,67 @@ fn pitr_writes_a_backup_of_the_aof_that_restore_applies() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("time"));
+}
+
+#[test]
+fn health_and_status_follow_a_sentinel_topology() {
+    let dir = tempfile::tempdir().unwrap();
+    let topology = SentinelTopology::start(SentinelOptions {
+        replicas: 1,
+        fast_timers: true,
+        ..SentinelOptions::default()
+    })
+    .unwrap();
+    let sentinels: Vec<String> = topology
+        .sentinel_addrs()
+        .iter()
+        .map(|(host, port)| format!("{host}:{port}"))
+        .collect();
+    let at_sentinels = || {
+        let mut cmd = sessiondb(dir.path());
+        cmd.env("SESSIONDB_REDIS__MODE", "sentinel")
+            .env("SESSIONDB_REDIS__SENTINELS", sentinels.join(","))
+            .env("SESSIONDB_REDIS__SENTINEL_SERVICE", topology.service_name());
+        cmd
+    };
+    // The replica may still be syncing: poll until healthy.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let report = loop {
+        let out = run(at_sentinels(), &["health", "--json"]);
+        if out.status.code() == Some(0) {
+            break json(&out);
+        }
+        assert!(std::time::Instant::now() < deadline, "never healthy");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(report["topology"], "sentinel");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"sentinels") && names.contains(&"replicas"),
+        "{names:?}"
+    );
+
+    let status = json(&run(at_sentinels(), &["status", "--json"]));
+    assert_eq!(status["topology"], "sentinel");
+    assert_eq!(status["sentinels"].as_array().unwrap().len(), 3);
+    let master = topology.current_master().unwrap();
+    let master = format!("{}:{}", master.0, master.1);
+    let roles: Vec<(String, String)> = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["address"].as_str().unwrap().to_owned(),
+                n["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(roles.contains(&(master, "master".to_owned())), "{roles:?}");
+    assert_eq!(roles.len(), 2, "{roles:?}");
 }
