@@ -53,3 +53,14 @@ pub(crate) struct ConnectArgs {
     )]
     pub(crate) local_dir: PathBuf,
 }
+
+impl ConnectArgs {
+    /// The settings alone (file, environment, `--set`), for a command that reads no
+    /// stack.
+    pub(crate) fn settings_only() -> Self {
+        Self {
+            local: false,
+            local_dir: PathBuf::from(DEFAULT_STACK_DIR),
+        }
+    }
+}

@@ -8,12 +8,13 @@ use std::future::Future;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use sessiondb_engine::Engine;
+use sessiondb_engine::{ConnectionConfig, Engine};
 use sessiondb_local::stack::StackDir;
 use sessiondb_settings::{LoadOptions, Settings};
 
 use crate::cli::{ConnectArgs, GlobalArgs};
 use crate::commands::serve::stack_env;
+use crate::role::{self, Role};
 use crate::telemetry;
 
 /// The per-invocation context handed to every command.
@@ -87,13 +88,32 @@ impl Loaded {
     /// Connects the engine to the configured Redis (operations commands need an
     /// explicit Redis; only `serve` starts an embedded one).
     pub(crate) async fn engine(&self) -> anyhow::Result<Engine> {
-        let connection = self.settings.connection_config().context(
-            "no Redis configured: set REDIS_HOST / SESSIONDB_REDIS__URL (or redis.* in the \
-             config file), or use --local for the stack of `sessiondb local up`",
-        )?;
-        Engine::connect(&connection, self.settings.engine_config())
+        Engine::connect(&self.configured()?, self.settings.engine_config())
             .await
             .with_context(|| self.connecting())
+    }
+
+    /// The configured Redis connection, logged in as `role` when its password is
+    /// configured (never with `--local`; see [`role`](crate::role)).
+    pub(crate) fn connection(&self, role: Role) -> anyhow::Result<ConnectionConfig> {
+        let mut connection = self.configured()?;
+        if self.stack.is_none() {
+            role::apply(&mut connection, &self.settings, role);
+        }
+        Ok(connection)
+    }
+
+    /// The connection the settings describe.
+    pub(crate) fn configured(&self) -> anyhow::Result<ConnectionConfig> {
+        self.settings.connection_config().context(
+            "no Redis configured: set REDIS_HOST / SESSIONDB_REDIS__URL (or redis.* in the \
+             config file), or use --local for the stack of `sessiondb local up`",
+        )
+    }
+
+    /// `key_prefix`: where sessiondb's keys live.
+    pub(crate) fn key_prefix(&self) -> &str {
+        &self.settings.key_prefix
     }
 
     /// What "connecting" means here, for error context.
@@ -124,12 +144,15 @@ impl Output {
 
     /// Prints `report`: its `Display` text, or its JSON with `--json`.
     pub(crate) fn report<T: Serialize + Display>(self, report: &T) -> anyhow::Result<()> {
-        let text = if self.json {
+        let mut text = if self.json {
             serde_json::to_string(report).context("encoding the report as JSON")?
         } else {
             report.to_string()
         };
-        emit(&format!("{text}\n"));
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        emit(&text);
         Ok(())
     }
 }

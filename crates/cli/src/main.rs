@@ -10,6 +10,8 @@
 mod cli;
 mod commands;
 mod ctx;
+mod progress;
+mod role;
 mod telemetry;
 
 use std::process::ExitCode;

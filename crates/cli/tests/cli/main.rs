@@ -6,6 +6,8 @@
 mod apikey;
 mod cleanup;
 mod config;
+mod image;
+mod ops;
 mod readme;
 mod serve;
 mod support;

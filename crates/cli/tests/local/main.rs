@@ -132,6 +132,29 @@ fn ha_stack_fails_over_to_a_replica_and_goes_down() {
         .assert_code(0)
         .assert_stdout_contains("Sentinels' view of the master");
 
+    // The operations commands reach the stack with --local: its local.env holds the
+    // role passwords, but its Redis has only the default user, which they use.
+    eventually(
+        "sessiondb health --local to pass",
+        Duration::from_secs(20),
+        || {
+            let mut health = stack.command();
+            health
+                .args(["health", "--local", "--local-dir"])
+                .arg(&stack.dir);
+            let out = health.output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let sentinels_ok = stdout.lines().any(|l| l.starts_with("ok    sentinels"));
+            match out.status.code() {
+                Some(0) if sentinels_ok => Ok(()),
+                code => Err(format!(
+                    "exit {code:?}: {stdout}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )),
+            }
+        },
+    );
+
     // local.env is what `sessiondb serve` loads.
     let settings = Settings::load(&LoadOptions {
         env: stack.env_vars(),

@@ -327,6 +327,99 @@ fn the_cleanup_cronjob_runs_sessiondb_cleanup_every_five_minutes_one_at_a_time()
 }
 
 #[test]
+fn the_backup_cronjob_runs_sessiondb_backup_hourly_into_its_volume_as_the_backup_role() {
+    for (rendering, r) in support::all_renderings() {
+        let at = rendering.as_str();
+        let job = objects::find(&r.objects, "CronJob", "sessiondb-backup").expect("backup CronJob");
+        assert_eq!(job.str_at("/spec/schedule"), "0 * * * *", "{at}");
+        assert_eq!(job.str_at("/spec/concurrencyPolicy"), "Forbid", "{at}");
+        let template = job.pod_template().expect("pod");
+        let (_, c) = containers(template)
+            .into_iter()
+            .next()
+            .expect("a container");
+        let args = objects::strings(c, "args");
+        assert_eq!(args.first().map(String::as_str), Some("backup"), "{at}");
+        let flag = |name: &str| {
+            args.windows(2)
+                .find(|w| w[0] == name)
+                .map(|w| w[1].clone())
+                .unwrap_or_else(|| panic!("{at}: backup without {name}: {args:?}"))
+        };
+        // Sentinel deployments read from a replica; a lone Redis has none.
+        let from = if objects::find(&r.objects, "StatefulSet", "redis-sentinel").is_some() {
+            "replica"
+        } else {
+            "master"
+        };
+        assert_eq!(flag("--from"), from, "{at}");
+        // The file goes to a writable mount backed by the backup volume claim.
+        let out = flag("--out");
+        let mount = c["volumeMounts"]
+            .as_array()
+            .expect("volume mounts")
+            .iter()
+            .find(|m| {
+                m["mountPath"]
+                    .as_str()
+                    .is_some_and(|p| out.starts_with(&format!("{p}/")))
+            })
+            .unwrap_or_else(|| panic!("{at}: {out} is on no mounted volume"));
+        assert!(!is_true(mount.get("readOnly")), "{at}: {out} is read-only");
+        let volume = template["spec"]["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .expect("the mounted volume");
+        let claim = volume["persistentVolumeClaim"]["claimName"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: the backup volume is not a claim: {volume}"));
+        let pvc = objects::find(&r.objects, "PersistentVolumeClaim", claim)
+            .unwrap_or_else(|| panic!("{at}: no PersistentVolumeClaim {claim}"));
+        assert!(
+            pvc.at("/spec/resources/requests/storage").is_some(),
+            "{at}: {claim} has no size"
+        );
+        // The Redis password comes from the Secret: the backup role's where ACL users
+        // exist (production), the data nodes' otherwise.
+        let password = c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == "SESSIONDB_REDIS__PASSWORD")
+            .expect("a Redis password");
+        let key = password["valueFrom"]["secretKeyRef"]["key"].as_str();
+        let user = c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == "SESSIONDB_REDIS__USERNAME")
+            .and_then(|e| e["value"].as_str());
+        if rendering.starts_with("production") {
+            assert_eq!(
+                (user, key),
+                (Some("backup"), Some("BACKUP_PASSWORD")),
+                "{at}"
+            );
+        } else {
+            assert_eq!((user, key), (None, Some("REDIS_PASSWORD")), "{at}");
+        }
+        // The same image and security settings as the cleanup job.
+        let cleanup = objects::find(&r.objects, "CronJob", "sessiondb-cleanup").expect("cleanup");
+        let cleanup_template = cleanup.pod_template().expect("pod");
+        let cleanup_c = containers(cleanup_template)[0].1;
+        assert_eq!(c["image"], cleanup_c["image"], "{at}");
+        assert_eq!(c["securityContext"], cleanup_c["securityContext"], "{at}");
+        let mut pod = template["spec"]["securityContext"].clone();
+        // fsGroup makes the volume writable; everything else matches.
+        assert_eq!(pod["fsGroup"], pod["runAsGroup"], "{at}");
+        pod.as_object_mut().expect("a map").remove("fsGroup");
+        assert_eq!(pod, cleanup_template["spec"]["securityContext"], "{at}");
+    }
+}
+
+#[test]
 fn the_namespace_enforces_the_restricted_pod_security_standard() {
     for (rendering, r) in support::all_renderings() {
         let ns = objects::find(&r.objects, "Namespace", "sessiondb").expect("namespace");

@@ -144,6 +144,7 @@ fn exactly_the_needed_flows_are_allowed() {
         };
         let api = pod(r, "Deployment", "sessiondb").expect("API");
         let cleanup = pod(r, "CronJob", "sessiondb-cleanup").expect("cleanup");
+        let backup = pod(r, "CronJob", "sessiondb-backup").expect("backup");
         let redis = pod(r, "StatefulSet", "redis").expect("redis");
         let sentinel = pod(r, "StatefulSet", "redis-sentinel");
         let prometheus = pod(r, "StatefulSet", "prometheus");
@@ -153,7 +154,8 @@ fn exactly_the_needed_flows_are_allowed() {
         let production = rendering.starts_with("production");
 
         let (a, c, d) = (("api", &api), ("cleanup", &cleanup), ("redis", &redis));
-        let mut pods = vec![a, c, d];
+        let b = ("backup", &backup);
+        let mut pods = vec![a, c, d, b];
         if let Some(s) = &sentinel {
             pods.push(("sentinel", s));
         }
@@ -182,11 +184,15 @@ fn exactly_the_needed_flows_are_allowed() {
         // The API and the cleanup job reach Redis (and Sentinel).
         flows.expect(true, a, d, 6379, "TCP");
         flows.expect(true, c, d, 6379, "TCP");
+        flows.expect(true, b, d, 6379, "TCP");
+        flows.expect(false, ext("other"), b, 8080, "TCP");
+        flows.expect(false, b, a, 8080, "TCP");
         flows.expect(false, d, a, 8080, "TCP");
         if let Some(s) = &sentinel {
             let s = ("sentinel", s);
             flows.expect(true, a, s, 26379, "TCP");
             flows.expect(true, c, s, 26379, "TCP");
+            flows.expect(true, b, s, 26379, "TCP");
             flows.expect(true, s, d, 6379, "TCP");
             flows.expect(true, s, s, 26379, "TCP");
             flows.expect(true, d, d, 6379, "TCP");

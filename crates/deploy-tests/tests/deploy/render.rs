@@ -30,6 +30,7 @@ fn inventory(objects: &[Object]) -> Vec<String> {
 
 const BASE: &[&str] = &[
     "ConfigMap/sessiondb-config",
+    "CronJob/sessiondb-backup",
     "CronJob/sessiondb-cleanup",
     "Deployment/sessiondb",
     "HorizontalPodAutoscaler/sessiondb",
@@ -37,7 +38,9 @@ const BASE: &[&str] = &[
     "NetworkPolicy/allow-dns",
     "NetworkPolicy/default-deny",
     "NetworkPolicy/sessiondb-api",
+    "NetworkPolicy/sessiondb-backup",
     "NetworkPolicy/sessiondb-cleanup",
+    "PersistentVolumeClaim/sessiondb-backups",
     "PodDisruptionBudget/sessiondb",
     "Secret/sessiondb-redis-passwords",
     "Service/sessiondb",

@@ -111,13 +111,14 @@ fn the_pods_settings_load_and_match_each_overlay() {
         let objects_ = &rendered.objects;
         let api = objects::find(objects_, "Deployment", "sessiondb").expect("API");
         let job = objects::find(objects_, "CronJob", "sessiondb-cleanup").expect("cleanup");
+        let backup = objects::find(objects_, "CronJob", "sessiondb-backup").expect("backup");
         let config =
             objects::find_generated(objects_, "ConfigMap", "sessiondb-config").expect("config");
         assert!(
             config_data(config, "sessiondb.toml").is_some(),
             "{overlay}: no sessiondb.toml"
         );
-        for (workload, container) in [(api, "sessiondb"), (job, "cleanup")] {
+        for (workload, container) in [(api, "sessiondb"), (job, "cleanup"), (backup, "backup")] {
             let dir = tempfile::tempdir().expect("scratch directory");
             let settings = load(objects_, workload, container, dir.path());
             let at = format!("{overlay}: {container}");
@@ -139,6 +140,7 @@ fn the_pods_settings_load_and_match_each_overlay() {
                 .map(|p| p.expose_secret().to_owned());
             let (want_user, want_variable) = match (*overlay, container) {
                 ("production", "sessiondb") => (Some("app"), "APP_PASSWORD"),
+                ("production", "backup") => (Some("backup"), "BACKUP_PASSWORD"),
                 ("production", _) => (Some("cleanup"), "CLEANUP_PASSWORD"),
                 _ => (None, "REDIS_PASSWORD"),
             };
