@@ -50,6 +50,9 @@ enum Mode {
         /// Writes one session token per line.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Writes one refresh token per line.
+        #[arg(long)]
+        refresh_out: Option<PathBuf>,
     },
     /// Paced `GET /v1/sessions/current` with random tokens; per-second CSV.
     Reads {
@@ -167,6 +170,7 @@ async fn run_create(
     prefix: String,
     data_bytes: usize,
     out: Option<PathBuf>,
+    refresh_out: Option<PathBuf>,
 ) -> Result<()> {
     let http = client()?;
     let key = api_key()?;
@@ -193,11 +197,11 @@ async fn run_create(
                 if i >= n {
                     return Ok::<(), anyhow::Error>(());
                 }
-                let (token, _) = create(&http, &url, &key, &format!("{prefix}{i}"), &body).await?;
+                let pair = create(&http, &url, &key, &format!("{prefix}{i}"), &body).await?;
                 tokens
                     .lock()
                     .map_err(|_| anyhow::anyhow!("poisoned"))?
-                    .push(token);
+                    .push(pair);
             }
         }));
     }
@@ -211,14 +215,15 @@ async fn run_create(
         unix_ms() - u64::try_from(started.elapsed().as_millis()).unwrap_or(0),
         unix_ms()
     );
-    if let Some(out) = out {
-        let tokens = tokens.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let tokens = tokens.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    for (path, pick) in [(out, 0), (refresh_out, 1)] {
+        let Some(path) = path else { continue };
         let mut text = String::with_capacity(tokens.len() * 50);
-        for t in tokens.iter() {
-            text.push_str(t);
+        for (session, refresh) in tokens.iter() {
+            text.push_str(if pick == 0 { session } else { refresh });
             text.push('\n');
         }
-        std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -626,7 +631,8 @@ async fn main() -> Result<()> {
             prefix,
             data_bytes,
             out,
-        } => run_create(url, n, concurrency, prefix, data_bytes, out).await,
+            refresh_out,
+        } => run_create(url, n, concurrency, prefix, data_bytes, out, refresh_out).await,
         Mode::Reads {
             url,
             tokens,

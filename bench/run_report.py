@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Second table of bench/run.sh: refresh and sign-out runs, Redis time per create, and
+the ratios the performance targets are written in (stdlib only; prints markdown).
+
+Arguments: OUT (the run's result folder, holding the harness's table.md and the
+lifecycle-*.txt wrk outputs) and TOKENS (unused refresh tokens available to each run).
+"""
+
+import re
+import sys
+from pathlib import Path
+
+TICK_US = 10_000  # /proc/<pid>/stat counts CPU time in 1/100 s
+
+
+def wrk(path):
+    text = path.read_text()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    app, redis = (int(x) for x in re.search(r"^cpu (\d+) (\d+)$", text, re.M).groups())
+    return {
+        "rps": rps,
+        "total": total,
+        "p50": pct(50),
+        "p99": pct(99),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "app_us": app * TICK_US / total,
+        "redis_us": redis * TICK_US / total,
+    }
+
+
+def harness(path):
+    rows = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 11 and cells[0] in ("tower", "sessiondb", "express", "ceiling"):
+            rows[(cells[0], cells[1].split()[0] + " " + cells[1].split()[1])] = {
+                "rps": float(cells[2]),
+                "p50": float(cells[3]),
+                "p99": float(cells[4]),
+                "app_cpu": float(cells[8]),
+            }
+    return rows
+
+
+def commandstats(path):
+    stats = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"cmdstat_([^:]+):calls=(\d+),usec=(\d+)", line)
+        if m:
+            stats[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return stats
+
+
+def main():
+    out, tokens = Path(sys.argv[1]), int(sys.argv[2])
+    runs = {name: wrk(out / f"lifecycle-{name}.txt") for name in ("create", "refresh", "revoke")}
+    table = harness(out / "table.md") if (out / "table.md").exists() else {}
+    stats = commandstats(out / "lifecycle-create-commandstats.txt")
+
+    print("\n## Lifecycle routes (fresh Redis, wrk -t1 -c64, same shape as the harness)\n")
+    print("| workload | req/s | p50 ms | p99 ms | non-2xx | app CPU µs/req | redis CPU µs/req |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    labels = {
+        "create": "POST /v1/sessions (new user each)",
+        "refresh": "POST /v1/sessions/refresh (unused token each)",
+        "revoke": "POST /v1/refresh-tokens/revoke (sign-out)",
+    }
+    for name, r in runs.items():
+        print(
+            f"| {labels[name]} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} "
+            f"| {r['app_us']:.1f} | {r['redis_us']:.1f} |"
+        )
+    for name in ("refresh", "revoke"):
+        if runs[name]["total"] > tokens:
+            print(f"\nNote: the {name} run sent {runs[name]['total']} requests for {tokens} tokens; "
+                  "the surplus re-presented used tokens (non-2xx).")
+
+    evalsha = stats.get("evalsha", (0, 0))
+    xadd = stats.get("xadd", (0, 0))
+    if evalsha[0]:
+        per_create = (evalsha[1] + xadd[1]) / evalsha[0]
+        print(
+            f"\nRedis time per create (INFO commandstats over the create run): {per_create:.1f} µs "
+            f"(the create script {evalsha[1] / evalsha[0]:.1f} µs including the commands it runs, "
+            f"plus the `created` event's XADD {xadd[1] / max(xadd[0], 1):.1f} µs)."
+        )
+
+    tg, tc = table.get(("tower", "GET /me")), table.get(("tower", "POST /login"))
+    sg, sc = table.get(("sessiondb", "GET /me")), table.get(("sessiondb", "POST /login"))
+    if tg and tc and sg and sc:
+        print("\n## Against the targets (ratios to tower-sessions in the same run)\n")
+        print("| measure | sessiondb | tower | ratio |")
+        print("|---|---:|---:|---:|")
+        print(f"| read req/s | {sg['rps']:.0f} | {tg['rps']:.0f} | {sg['rps'] / tg['rps']:.2f}× |")
+        print(f"| create req/s | {sc['rps']:.0f} | {tc['rps']:.0f} | {sc['rps'] / tc['rps']:.2f}× |")
+        for name in ("refresh", "revoke"):
+            r = runs[name]["rps"]
+            print(f"| {name} req/s vs tower create | {r:.0f} | {tc['rps']:.0f} | {r / tc['rps']:.2f}× |")
+        print(f"\np99 at 64 connections: read {sg['p99']:.2f} ms, create {sc['p99']:.2f} ms.")
+        print(
+            f"sessiondb CPU per read: {sg['app_cpu'] / 100 / sg['rps'] * 1e6:.1f} µs "
+            f"(app CPU {sg['app_cpu']:.0f} % of one core at {sg['rps']:.0f} req/s); "
+            f"tower: {tg['app_cpu'] / 100 / tg['rps'] * 1e6:.1f} µs."
+        )
+
+
+if __name__ == "__main__":
+    main()
