@@ -94,8 +94,8 @@ def main():
         g[0] += 1
         g[1] += micros
         g[2] = max(g[2], micros)
-    print("\nRedis calls during the pass (SLOWLOG with every command recorded):\n")
-    print("| call (script sha, first key) | calls | total ms | max µs |")
+    print("\nRedis calls of 50 µs or more during the pass (SLOWLOG):\n")
+    print("| call (script sha, first key) | calls ≥ 50 µs | their total ms | max µs |")
     print("|---|---:|---:|---:|")
     for name, (n, total, mx) in sorted(groups.items(), key=lambda kv: -kv[1][1])[:6]:
         print(f"| `{name}` | {n} | {total / 1000:.0f} | {mx} |")
@@ -114,6 +114,8 @@ def main():
     print((out / "tombstones.txt").read_text().rstrip())
     print("```")
 
+    if not (out / "churn.txt").exists():
+        return
     print("\n## Churn\n")
     print((out / "churn.txt").read_text().strip())
     print("\n| second | Redis used_memory | keys | server RSS KiB |")
