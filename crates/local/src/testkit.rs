@@ -1,8 +1,10 @@
-//! Helpers for tests that drive real processes: the one way to wait for a condition.
+//! Helpers for tests that drive real processes: the one way to wait for a condition,
+//! blocking ([`eventually`]) or in async tests ([`eventually_async`], feature
+//! `async-testkit`).
 
 use std::time::{Duration, Instant};
 
-/// How often [`eventually`] checks.
+/// How often [`eventually`] and `eventually_async` check.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Polls `check` every [`POLL_INTERVAL`] until it returns `Ok`, and panics with `what`
@@ -21,6 +23,29 @@ pub fn eventually<T>(
                 panic!("timed out after {timeout:?} waiting for {what}; last observed: {last}")
             }
             Err(_) => std::thread::sleep(POLL_INTERVAL),
+        }
+    }
+}
+
+/// [`eventually`] for async tests: awaits `check` every [`POLL_INTERVAL`] until it
+/// returns `Ok`, and panics with `what` and the last observation (the last `Err`, e.g. a
+/// `String` or an `anyhow::Error`) once `timeout` has passed. `check` runs at least
+/// once. Sleeps on the tokio timer, so other tasks of the test keep running meanwhile.
+#[cfg(feature = "async-testkit")]
+pub async fn eventually_async<T, E, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let started = Instant::now();
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) if started.elapsed() >= timeout => {
+                panic!("timed out after {timeout:?} waiting for {what}; last observed: {last:#}")
+            }
+            Err(_) => tokio::time::sleep(POLL_INTERVAL).await,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Range and consistency checks on typed settings.
 //!
 //! The loader already checked each value's type and static range as it read it; these
-//! checks repeat the static ranges (for settings built in code) and add the ones that
-//! depend on other keys (the idle window, the absolute lifetime, the Redis mode, TLS
+//! checks repeat the declared ones (static ranges, non-empty strings: for settings
+//! changed in code) and add the ones that depend on other keys (the idle window, the absolute lifetime, the Redis mode, TLS
 //! files) or that look inside lists (API keys, CORS origins, trusted proxies).
 
 use std::path::Path;
@@ -10,8 +10,10 @@ use std::path::Path;
 use crate::api_keys;
 use crate::error::{Origin, SettingsError};
 use crate::load::Origins;
+use sessiondb_engine::config::{valid_key_prefix, KEY_PREFIX_RULE};
+
 use crate::model::{DurabilityMode, RedisMode, Settings};
-use crate::schema::{self, Range};
+use crate::schema::{self, Current, Kind, Range, KEYS};
 use crate::value::{check_cors_origin, check_network};
 
 impl Settings {
@@ -21,81 +23,6 @@ impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         check(self, &Origins::new())
     }
-}
-
-/// Integer settings with a static range in the key table, and their values.
-pub(crate) fn integers(s: &Settings) -> Vec<(&'static str, Option<u64>)> {
-    let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-    vec![
-        ("redis.port", Some(u64::from(s.redis.port))),
-        ("redis.db", Some(u64::from(s.redis.db))),
-        ("redis.pool_size", Some(wide(s.redis.pool_size))),
-        ("redis.command_timeout_ms", Some(s.redis.command_timeout_ms)),
-        (
-            "redis.wait_replicas",
-            Some(u64::from(s.redis.wait_replicas)),
-        ),
-        ("redis.wait_timeout_ms", Some(s.redis.wait_timeout_ms)),
-        ("embedded.port", Some(u64::from(s.embedded.port))),
-        ("session.idle_ttl_seconds", Some(s.session.idle_ttl_seconds)),
-        (
-            "session.min_idle_ttl_seconds",
-            Some(s.session.min_idle_ttl_seconds),
-        ),
-        (
-            "session.max_idle_ttl_seconds",
-            Some(s.session.max_idle_ttl_seconds),
-        ),
-        (
-            "session.absolute_ttl_seconds",
-            Some(s.session.absolute_ttl_seconds),
-        ),
-        (
-            "session.touch_interval_seconds",
-            Some(s.session.touch_interval_seconds),
-        ),
-        (
-            "session.max_per_user",
-            Some(u64::from(s.session.max_per_user)),
-        ),
-        (
-            "session.max_data_bytes",
-            Some(wide(s.session.max_data_bytes)),
-        ),
-        ("refresh.ttl_seconds", Some(s.refresh.ttl_seconds)),
-        ("refresh.idle_ttl_seconds", s.refresh.idle_ttl_seconds),
-        ("refresh.grace_seconds", Some(s.refresh.grace_seconds)),
-        ("deletion.ttl_seconds", Some(s.deletion.ttl_seconds)),
-        ("cleanup.interval_seconds", Some(s.cleanup.interval_seconds)),
-        ("cleanup.batch_size", Some(u64::from(s.cleanup.batch_size))),
-        ("cleanup.lease_seconds", Some(s.cleanup.lease_seconds)),
-        ("events.max_len", Some(s.events.max_len)),
-        ("server.max_body_bytes", Some(wide(s.server.max_body_bytes))),
-        (
-            "server.request_timeout_ms",
-            Some(s.server.request_timeout_ms),
-        ),
-        (
-            "server.shutdown_grace_seconds",
-            Some(s.server.shutdown_grace_seconds),
-        ),
-        (
-            "server.redeem_rate_per_minute",
-            Some(u64::from(s.server.redeem_rate_per_minute)),
-        ),
-        (
-            "server.redeem_burst",
-            Some(u64::from(s.server.redeem_burst)),
-        ),
-        (
-            "server.refresh_rate_per_minute",
-            Some(u64::from(s.server.refresh_rate_per_minute)),
-        ),
-        (
-            "server.refresh_burst",
-            Some(u64::from(s.server.refresh_burst)),
-        ),
-    ]
 }
 
 /// All checks; `origins` says which layer set each key, for the messages.
@@ -121,24 +48,25 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         origin: origin(key),
     };
 
-    for (key, value) in integers(s) {
-        if let (Some(value), Some(range)) = (value, schema::range(key)) {
-            within(key, value, range, "")?;
-        }
-    }
-
     let prefix = &s.key_prefix;
-    if prefix.is_empty()
-        || prefix.len() > 64
-        || !prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-    {
+    if !valid_key_prefix(prefix) {
         return Err(invalid(
             "key_prefix",
             format!("{prefix:?}"),
-            "expected 1-64 characters of A-Z a-z 0-9 - _ . :",
+            &format!("expected {KEY_PREFIX_RULE}"),
         ));
+    }
+
+    // What every key's declaration says: its static range, and that strings and
+    // paths are not empty.
+    for spec in KEYS {
+        match ((spec.get)(s), spec.kind) {
+            (Current::Int(Some(value)), Kind::UInt(range)) => within(spec.path, value, range, "")?,
+            (Current::Text(Some(text)), Kind::Str | Kind::Path) if text.is_empty() => {
+                return Err(invalid(spec.path, "\"\"".to_owned(), "must not be empty"))
+            }
+            _ => {}
+        }
     }
 
     // Session lifetimes.
@@ -259,22 +187,6 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
         origin: origin(key),
     };
     let r = &s.redis;
-    let non_empty = [
-        ("redis.host", r.host.as_deref()),
-        ("redis.username", r.username.as_deref()),
-        ("redis.sentinel_service", Some(r.sentinel_service.as_str())),
-        ("redis.sentinel_username", r.sentinel_username.as_deref()),
-        ("redis.tls.server_name", r.tls.server_name.as_deref()),
-    ];
-    for (key, value) in non_empty {
-        if value == Some("") {
-            return Err(invalid(
-                key,
-                "\"\"".to_owned(),
-                "must not be empty".to_owned(),
-            ));
-        }
-    }
     match r.mode {
         RedisMode::Embedded if r.tls.enabled => {
             return Err(invalid(
@@ -344,18 +256,9 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
     Ok(())
 }
 
-/// The `[embedded]` section: a non-empty data directory, and (only in embedded mode,
-/// the only one that uses it) an existing `redis-server` binary when one is named.
+/// The `[embedded]` section: (only in embedded mode, the only one that uses it) an
+/// existing `redis-server` binary when one is named.
 fn check_embedded(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
-    let origin = |key: &str| origins.get(key).cloned().unwrap_or(Origin::Default);
-    if s.embedded.data_dir.as_os_str().is_empty() {
-        return Err(SettingsError::InvalidValue {
-            key: "embedded.data_dir".to_owned(),
-            value: "\"\"".to_owned(),
-            reason: "must not be empty".to_owned(),
-            origin: origin("embedded.data_dir"),
-        });
-    }
     if let (RedisMode::Embedded, Some(path)) = (s.redis.mode, &s.embedded.redis_server) {
         check_file("embedded.redis_server", path, origins)?;
     }
