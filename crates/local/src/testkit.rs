@@ -2,29 +2,23 @@
 //! blocking ([`eventually`]) or in async tests ([`eventually_async`], feature
 //! `async-testkit`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How often [`eventually`] and `eventually_async` check.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+use crate::poll::{poll_until, Pending};
+
+/// How often [`eventually`] and `eventually_async` check: the crate's own interval.
+pub const POLL_INTERVAL: Duration = crate::poll::POLL_INTERVAL;
 
 /// Polls `check` every [`POLL_INTERVAL`] until it returns `Ok`, and panics with `what`
 /// and the last observation once `timeout` has passed. `check` runs at least once.
-/// Tests wait this way, never by sleeping a fixed time.
+/// Tests wait this way, never by sleeping a fixed time (the crate's own waits use the
+/// same loop).
 pub fn eventually<T>(
     what: &str,
     timeout: Duration,
     mut check: impl FnMut() -> Result<T, String>,
 ) -> T {
-    let started = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if started.elapsed() >= timeout => {
-                panic!("timed out after {timeout:?} waiting for {what}; last observed: {last}")
-            }
-            Err(_) => std::thread::sleep(POLL_INTERVAL),
-        }
-    }
+    poll_until(what, timeout, || check().map_err(Pending::wait)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// [`eventually`] for async tests: awaits `check` every [`POLL_INTERVAL`] until it
@@ -38,7 +32,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
 {
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     loop {
         match check().await {
             Ok(value) => return value,
