@@ -345,7 +345,10 @@ pub enum ReadFrom {
     ReplicaPreferred,
 }
 
-crate::named_enum!(ReadFrom, "redis.read_from", { Master = "master", ReplicaPreferred = "replica_preferred" });
+crate::named_enum!(ReadFrom, "redis.read_from", {
+    Master = "master",
+    ReplicaPreferred = "replica_preferred",
+});
 
 /// Where the data nodes are.
 #[derive(Debug, Clone)]

@@ -2,8 +2,9 @@
 //!
 //! The loader already checked each value's type and static range as it read it; these
 //! checks repeat the declared ones (static ranges, non-empty strings: for settings
-//! changed in code) and add the ones that depend on other keys (the idle window, the absolute lifetime, the Redis mode, TLS
-//! files) or that look inside lists (API keys, CORS origins, trusted proxies).
+//! changed in code) and add the ones that depend on other keys (the idle window, the
+//! absolute lifetime, the Redis mode, TLS files) or that look inside lists (API keys,
+//! CORS origins, trusted proxies).
 
 use std::path::Path;
 
