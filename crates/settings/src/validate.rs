@@ -28,33 +28,14 @@ impl Settings {
 
 /// All checks; `origins` says which layer set each key, for the messages.
 pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
-    let origin = |key: &str| origins.get(key).cloned().unwrap_or(Origin::Default);
-    let out_of_range = |key: &str, value: u64, allowed: String| SettingsError::OutOfRange {
-        key: key.to_owned(),
-        value: value.to_string(),
-        allowed,
-        origin: origin(key),
-    };
-    let within = |key: &str, value: u64, range: Range, why: &str| {
-        if range.contains(value) {
-            Ok(())
-        } else {
-            Err(out_of_range(key, value, format!("{range}{why}")))
-        }
-    };
-    let invalid = |key: &str, value: String, reason: &str| SettingsError::InvalidValue {
-        key: key.to_owned(),
-        value,
-        reason: reason.to_owned(),
-        origin: origin(key),
-    };
+    let c = Checks { origins };
 
     let prefix = &s.key_prefix;
     if !valid_key_prefix(prefix) {
-        return Err(invalid(
+        return Err(c.invalid(
             "key_prefix",
             format!("{prefix:?}"),
-            &format!("expected {KEY_PREFIX_RULE}"),
+            format!("expected {KEY_PREFIX_RULE}"),
         ));
     }
 
@@ -62,9 +43,11 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
     // paths are not empty.
     for spec in KEYS {
         match ((spec.get)(s), spec.kind) {
-            (Current::Int(Some(value)), Kind::UInt(range)) => within(spec.path, value, range, "")?,
+            (Current::Int(Some(value)), Kind::UInt(range)) => {
+                c.within(spec.path, value, range, "")?;
+            }
             (Current::Text(Some(text)), Kind::Str | Kind::Path) if text.is_empty() => {
-                return Err(invalid(spec.path, "\"\"".to_owned(), "must not be empty"))
+                return Err(c.invalid(spec.path, "\"\"".to_owned(), "must not be empty"))
             }
             _ => {}
         }
@@ -73,7 +56,7 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
     // Session lifetimes.
     let ses = &s.session;
     let idle_min = schema::IDLE_TTL.min;
-    within(
+    c.within(
         "session.min_idle_ttl_seconds",
         ses.min_idle_ttl_seconds,
         Range {
@@ -82,7 +65,7 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         },
         " (at most session.max_idle_ttl_seconds)",
     )?;
-    within(
+    c.within(
         "session.idle_ttl_seconds",
         ses.idle_ttl_seconds,
         Range {
@@ -91,7 +74,7 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         },
         " (session.min_idle_ttl_seconds..=session.max_idle_ttl_seconds)",
     )?;
-    within(
+    c.within(
         "session.absolute_ttl_seconds",
         ses.absolute_ttl_seconds,
         Range {
@@ -100,7 +83,7 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         },
         " (at least session.idle_ttl_seconds)",
     )?;
-    within(
+    c.within(
         "session.touch_interval_seconds",
         ses.touch_interval_seconds,
         Range {
@@ -110,7 +93,7 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         " (at most session.idle_ttl_seconds)",
     )?;
     if let Some(idle) = s.refresh.idle_ttl_seconds {
-        within(
+        c.within(
             "refresh.idle_ttl_seconds",
             idle,
             Range {
@@ -121,35 +104,28 @@ pub(crate) fn check(s: &Settings, origins: &Origins) -> Result<(), SettingsError
         )?;
     }
 
-    check_server(s, origins)?;
-    check_redis(s, origins)?;
-    check_embedded(s, origins)
+    check_server(s, &c)?;
+    check_redis(s, &c)?;
+    check_embedded(s, &c)
 }
 
-fn check_server(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
-    let origin = |key: &str| origins.get(key).cloned().unwrap_or(Origin::Default);
-    let invalid = |key: &str, value: String, reason: String| SettingsError::InvalidValue {
-        key: key.to_owned(),
-        value,
-        reason,
-        origin: origin(key),
-    };
+fn check_server(s: &Settings, c: &Checks<'_>) -> Result<(), SettingsError> {
     let srv = &s.server;
     if srv.listen == srv.admin_listen && srv.listen.port() != 0 {
-        return Err(invalid(
+        return Err(c.invalid(
             "server.admin_listen",
             format!("{:?}", srv.admin_listen.to_string()),
             "must differ from server.listen".to_owned(),
         ));
     }
-    api_keys::check(&srv.api_keys).map_err(|p| p.into_error(origin("server.api_keys")))?;
+    api_keys::check(&srv.api_keys).map_err(|p| p.into_error(c.origin("server.api_keys")))?;
     for entry in &srv.cors_origins {
         check_cors_origin(entry)
-            .map_err(|reason| invalid("server.cors_origins", format!("{entry:?}"), reason))?;
+            .map_err(|reason| c.invalid("server.cors_origins", format!("{entry:?}"), reason))?;
     }
     for network in &srv.trusted_proxies {
         check_network(*network).map_err(|reason| {
-            invalid(
+            c.invalid(
                 "server.trusted_proxies",
                 format!("{:?}", network.to_string()),
                 reason,
@@ -165,7 +141,7 @@ fn check_server(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
         _ => None,
     };
     if let Some((key, path)) = unpaired {
-        return Err(invalid(
+        return Err(c.invalid(
             key,
             format!("{:?}", path.display().to_string()),
             "server.tls_cert_file and server.tls_key_file must be set together".to_owned(),
@@ -173,31 +149,24 @@ fn check_server(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
     }
     for (key, path) in tls {
         if let Some(path) = path {
-            check_file(key, path, origins)?;
+            c.file(key, path)?;
         }
     }
     Ok(())
 }
 
-fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
-    let origin = |key: &str| origins.get(key).cloned().unwrap_or(Origin::Default);
-    let invalid = |key: &str, value: String, reason: String| SettingsError::InvalidValue {
-        key: key.to_owned(),
-        value,
-        reason,
-        origin: origin(key),
-    };
+fn check_redis(s: &Settings, c: &Checks<'_>) -> Result<(), SettingsError> {
     let r = &s.redis;
     match r.mode {
         RedisMode::Embedded if r.tls.enabled => {
-            return Err(invalid(
+            return Err(c.invalid(
                 "redis.tls.enabled",
                 "true".to_owned(),
                 "TLS is not supported with redis.mode = embedded".to_owned(),
             ))
         }
         RedisMode::Embedded if r.durability == DurabilityMode::Replicated => {
-            return Err(invalid(
+            return Err(c.invalid(
                 "redis.durability",
                 format!("{:?}", r.durability.as_str()),
                 "replicated durability is not supported with redis.mode = embedded \
@@ -206,14 +175,14 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
             ))
         }
         RedisMode::Sentinel if r.sentinels.is_empty() => {
-            return Err(invalid(
+            return Err(c.invalid(
                 "redis.sentinels",
                 "[]".to_owned(),
                 "list at least one host:port when redis.mode = sentinel".to_owned(),
             ))
         }
         RedisMode::Cluster if r.cluster_nodes.is_empty() => {
-            return Err(invalid(
+            return Err(c.invalid(
                 "redis.cluster_nodes",
                 "[]".to_owned(),
                 "list at least one host:port when redis.mode = cluster".to_owned(),
@@ -224,7 +193,7 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
                 key: "redis.db".to_owned(),
                 value: r.db.to_string(),
                 allowed: "0..=0 (Redis Cluster has only database 0)".to_owned(),
-                origin: origin("redis.db"),
+                origin: c.origin("redis.db"),
             })
         }
         _ => {}
@@ -235,7 +204,7 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
         _ => None,
     };
     if let Some((key, path)) = unpaired {
-        return Err(invalid(
+        return Err(c.invalid(
             key,
             format!("{:?}", path.display().to_string()),
             "redis.tls.client_cert_file and redis.tls.client_key_file must be set together"
@@ -250,7 +219,7 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
         ];
         for (key, path) in files {
             if let Some(path) = path {
-                check_file(key, path, origins)?;
+                c.file(key, path)?;
             }
         }
     }
@@ -259,26 +228,61 @@ fn check_redis(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
 
 /// The `[embedded]` section: (only in embedded mode, the only one that uses it) an
 /// existing `redis-server` binary when one is named.
-fn check_embedded(s: &Settings, origins: &Origins) -> Result<(), SettingsError> {
+fn check_embedded(s: &Settings, c: &Checks<'_>) -> Result<(), SettingsError> {
     if let (RedisMode::Embedded, Some(path)) = (s.redis.mode, &s.embedded.redis_server) {
-        check_file("embedded.redis_server", path, origins)?;
+        c.file("embedded.redis_server", path)?;
     }
     Ok(())
 }
 
-/// `path`, the value of `key`, names an existing regular file.
-fn check_file(key: &str, path: &Path, origins: &Origins) -> Result<(), SettingsError> {
-    let meta = std::fs::metadata(path).and_then(|meta| {
-        if meta.is_file() {
-            Ok(meta)
-        } else {
-            Err(std::io::Error::other("not a regular file"))
+/// Builds the checks' errors, naming the layer that set each key.
+struct Checks<'a> {
+    origins: &'a Origins,
+}
+
+impl Checks<'_> {
+    /// The layer that set `key` (the default when none did).
+    fn origin(&self, key: &str) -> Origin {
+        self.origins.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// `key = value` is invalid for `reason`.
+    fn invalid(&self, key: &str, value: String, reason: impl Into<String>) -> SettingsError {
+        SettingsError::InvalidValue {
+            key: key.to_owned(),
+            value,
+            reason: reason.into(),
+            origin: self.origin(key),
         }
-    });
-    meta.map(drop).map_err(|source| SettingsError::File {
-        key: key.to_owned(),
-        path: path.to_owned(),
-        origin: origins.get(key).cloned().unwrap_or(Origin::Default),
-        source,
-    })
+    }
+
+    /// `value` of `key` lies in `range`; `why` follows the range in the message.
+    fn within(&self, key: &str, value: u64, range: Range, why: &str) -> Result<(), SettingsError> {
+        if range.contains(value) {
+            return Ok(());
+        }
+        Err(SettingsError::OutOfRange {
+            key: key.to_owned(),
+            value: value.to_string(),
+            allowed: format!("{range}{why}"),
+            origin: self.origin(key),
+        })
+    }
+
+    /// `path`, the value of `key`, names an existing regular file.
+    fn file(&self, key: &str, path: &Path) -> Result<(), SettingsError> {
+        let meta = std::fs::metadata(path).and_then(|meta| {
+            if meta.is_file() {
+                Ok(meta)
+            } else {
+                Err(std::io::Error::other("not a regular file"))
+            }
+        });
+        meta.map(drop).map_err(|source| SettingsError::File {
+            key: key.to_owned(),
+            path: path.to_owned(),
+            origin: self.origin(key),
+            source,
+        })
+    }
 }
