@@ -5,7 +5,7 @@
 //! name and a `SESSIONDB_` name set the same key, the `SESSIONDB_` one wins.
 
 use crate::error::{Origin, SettingsError};
-use crate::schema::{self, ENV_PREFIX, KEYS};
+use crate::schema::{self, KeySpec, ENV_PREFIX, KEYS};
 use crate::value::{self, Assignment};
 
 /// Environment variable naming the config file when no `--config` is given.
@@ -34,6 +34,25 @@ pub const LEGACY_ENV_VARS: &[(&str, &[&str])] = &[
     ("BACKUP_PASSWORD", &["acl.backup_password"]),
 ];
 
+/// The settings the environment variable `name` sets: a legacy name's keys, or the key
+/// a `SESSIONDB_<SECTION>__<KEY>` name stands for; none for other names (reserved,
+/// unknown, unrelated).
+fn keys_set_by(name: &str) -> Vec<&'static KeySpec> {
+    if let Some((_, paths)) = LEGACY_ENV_VARS.iter().find(|(legacy, _)| *legacy == name) {
+        return paths.iter().filter_map(|path| schema::spec(path)).collect();
+    }
+    schema::spec_by_env_var(name).into_iter().collect()
+}
+
+/// Whether the environment variable `name` sets a setting that says where Redis is or
+/// how to log in to it (its address, credentials, TLS towards it, the role passwords),
+/// e.g. `REDIS_HOST` or `SESSIONDB_REDIS__TLS__CA_FILE`, but not
+/// `SESSIONDB_REDIS__POOL_SIZE`. `serve --local` leaves such variables of the process
+/// out: there the stack sets the connection.
+pub fn sets_connection(name: &str) -> bool {
+    keys_set_by(name).iter().any(|k| k.connection)
+}
+
 /// Whether `name` is read by the loader (a legacy name or any `SESSIONDB_` name).
 pub(crate) fn is_relevant(name: &str) -> bool {
     name.starts_with(ENV_PREFIX) || LEGACY_ENV_VARS.iter().any(|(n, _)| *n == name)
@@ -49,7 +68,7 @@ pub(crate) fn assignments(env: &[(String, String)]) -> Result<[Vec<Assignment>; 
             if RESERVED_ENV_VARS.contains(&name.as_str()) {
                 continue;
             }
-            let spec = KEYS.iter().find(|k| k.env_var() == *name).ok_or_else(|| {
+            let spec = schema::spec_by_env_var(name).ok_or_else(|| {
                 let known: Vec<String> = KEYS.iter().map(schema::KeySpec::env_var).collect();
                 SettingsError::UnknownEnvVar {
                     name: name.clone(),
@@ -87,6 +106,49 @@ mod tests {
             for path in *paths {
                 assert!(schema::spec(path).is_some(), "{name} -> {path}");
             }
+        }
+    }
+
+    #[test]
+    fn variable_names_map_to_the_keys_they_set() {
+        let paths =
+            |name: &str| -> Vec<&str> { keys_set_by(name).iter().map(|k| k.path).collect() };
+        assert_eq!(
+            paths("REDIS_PASSWORD"),
+            ["redis.password", "acl.admin_password"]
+        );
+        assert_eq!(
+            paths("SESSIONDB_REDIS__SENTINEL_SERVICE"),
+            ["redis.sentinel_service"]
+        );
+        assert_eq!(
+            paths("SESSIONDB_REDIS__TLS__ENABLED"),
+            ["redis.tls.enabled"]
+        );
+        assert!(paths("SESSIONDB_CONFIG").is_empty());
+        assert!(paths("HOME").is_empty());
+    }
+
+    #[test]
+    fn connection_variables_are_the_ones_setting_a_connection_key() {
+        for name in [
+            "REDIS_HOST",
+            "REDIS_PASSWORD",
+            "SENTINEL_PASSWORD",
+            "SESSIONDB_REDIS__URL",
+            "SESSIONDB_REDIS__TLS__ENABLED",
+            "SESSIONDB_ACL__APP_PASSWORD",
+        ] {
+            assert!(sets_connection(name), "{name}");
+        }
+        for name in [
+            "SESSION_TTL_SECONDS",
+            "SESSIONDB_REDIS__POOL_SIZE",
+            "SESSIONDB_REDIS__WAIT_REPLICAS",
+            "SESSIONDB_CONFIG",
+            "HOME",
+        ] {
+            assert!(!sets_connection(name), "{name}");
         }
     }
 

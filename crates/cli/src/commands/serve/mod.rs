@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use sessiondb_http::config::{ApiKeyConfig, Scope};
+use sessiondb_http::config::{ApiKeyConfig, HttpConfig, Scope};
 use sessiondb_http::{App, AppConfig};
 use sessiondb_settings::Settings;
 
@@ -52,7 +52,7 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         settings,
         stack: local_stack,
     } = &loaded;
-    let mut http = settings.http_config();
+    let mut http = HttpConfig::from_settings(&settings.server);
     let embedded = match (settings.connection_config(), &local_stack) {
         (Some(_), _) => None,
         (None, None) => {
