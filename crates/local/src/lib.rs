@@ -74,7 +74,9 @@ pub mod stack;
 pub mod testkit;
 mod tls;
 
-pub use binaries::{parent_death_launcher, redis_cli_binary, redis_server_binary};
+pub use binaries::{
+    monitoring_binary, parent_death_launcher, redis_cli_binary, redis_server_binary,
+};
 pub use cluster::RedisCluster;
 pub use error::LocalError;
 pub use ports::{free_cluster_port, free_port};

@@ -25,6 +25,8 @@
 //! | `stack/state.rs`         | [`StackDir`] (paths), [`StackState`] (`state.json`), [`Phase`] |
 //! | `stack/secrets.rs`       | [`StackPasswords`], `local.env` writing and parsing |
 //! | `stack/nodes.rs`         | starting, restarting and stopping one node of a stack |
+//! | `stack/monitoring.rs`    | [`MonitoringSpec`]: exporters, Prometheus, Alertmanager; their configs |
+//! | `stack/service.rs`       | running one monitoring process (HTTP readiness, restart, stop) |
 //! | `stack/supervisor.rs`    | [`supervise`], [`SupervisorEvent`] |
 //! | `stack/control.rs`       | [`wait_running`], [`stop`], [`kill_leftovers`], [`failover`], [`purge`] |
 //! | `stack/status.rs`        | [`collect_status`], [`StackStatus`] |
@@ -33,9 +35,11 @@
 
 mod control;
 mod error;
+mod monitoring;
 mod nodes;
 pub mod procfs;
 mod secrets;
+mod service;
 mod state;
 mod status;
 mod supervisor;
@@ -46,8 +50,15 @@ pub use control::{
     StopOutcome,
 };
 pub use error::StackError;
+pub use monitoring::{
+    alertmanager_config, prometheus_config, service_log, ExporterSpec, MonitoringOptions,
+    MonitoringSpec, ServiceKind, ServiceSpec, ALERTMANAGER_BINARY, EXPORTER_BINARY, JOB_REDIS,
+    JOB_SENTINEL, JOB_SESSIONDB, PROMETHEUS_BINARY,
+};
 pub use secrets::{parse_env_file, write_env_file, StackPasswords, PASSWORD_VARIABLES};
 pub use state::{Phase, StackDir, StackState, SupervisorState, DEFAULT_STACK_DIR};
-pub use status::{collect_status, NodeStatus, Role, SentinelView, StackStatus, SupervisorStatus};
+pub use status::{
+    collect_status, NodeStatus, Role, SentinelView, ServiceStatus, StackStatus, SupervisorStatus,
+};
 pub use supervisor::{supervise, SupervisorEvent};
 pub use topology::{NodeKind, NodeSpec, StackMode, Topology, TopologyOptions};
