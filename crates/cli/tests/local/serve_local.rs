@@ -248,6 +248,23 @@ fn serve_local_on_a_monitoring_stack_is_scraped_by_its_prometheus() {
         .run(&["logs", "prometheus"])
         .assert_code(0)
         .assert_stdout_contains("Server is ready to receive web requests");
+    // The exporters get the password through the environment, not the command line.
+    let passwords: Vec<String> = stack
+        .env_vars()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("PASSWORD"))
+        .map(|(_, value)| value)
+        .collect();
+    for service in services {
+        let pid = u32::try_from(service["pid"].as_u64().unwrap()).unwrap();
+        let cmdline = sessiondb_local::stack::procfs::cmdline(pid).unwrap();
+        assert!(cmdline.contains("prometheus"), "{cmdline}");
+        assert!(
+            !passwords.iter().any(|p| cmdline.contains(p.as_str())),
+            "{} has a password on its command line",
+            service["name"]
+        );
+    }
 
     // serve --local puts its admin listener where the stack's Prometheus scrapes.
     let (mut serve, _api, _key) = serve_local_with(&stack, Serve::start_with_settings_admin);
