@@ -12,6 +12,8 @@
 //!   crate's guards, launched with [`crate::parent_death_launcher`] so they
 //!   die with it, restarts any that exits, records pids, phase and current
 //!   master in the state file, and stops everything gracefully on request;
+//!   with `--monitoring` ([`MonitoringSpec`]) it also runs one exporter per
+//!   node, Prometheus and Alertmanager the same way;
 //! - the other commands read the state file: [`collect_status`],
 //!   [`stop`], [`failover`], [`kill_leftovers`], [`purge`].
 //!

@@ -7,6 +7,7 @@
 //!   supervisor.log    the supervisor's own log
 //!   redis-0/          redis.conf, redis.log, appendonlydir/, ...
 //!   sentinel-0/       sentinel.conf, sentinel.log
+//!   monitoring/       with --monitoring: exporter-<node>/, prometheus/, alertmanager/
 //! ```
 //!
 //! The state file is written by `up` (topology only) and afterwards only by

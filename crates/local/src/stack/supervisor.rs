@@ -1,5 +1,7 @@
 //! The supervisor: the long-running process (`sessiondb local supervise`)
-//! that owns a stack's Redis processes.
+//! that owns a stack's Redis processes and, with monitoring, its exporters,
+//! Prometheus and Alertmanager (started after the nodes, stopped before
+//! them).
 //!
 //! It starts every node through the parent-death launcher, so the kernel
 //! kills them if the supervisor dies for any reason (SIGKILL included);
