@@ -108,6 +108,22 @@ fn warn_ignored_flags(args: &UpArgs, topology: &Topology) {
     if args.monitoring && topology.monitoring.is_none() {
         ignored.push("--monitoring");
     }
+    let monitoring = topology.monitoring.as_ref();
+    if args.monitoring_interval_secs.is_some()
+        && args.monitoring_interval_secs != monitoring.and_then(|m| m.interval_secs)
+    {
+        ignored.push("--monitoring-interval-secs");
+    }
+    if args.monitoring_rules_dir.is_some()
+        && args
+            .monitoring_rules_dir
+            .as_deref()
+            .map(std::path::absolute)
+            .and_then(Result::ok)
+            != monitoring.and_then(|m| m.rules_dir.clone())
+    {
+        ignored.push("--monitoring-rules-dir");
+    }
     if !ignored.is_empty() {
         eprintln!(
             "sessiondb: note: ignoring {}: the existing stack keeps the settings \
