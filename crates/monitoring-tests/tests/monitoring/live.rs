@@ -534,10 +534,9 @@ fn assert_queries_evaluate_and_metrics_exist(prometheus: u16) {
     // Recording rules get their first series one evaluation after their inputs have
     // two samples: poll.
     let allowed: BTreeMap<&str, &str> = ONLY_IN_FAILURE_OR_ABSENT.into_iter().collect();
-    let mut scraped = BTreeSet::new();
     eventually("every used metric to be scraped", SCRAPE_DEADLINE, || {
         let names = get_json(prometheus, "/api/v1/label/__name__/values")?;
-        scraped = names["data"]
+        let scraped = names["data"]
             .as_array()
             .into_iter()
             .flatten()
@@ -558,13 +557,15 @@ fn assert_queries_evaluate_and_metrics_exist(prometheus: u16) {
             ))
         }
     });
+    // Listed names must still be used. (A slow request answered 503 on a loaded
+    // machine may make them appear; that is not a failure.)
     let stale: Vec<&&str> = allowed
         .keys()
-        .filter(|name| scraped.contains(**name) || !used.contains_key(**name))
+        .filter(|name| !used.contains_key(**name))
         .collect();
     assert!(
         stale.is_empty(),
-        "listed as absent but scraped (or no longer used): {stale:?}"
+        "listed as absent but no rule or dashboard uses them: {stale:?}"
     );
 }
 
