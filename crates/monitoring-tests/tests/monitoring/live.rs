@@ -329,6 +329,8 @@ impl LiveApp {
             sentinel_password: None,
         };
         connection.password = Some(stack.passwords.admin.clone());
+        // Generous: the machine also runs the stack and its monitoring.
+        connection.command_timeout = Duration::from_secs(5);
         let key = generate_api_key();
         let admin = stack.monitoring().sessiondb_admin_addr();
         let http = HttpConfig {
