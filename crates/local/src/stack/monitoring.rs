@@ -199,6 +199,9 @@ impl MonitoringSpec {
                 "the monitoring interval must be at least 1 second".to_owned(),
             ));
         }
+        if let Some(dir) = &opts.rules_dir {
+            check_rules_dir(dir)?;
+        }
         Ok(Self {
             exporters,
             prometheus_port: next()?,
@@ -338,6 +341,26 @@ pub(crate) fn service_args(
     })
 }
 
+/// A rules directory given instead of the shipped rules must hold a file
+/// for every shipped one (Prometheus silently loads nothing for a rule
+/// file that does not exist).
+fn check_rules_dir(dir: &Path) -> Result<(), StackError> {
+    let missing: Vec<&str> = SHIPPED_RULES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !dir.join(name).is_file())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StackError::Invalid(format!(
+            "the monitoring rules directory {} lacks {}",
+            dir.display(),
+            missing.join(", ")
+        )))
+    }
+}
+
 fn path_str(path: &Path) -> Result<&str, StackError> {
     path.to_str()
         .ok_or_else(|| StackError::Invalid(format!("{} is not valid UTF-8", path.display())))
@@ -364,6 +387,9 @@ pub(crate) fn write_configs(
                 crate::private_dir::ensure_private_dir(&rules)?;
                 for (name, text) in SHIPPED_RULES {
                     write_atomically(&rules.join(name), text.as_bytes(), 0o644)?;
+                }
+                if let Some(dir) = &spec.rules_dir {
+                    check_rules_dir(dir)?;
                 }
                 let rules_dir = spec.rules_dir.clone().unwrap_or(rules);
                 let config = prometheus_config(topology, spec, &rules_dir)?;
@@ -594,6 +620,20 @@ mod tests {
             config["rule_files"][0].as_str(),
             Some("/x/rules/redis.rules.yml")
         );
+    }
+
+    #[test]
+    fn a_rules_dir_without_the_shipped_file_names_is_refused() {
+        let temp = tempfile::tempdir().unwrap();
+        let err = Topology::plan(&TopologyOptions {
+            monitoring: Some(MonitoringOptions {
+                interval_secs: None,
+                rules_dir: Some(temp.path().to_owned()),
+            }),
+            ..TopologyOptions::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("lacks redis.rules.yml"), "{err}");
     }
 
     #[test]

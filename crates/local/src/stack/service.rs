@@ -164,9 +164,9 @@ impl Service {
         let (port, path) = (self.spec.port, self.spec.ready_path());
         let result = poll_until(&what, START_TIMEOUT, || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                return Err(Pending::Abort(LocalError::InvalidOptions(format!(
-                    "exited with {status}"
-                ))));
+                return Err(Pending::Abort(
+                    self.start_failed(format!("exited with {status}")),
+                ));
             }
             match http_status(port, path) {
                 Ok(200) => Ok(()),
@@ -174,20 +174,20 @@ impl Service {
                 Err(e) => Err(Pending::wait(e.to_string())),
             }
         });
-        result.map_err(|err| {
-            let reason = match err {
-                LocalError::InvalidOptions(reason) => reason,
-                other => other.to_string(),
-            };
-            StackError::SupervisorFailed {
-                message: format!(
-                    "{} failed to start: {reason}\n--- last lines of {} ---\n{}",
-                    self.spec.name,
-                    self.command.log.display(),
-                    tail(&self.command.log)
-                ),
-            }
+        result.map_err(|err| match err {
+            LocalError::Timeout { .. } => self.start_failed(err.to_string()).into(),
+            other => other.into(),
         })
+    }
+
+    fn start_failed(&self, reason: String) -> LocalError {
+        LocalError::StartFailed {
+            program: self.spec.binary(),
+            port: self.spec.port,
+            reason,
+            log: self.command.log.clone(),
+            log_tail: tail(&self.command.log),
+        }
     }
 
     /// SIGTERM, wait, SIGKILL when it does not exit in time.
