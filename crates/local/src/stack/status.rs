@@ -5,6 +5,7 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
+use super::monitoring::ServiceKind;
 use super::procfs;
 use super::secrets::StackPasswords;
 use super::state::{Phase, StackDir, StackState};
@@ -31,6 +32,10 @@ pub struct StackStatus {
     pub nodes: Vec<NodeStatus>,
     /// What each sentinel thinks (empty for a standalone stack).
     pub sentinels: Vec<SentinelView>,
+    /// Exporters, Prometheus and Alertmanager (empty without
+    /// `--monitoring`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<ServiceStatus>,
     /// Why the stack is unhealthy; empty when it is healthy.
     pub problems: Vec<String>,
     /// True when every node is up, exactly one master is replicated by all
@@ -100,6 +105,21 @@ pub struct NodeStatus {
     pub error: Option<String>,
 }
 
+/// One monitoring process.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    /// `exporter-redis-0`, `prometheus`, `alertmanager`.
+    pub name: String,
+    /// What it is.
+    pub kind: ServiceKind,
+    /// Its URL (`http://127.0.0.1:<port>`).
+    pub url: String,
+    /// Its pid, when the recorded process is alive.
+    pub pid: Option<u32>,
+    /// True when it answers its readiness path with 200.
+    pub up: bool,
+}
+
 /// One sentinel's view of the master.
 #[derive(Debug, Clone, Serialize)]
 pub struct SentinelView {
@@ -157,6 +177,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
         master,
         nodes,
         sentinels,
+        monitoring: probe_monitoring(&state),
         problems: Vec::new(),
         healthy: false,
     };
@@ -316,6 +337,33 @@ fn probe_sentinel(state: &StackState, spec: &NodeSpec) -> SentinelView {
     view
 }
 
+/// Asks every monitoring process whether it is ready.
+fn probe_monitoring(state: &StackState) -> Vec<ServiceStatus> {
+    let Some(spec) = &state.topology.monitoring else {
+        return Vec::new();
+    };
+    let live = state.live_node_pids();
+    spec.services()
+        .into_iter()
+        .map(|service| {
+            let pid = live
+                .iter()
+                .find(|(name, _)| *name == service.name)
+                .map(|(_, pid)| *pid);
+            let up = pid.is_some()
+                && super::service::http_status(service.port, service.ready_path())
+                    .is_ok_and(|code| code == 200);
+            ServiceStatus {
+                url: service.url(),
+                name: service.name,
+                kind: service.kind,
+                pid,
+                up,
+            }
+        })
+        .collect()
+}
+
 /// Everything that makes the stack unhealthy, one sentence each.
 fn problems(status: &StackStatus) -> Vec<String> {
     let mut problems = Vec::new();
@@ -331,6 +379,9 @@ fn problems(status: &StackStatus) -> Vec<String> {
     }
     for node in status.nodes.iter().filter(|n| !n.up) {
         problems.push(format!("{} is down", node.name));
+    }
+    for service in status.monitoring.iter().filter(|s| !s.up) {
+        problems.push(format!("{} is down", service.name));
     }
     let masters: Vec<&str> = status
         .nodes
