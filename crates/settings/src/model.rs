@@ -543,3 +543,18 @@ pub struct AclSettings {
     /// The `backup` role, used by `sessiondb backup`.
     pub backup_password: Option<SecretString>,
 }
+
+impl AclSettings {
+    /// The password of `role` (`None`: not set).
+    pub fn password(&self, role: sessiondb_acl::Role) -> Option<&SecretString> {
+        use sessiondb_acl::Role;
+        match role {
+            Role::Admin => self.admin_password.as_ref(),
+            Role::Sentinel => self.sentinel_password.as_ref(),
+            Role::App => self.app_password.as_ref(),
+            Role::Monitor => self.monitor_password.as_ref(),
+            Role::Cleanup => self.cleanup_password.as_ref(),
+            Role::Backup => self.backup_password.as_ref(),
+        }
+    }
+}
