@@ -1,5 +1,6 @@
 //! One module per subcommand, each owning its arguments and a `run(&Ctx, Args)`.
 
+pub(crate) mod acl;
 pub(crate) mod apikey;
 pub(crate) mod cleanup;
 pub(crate) mod config;
@@ -27,6 +28,9 @@ pub(crate) enum Command {
     Config(config::Command),
     /// Run a local Redis stack (standalone or HA with Sentinel) for development.
     Local(local::LocalArgs),
+    /// Redis ACL users of the six roles: write users.acl, verify a live server.
+    #[command(subcommand)]
+    Acl(acl::Command),
 }
 
 /// Runs `command`.
@@ -37,5 +41,6 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Apikey(command) => apikey::run(ctx, &command),
         Command::Config(command) => config::run(ctx, &command),
         Command::Local(args) => local::run(ctx, &args),
+        Command::Acl(command) => acl::run(ctx, &command),
     }
 }
