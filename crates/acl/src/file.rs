@@ -68,12 +68,40 @@ pub fn role_rules(role: Role, prefix: &str) -> Result<String, AclError> {
     Ok(rules.join(" "))
 }
 
+/// What the `default` user (the one a client is without logging in) becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultUser {
+    /// Disabled: no password, no commands. A client must log in as one of the six.
+    #[default]
+    Off,
+    /// A second admin with the admin's password, for tools that log in with a password
+    /// only (`requirepass`-style: `AUTH <password>`, `redis-cli -a`, `masterauth`
+    /// without `masteruser`). Still unusable without the password.
+    Admin,
+}
+
 /// The whole `users.acl` text for keys under `prefix`: the `default` user disabled (no
 /// password, no commands), then the six roles with their passwords as `#<sha256>`.
 /// Every password must be set; the error names the first missing one's variable.
 pub fn render(passwords: &Passwords, prefix: &str) -> Result<String, AclError> {
+    render_with(passwords, prefix, DefaultUser::Off)
+}
+
+/// [`render`] with the `default` user as `default_user` says.
+pub fn render_with(
+    passwords: &Passwords,
+    prefix: &str,
+    default_user: DefaultUser,
+) -> Result<String, AclError> {
     check_prefix(prefix)?;
-    let mut text = String::from("user default off resetpass resetkeys resetchannels -@all\n");
+    let mut text = match default_user {
+        DefaultUser::Off => "user default off resetpass resetkeys resetchannels -@all\n".to_owned(),
+        DefaultUser::Admin => format!(
+            "user default on resetpass #{} {}\n",
+            password_hash(passwords.require(Role::Admin)?),
+            role_rules(Role::Admin, prefix)?
+        ),
+    };
     for role in Role::ALL {
         let hash = password_hash(passwords.require(role)?);
         let rules = role_rules(role, prefix)?;
@@ -104,6 +132,17 @@ mod tests {
         assert!(text.starts_with("user default off "));
         assert_eq!(text.lines().count(), 7);
         assert!(text.contains(" ~sdb:*"));
+    }
+
+    #[test]
+    fn the_default_user_can_be_a_second_admin_with_the_admin_password() {
+        let text = render_with(&all_set(), "sdb", DefaultUser::Admin).unwrap();
+        let hash = password_hash(&SecretString::from("pw-admin".to_owned()));
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first,
+            format!("user default on resetpass #{hash} resetkeys resetchannels +@all ~* &*")
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod refusals;
 mod roles;
 mod rules;
 
-pub use file::{password_hash, render, role_rules, Passwords};
+pub use file::{password_hash, render, render_with, role_rules, DefaultUser, Passwords};
 pub use refusals::{forbidden, refusals, Probe, NOPERM};
 pub use roles::{Role, RoleSpec, PASSWORD_VARIABLES, ROLES};
 pub use rules::{Permissions, SENTINEL_CHANNEL};

@@ -8,7 +8,8 @@ use std::future::Future;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use sessiondb_engine::Engine;
+use sessiondb_acl::Role;
+use sessiondb_engine::{ConnectionConfig, Engine};
 use sessiondb_local::stack::StackDir;
 use sessiondb_settings::{LoadOptions, Settings};
 
@@ -85,12 +86,26 @@ impl Ctx {
 
 impl Loaded {
     /// Connects the engine to the configured Redis (operations commands need an
-    /// explicit Redis; only `serve` starts an embedded one).
-    pub(crate) async fn engine(&self) -> anyhow::Result<Engine> {
-        let connection = self.settings.connection_config().context(
+    /// explicit Redis; only `serve` starts an embedded one). On a local stack (whose
+    /// `local.env` has every role's password) it logs in as `role`; elsewhere the
+    /// settings say who logs in.
+    pub(crate) async fn engine_as(&self, role: Role) -> anyhow::Result<Engine> {
+        let mut connection = self.connection()?;
+        if let (Some(_), Some(password)) = (&self.stack, self.settings.acl.password(role)) {
+            connection.username = Some(role.user().to_owned());
+            connection.password = Some(password.clone());
+        }
+        self.connect_engine(connection).await
+    }
+
+    fn connection(&self) -> anyhow::Result<ConnectionConfig> {
+        self.settings.connection_config().context(
             "no Redis configured: set REDIS_HOST / SESSIONDB_REDIS__URL (or redis.* in the \
              config file), or use --local for the stack of `sessiondb local up`",
-        )?;
+        )
+    }
+
+    async fn connect_engine(&self, connection: ConnectionConfig) -> anyhow::Result<Engine> {
         Engine::connect(&connection, self.settings.engine_config())
             .await
             .with_context(|| self.connecting())

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _};
 use serde::Serialize;
-use sessiondb_acl::{Passwords, Role};
+use sessiondb_acl::{DefaultUser, Passwords, Role};
 use sessiondb_local::stack::parse_env_file;
 use sessiondb_settings::{LoadOptions, Settings};
 
@@ -41,8 +41,19 @@ pub(crate) struct GenerateArgs {
     /// `.env.example`); variables set in the environment win.
     #[arg(long, value_name = "FILE", conflicts_with = "local")]
     env_file: Option<PathBuf>,
+    /// The `default` user: `off` (no commands), or `admin` (a second admin with
+    /// REDIS_PASSWORD, for tools that log in with a password only).
+    #[arg(long, value_enum, default_value_t = DefaultUserArg::Off)]
+    default_user: DefaultUserArg,
     #[command(flatten)]
     connect: ConnectArgs,
+}
+
+/// `--default-user`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DefaultUserArg {
+    Off,
+    Admin,
 }
 
 pub(crate) fn run(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitCode> {
@@ -55,7 +66,11 @@ pub(crate) fn run(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitCode> {
 fn generate(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let settings = load_settings(ctx, &args.connect, args.env_file.as_deref())?;
     let passwords = Passwords::from_fn(|role| settings.acl.password(role).cloned());
-    let text = sessiondb_acl::render(&passwords, &settings.key_prefix)?;
+    let default_user = match args.default_user {
+        DefaultUserArg::Off => DefaultUser::Off,
+        DefaultUserArg::Admin => DefaultUser::Admin,
+    };
+    let text = sessiondb_acl::render_with(&passwords, &settings.key_prefix, default_user)?;
     if args.out == Path::new("-") {
         emit(&text);
         return Ok(ExitCode::SUCCESS);
@@ -64,6 +79,10 @@ fn generate(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     ctx.out().report(&Generated {
         path: args.out.display().to_string(),
         key_prefix: settings.key_prefix.clone(),
+        default_user: match default_user {
+            DefaultUser::Off => "off",
+            DefaultUser::Admin => "admin",
+        },
         users: Role::ALL
             .iter()
             .map(|role| GeneratedUser {
@@ -138,6 +157,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 struct Generated {
     path: String,
     key_prefix: String,
+    default_user: &'static str,
     users: Vec<GeneratedUser>,
 }
 
@@ -150,9 +170,13 @@ struct GeneratedUser {
 
 impl fmt::Display for Generated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default = match self.default_user {
+            "off" => "the default user off",
+            _ => "the default user as a second admin (REDIS_PASSWORD)",
+        };
         writeln!(
             f,
-            "wrote {} (mode 0600) for key prefix {:?}: the default user off, and",
+            "wrote {} (mode 0600) for key prefix {:?}: {default}, and",
             self.path, self.key_prefix
         )?;
         for u in &self.users {

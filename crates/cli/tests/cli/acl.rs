@@ -100,6 +100,19 @@ fn generate_writes_hashes_only_with_mode_0600() {
     }
     assert!(file.contains("~sdb:*"), "the default key prefix: {file}");
     assert!(text(&out).contains("wrote roles.acl"), "{}", text(&out));
+
+    let out = with_passwords(sessiondb(dir.path()), "")
+        .args(["acl", "generate", "--out", "-", "--default-user", "admin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(first.starts_with("user default on resetpass #"), "{first}");
+    assert!(first.ends_with(" +@all ~* &*"), "{first}");
 }
 
 #[test]

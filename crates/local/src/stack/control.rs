@@ -228,7 +228,7 @@ pub enum PurgeOutcome {
     KeptOtherFiles,
 }
 
-/// Deletes a stopped stack: the node directories, `local.env`,
+/// Deletes a stopped stack: the node directories, `local.env`, `users.acl`,
 /// `supervisor.log` and finally `state.json`; then the directory itself if
 /// nothing else is left in it. Only what the stack created is deleted, so a
 /// mistaken `--dir` never wipes unrelated files.
@@ -256,6 +256,7 @@ pub fn purge(dir: &StackDir) -> Result<PurgeOutcome, StackError> {
         remove_dir(dir.node_dir(&node.name))?;
     }
     remove_file(dir.env_file())?;
+    remove_file(dir.acl_file())?;
     remove_file(dir.supervisor_log())?;
     remove_file(dir.state_file())?;
     match std::fs::remove_dir(dir.root()) {

@@ -46,7 +46,10 @@ pub use control::{
     StopOutcome,
 };
 pub use error::StackError;
-pub use secrets::{parse_env_file, write_env_file, StackPasswords, PASSWORD_VARIABLES};
+pub use secrets::{
+    parse_env_file, write_acl_file, write_env_file, StackPasswords, PASSWORD_VARIABLES,
+    STACK_KEY_PREFIX,
+};
 pub use state::{Phase, StackDir, StackState, SupervisorState, DEFAULT_STACK_DIR};
 pub use status::{collect_status, NodeStatus, Role, SentinelView, StackStatus, SupervisorStatus};
 pub use supervisor::{supervise, SupervisorEvent};

@@ -172,15 +172,43 @@ pub fn write_env_file(
     for (variable, password) in passwords.entries() {
         push_assignment(&mut text, variable, password.expose_secret());
     }
-    text.push_str("\n# Where `sessiondb serve` finds Redis.\n");
+    text.push_str(
+        "\n# Where `sessiondb serve` finds Redis, and how it logs in: as the `app` role\n\
+         # (the Sentinels with SENTINEL_PASSWORD).\n",
+    );
     for (variable, value) in topology.connection_env() {
         push_assignment(&mut text, variable, &value);
     }
+    push_assignment(&mut text, "SESSIONDB_REDIS__USERNAME", Role::App.user());
     push_assignment(
         &mut text,
         "SESSIONDB_REDIS__PASSWORD",
-        passwords.admin.expose_secret(),
+        passwords.app.expose_secret(),
     );
+    if topology.mode == super::StackMode::Ha {
+        push_assignment(
+            &mut text,
+            "SESSIONDB_REDIS__SENTINEL_PASSWORD",
+            passwords.sentinel.expose_secret(),
+        );
+    }
+    write_atomically(path, text.as_bytes(), 0o600)
+}
+
+/// The key prefix the stack's `users.acl` grants the roles (sessiondb's default).
+pub const STACK_KEY_PREFIX: &str = "sdb";
+
+/// Writes `users.acl` (mode 0600, atomically): the six roles for keys under
+/// [`STACK_KEY_PREFIX`], passwords as SHA-256 hashes, and the `default` user kept as a
+/// second admin with `REDIS_PASSWORD` (the stack's own probes log in with a password
+/// only; without it, the default user can do nothing).
+pub fn write_acl_file(path: &Path, passwords: &StackPasswords) -> Result<(), StackError> {
+    let text = sessiondb_acl::render_with(
+        &passwords.acl_passwords(),
+        STACK_KEY_PREFIX,
+        sessiondb_acl::DefaultUser::Admin,
+    )
+    .map_err(|e| StackError::Invalid(e.to_string()))?;
     write_atomically(path, text.as_bytes(), 0o600)
 }
 
@@ -311,9 +339,14 @@ mod tests {
         let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(get("SESSIONDB_REDIS__MODE"), Some("sentinel"));
         assert_eq!(get("SESSIONDB_REDIS__SENTINEL_SERVICE"), Some("sessiondb"));
+        assert_eq!(get("SESSIONDB_REDIS__USERNAME"), Some("app"));
         assert_eq!(
             get("SESSIONDB_REDIS__PASSWORD"),
-            Some(passwords.admin.expose_secret())
+            Some(passwords.app.expose_secret())
+        );
+        assert_eq!(
+            get("SESSIONDB_REDIS__SENTINEL_PASSWORD"),
+            Some(passwords.sentinel.expose_secret())
         );
     }
 

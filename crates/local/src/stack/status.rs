@@ -138,7 +138,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
         .topology
         .nodes
         .iter()
-        .map(|spec| probe_node(&state, spec, &passwords.admin))
+        .map(|spec| probe_node(&state, spec, &passwords))
         .collect();
     let master = nodes
         .iter()
@@ -148,7 +148,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     let sentinels: Vec<SentinelView> = state
         .topology
         .sentinels()
-        .map(|spec| probe_sentinel(&state, spec))
+        .map(|spec| probe_sentinel(&state, spec, &passwords.sentinel))
         .collect();
     let mut status = StackStatus {
         dir: dir.root().display().to_string(),
@@ -165,7 +165,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     Ok(status)
 }
 
-fn probe_node(state: &StackState, spec: &NodeSpec, password: &SecretString) -> NodeStatus {
+fn probe_node(state: &StackState, spec: &NodeSpec, passwords: &StackPasswords) -> NodeStatus {
     let pid = state
         .pids
         .get(&spec.name)
@@ -189,8 +189,10 @@ fn probe_node(state: &StackState, spec: &NodeSpec, password: &SecretString) -> N
         return status;
     }
     let result = match spec.kind {
-        NodeKind::Sentinel => ping(spec.port, None).map(|()| status.role = Some(Role::Sentinel)),
-        NodeKind::Redis => probe_replication(state, spec.port, password, &mut status),
+        NodeKind::Sentinel => {
+            ping(spec.port, Some(&passwords.sentinel)).map(|()| status.role = Some(Role::Sentinel))
+        }
+        NodeKind::Redis => probe_replication(state, spec.port, &passwords.admin, &mut status),
     };
     match result {
         Ok(()) => status.up = true,
@@ -280,7 +282,7 @@ fn fill_lag(
     }
 }
 
-fn probe_sentinel(state: &StackState, spec: &NodeSpec) -> SentinelView {
+fn probe_sentinel(state: &StackState, spec: &NodeSpec, password: &SecretString) -> SentinelView {
     let mut view = SentinelView {
         sentinel: spec.name.clone(),
         master: None,
@@ -292,7 +294,7 @@ fn probe_sentinel(state: &StackState, spec: &NodeSpec) -> SentinelView {
         error: None,
     };
     let service = state.topology.service_name.as_str();
-    let result = Connection::open(LOOPBACK, spec.port, None).and_then(|mut conn| {
+    let result = Connection::open(LOOPBACK, spec.port, Some(password)).and_then(|mut conn| {
         let reply = conn.call(&["SENTINEL", "MASTER", service])?;
         let fields = pairs(&reply);
         let get = |key: &str| fields.get(key).copied();
