@@ -3,18 +3,21 @@
 //! fails when the code starts or stops using a command), and each role is refused what
 //! it must not do.
 
+mod sentinel;
 mod support;
 
 use std::time::Duration;
 
 use anyhow::{ensure, Context as _};
+use fred::prelude::*;
 use sessiondb_acl::{refusals, Role};
 use sessiondb_engine::{
-    CleanupOptions, DeletionTarget, Engine, NewSession, SessionMetadata, UserId,
+    CleanupOptions, ConnectionConfig, DeletionTarget, Engine, EngineConfig, NewSession,
+    SessionMetadata, UserId,
 };
 use support::{engine_config, eventually, short_logins, AclServer, PREFIX};
 
-fn new_session(user: &str) -> anyhow::Result<NewSession> {
+pub(crate) fn new_session(user: &str) -> anyhow::Result<NewSession> {
     let mut data = serde_json::Map::new();
     data.insert("role".into(), "member".into());
     Ok(NewSession {
@@ -27,28 +30,26 @@ fn new_session(user: &str) -> anyhow::Result<NewSession> {
 
 /// Logins that end within a second, then waits until they have: work for cleanup. The
 /// first user also keeps a live login (so cleanup reschedules it).
-async fn expired_logins(server: &AclServer, users: &[&str]) -> anyhow::Result<()> {
-    let long = Engine::connect(&server.connection(Role::App), engine_config()).await?;
+pub(crate) async fn expired_logins(
+    conn: &ConnectionConfig,
+    config: &EngineConfig,
+    users: &[&str],
+) -> anyhow::Result<()> {
+    let long = Engine::connect(conn, config.clone()).await?;
     long.create(new_session(users[0])?).await?;
     long.shutdown().await?;
-    let short =
-        Engine::connect(&server.connection(Role::App), short_logins(engine_config())).await?;
+    let short = Engine::connect(conn, short_logins(config.clone())).await?;
     let mut last = 0;
     for user in users {
         last = short.create(new_session(user)?).await?.refresh_expires_at.0;
     }
-    let mut admin = server.login(Role::Admin)?;
-    eventually(Duration::from_secs(10), "the short logins end", || {
-        let now = admin.call(&["TIME"]).map(|reply| {
-            let parts: Vec<u64> = reply
-                .items()
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|p| p.text()?.parse().ok())
-                .collect();
-            parts.first().copied().unwrap_or(0) * 1000 + parts.get(1).copied().unwrap_or(0) / 1000
-        });
-        async move { Ok(now? > last) }
+    eventually(Duration::from_secs(10), "the short logins end", || async {
+        let (secs, micros): (u64, u64) = short
+            .pool()
+            .next()
+            .custom(fred::cmd!("TIME"), Vec::<String>::new())
+            .await?;
+        Ok(secs * 1000 + micros / 1000 > last)
     })
     .await?;
     short.flush_events().await;
@@ -57,7 +58,7 @@ async fn expired_logins(server: &AclServer, users: &[&str]) -> anyhow::Result<()
 }
 
 /// Every operation of the engine, as the API and its background cleanup run them.
-async fn every_engine_operation(engine: &Engine) -> anyhow::Result<()> {
+pub(crate) async fn every_engine_operation(engine: &Engine) -> anyhow::Result<()> {
     engine.ready().await?;
     ensure!(engine.redis_role().await? == "master");
     let user = UserId::parse("acl-user-1")?;
@@ -126,7 +127,13 @@ async fn every_engine_operation(engine: &Engine) -> anyhow::Result<()> {
 #[tokio::test]
 async fn app_role_is_exactly_what_the_engine_sends() -> anyhow::Result<()> {
     let server = AclServer::start()?;
-    expired_logins(&server, &["acl-short-1", "acl-short-2", "acl-short-3"]).await?;
+    let app = server.connection(Role::App);
+    expired_logins(
+        &app,
+        &engine_config(),
+        &["acl-short-1", "acl-short-2", "acl-short-3"],
+    )
+    .await?;
     server.reset()?;
     let engine = Engine::connect(&server.connection(Role::App), engine_config()).await?;
     every_engine_operation(&engine).await?;
@@ -142,7 +149,8 @@ async fn cleanup_role_is_exactly_what_the_cleanup_pass_sends() -> anyhow::Result
         .await?
         .shutdown()
         .await?;
-    expired_logins(&server, &["acl-short-1", "acl-short-2"]).await?;
+    let app = server.connection(Role::App);
+    expired_logins(&app, &engine_config(), &["acl-short-1", "acl-short-2"]).await?;
     server.reset()?;
     let engine = Engine::connect(&server.connection(Role::Cleanup), engine_config()).await?;
     let report = engine.cleanup(CleanupOptions::default()).await?;
