@@ -4,6 +4,7 @@
 
 use secrecy::SecretString;
 use serde::Serialize;
+use sessiondb_acl::Role as AclRole;
 
 use super::procfs;
 use super::secrets::StackPasswords;
@@ -125,7 +126,8 @@ pub struct SentinelView {
 }
 
 /// Collects the status of the stack in `dir` (reads the state file and
-/// the passwords from `local.env`, then asks every node).
+/// the passwords from `local.env`, then asks every data node as the `monitor`
+/// role and every sentinel with the Sentinels' password).
 pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     let state = dir.load_state()?;
     let passwords = StackPasswords::load(&dir.env_file())?;
@@ -144,7 +146,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
         .iter()
         .find(|n| n.role == Some(Role::Master))
         .map(|n| n.name.clone());
-    fill_lag(&state, &mut nodes, master.as_deref(), &passwords.admin);
+    fill_lag(&state, &mut nodes, master.as_deref(), &passwords);
     let sentinels: Vec<SentinelView> = state
         .topology
         .sentinels()
@@ -192,7 +194,7 @@ fn probe_node(state: &StackState, spec: &NodeSpec, passwords: &StackPasswords) -
         NodeKind::Sentinel => {
             ping(spec.port, Some(&passwords.sentinel)).map(|()| status.role = Some(Role::Sentinel))
         }
-        NodeKind::Redis => probe_replication(state, spec.port, &passwords.admin, &mut status),
+        NodeKind::Redis => probe_replication(state, spec.port, passwords, &mut status),
     };
     match result {
         Ok(()) => status.up = true,
@@ -206,13 +208,18 @@ fn ping(port: u16, password: Option<&SecretString>) -> Result<(), LocalError> {
     Ok(())
 }
 
+/// A connection to the data node on `port` as the `monitor` role.
+fn open_monitor(port: u16, passwords: &StackPasswords) -> Result<Connection, LocalError> {
+    Connection::open_as(LOOPBACK, port, AclRole::Monitor.user(), &passwords.monitor)
+}
+
 fn probe_replication(
     state: &StackState,
     port: u16,
-    password: &SecretString,
+    passwords: &StackPasswords,
     status: &mut NodeStatus,
 ) -> Result<(), LocalError> {
-    let info = Connection::open(LOOPBACK, port, Some(password))?.call(&["INFO", "replication"])?;
+    let info = open_monitor(port, passwords)?.call(&["INFO", "replication"])?;
     let info = info.text().unwrap_or_default();
     let number = |field: &str| info_field(info, field).and_then(|v| v.trim().parse::<i64>().ok());
     match info_field(info, "role").map(str::trim) {
@@ -247,13 +254,13 @@ fn fill_lag(
     state: &StackState,
     nodes: &mut [NodeStatus],
     master: Option<&str>,
-    password: &SecretString,
+    passwords: &StackPasswords,
 ) {
     let Some(master) = master.and_then(|m| state.topology.node(m)) else {
         return;
     };
-    let Ok(reply) = Connection::open(LOOPBACK, master.port, Some(password))
-        .and_then(|mut c| c.call(&["INFO", "replication"]))
+    let Ok(reply) =
+        open_monitor(master.port, passwords).and_then(|mut c| c.call(&["INFO", "replication"]))
     else {
         return;
     };
