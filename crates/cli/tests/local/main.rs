@@ -102,6 +102,26 @@ fn standalone_stack_keeps_data_across_stop_and_start_and_purges_cleanly() {
         stack.redis_cli(&port, &["ACL", "SETUSER", "app", "on"]),
         "OK"
     );
+    // The stack's passwords give the same users as its own users.acl.
+    let mut generate = stack.command();
+    generate
+        .args([
+            "acl",
+            "generate",
+            "--out",
+            "-",
+            "--default-user",
+            "admin",
+            "--local",
+        ])
+        .args(["--local-dir"])
+        .arg(&stack.dir);
+    let generated = support::output(generate);
+    generated.assert_code(0);
+    assert_eq!(
+        generated.stdout,
+        std::fs::read_to_string(stack.dir.join("users.acl")).unwrap()
+    );
 
     // A node that dies is restarted by the supervisor.
     let first = stack.node_pid("redis-0");
