@@ -97,9 +97,12 @@ const BACKUP: &[&str] = &[
 /// `sessiondb health` and `status`: INFO, the write probe, the counters.
 const MONITOR: &[&str] = &["client|id", "get", "info", "role", "set", "zcard"];
 
-/// What redis_exporter sends (its README's minimal ACL, without key checks).
+/// What redis_exporter sends (its README's minimal ACL, without key checks; the
+/// `roles` tests scrape the installed exporter as `monitor` and check it is refused
+/// nothing and sends nothing unlisted).
 const EXPORTER: &[&str] = &[
     "client|list",
+    "client|setname",
     "cluster|info",
     "config|get",
     "info",
