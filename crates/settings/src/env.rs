@@ -4,6 +4,8 @@
 //! Empty values count as unset (deployment tooling often passes `NAME=`). When a legacy
 //! name and a `SESSIONDB_` name set the same key, the `SESSIONDB_` one wins.
 
+use sessiondb_acl::Role;
+
 use crate::error::{Origin, SettingsError};
 use crate::schema::{self, KeySpec, ENV_PREFIX, KEYS};
 use crate::value::{self, Assignment};
@@ -15,23 +17,28 @@ pub const CONFIG_FILE_ENV: &str = "SESSIONDB_CONFIG";
 /// unknown.
 pub const RESERVED_ENV_VARS: &[&str] = &[CONFIG_FILE_ENV];
 
-/// Variable names of the original shell deployment and the keys each one sets.
+/// Variable names of the original shell deployment and the keys each one sets. The six
+/// role passwords come from the role table of `sessiondb_acl` (`REDIS_PASSWORD`, the
+/// admin's, is also the password of the data nodes).
 pub const LEGACY_ENV_VARS: &[(&str, &[&str])] = &[
     ("REDIS_URL", &["redis.url"]),
     ("REDIS_HOST", &["redis.host"]),
     ("REDIS_PORT", &["redis.port"]),
-    ("REDIS_PASSWORD", &["redis.password", "acl.admin_password"]),
+    (
+        Role::Admin.env_var(),
+        &["redis.password", Role::Admin.setting_key()],
+    ),
     ("REDIS_DB", &["redis.db"]),
     ("SESSION_TTL_SECONDS", &["session.idle_ttl_seconds"]),
     ("MAX_SESSIONS_PER_USER", &["session.max_per_user"]),
     ("CLEANUP_INTERVAL_SECONDS", &["cleanup.interval_seconds"]),
     ("DELETION_TOKEN_TTL_SECONDS", &["deletion.ttl_seconds"]),
     ("LOG_LEVEL", &["log.level"]),
-    ("SENTINEL_PASSWORD", &["acl.sentinel_password"]),
-    ("APP_PASSWORD", &["acl.app_password"]),
-    ("MONITOR_PASSWORD", &["acl.monitor_password"]),
-    ("CLEANUP_PASSWORD", &["acl.cleanup_password"]),
-    ("BACKUP_PASSWORD", &["acl.backup_password"]),
+    (Role::Sentinel.env_var(), &[Role::Sentinel.setting_key()]),
+    (Role::App.env_var(), &[Role::App.setting_key()]),
+    (Role::Monitor.env_var(), &[Role::Monitor.setting_key()]),
+    (Role::Cleanup.env_var(), &[Role::Cleanup.setting_key()]),
+    (Role::Backup.env_var(), &[Role::Backup.setting_key()]),
 ];
 
 /// The settings the environment variable `name` sets: a legacy name's keys, or the key
@@ -149,6 +156,22 @@ mod tests {
             "HOME",
         ] {
             assert!(!sets_connection(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_role_password_variable_sets_its_key() {
+        for spec in sessiondb_acl::ROLES {
+            let (_, paths) = LEGACY_ENV_VARS
+                .iter()
+                .find(|(n, _)| *n == spec.env_var)
+                .unwrap();
+            assert!(paths.contains(&spec.setting_key), "{}", spec.env_var);
+            assert!(
+                schema::spec(spec.setting_key).is_some(),
+                "{}",
+                spec.setting_key
+            );
         }
     }
 

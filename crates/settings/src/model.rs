@@ -358,6 +358,21 @@ pub struct AclSettings {
     pub backup_password: Option<SecretString>,
 }
 
+impl AclSettings {
+    /// The password of `role` (`None`: not set).
+    pub fn password(&self, role: sessiondb_acl::Role) -> Option<&SecretString> {
+        use sessiondb_acl::Role;
+        match role {
+            Role::Admin => self.admin_password.as_ref(),
+            Role::Sentinel => self.sentinel_password.as_ref(),
+            Role::App => self.app_password.as_ref(),
+            Role::Monitor => self.monitor_password.as_ref(),
+            Role::Cleanup => self.cleanup_password.as_ref(),
+            Role::Backup => self.backup_password.as_ref(),
+        }
+    }
+}
+
 /// Deserializes a named value (an enum of settings or of the engine) through its
 /// `FromStr`, the one place its names are spelled.
 pub(crate) fn by_name<'de, D, T>(deserializer: D) -> Result<T, D::Error>

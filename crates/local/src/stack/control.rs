@@ -229,7 +229,7 @@ pub enum PurgeOutcome {
 }
 
 /// Deletes a stopped stack: the node directories, `monitoring/` (the
-/// exporters', Prometheus's and Alertmanager's data and logs), `local.env`,
+/// exporters', Prometheus's and Alertmanager's data and logs), `local.env`, `users.acl`,
 /// `supervisor.log` and finally `state.json`; then the directory itself if
 /// nothing else is left in it. Only what the stack created is deleted, so a
 /// mistaken `--dir` never wipes unrelated files.
@@ -258,6 +258,7 @@ pub fn purge(dir: &StackDir) -> Result<PurgeOutcome, StackError> {
     }
     remove_dir(super::monitoring::monitoring_dir(dir))?;
     remove_file(dir.env_file())?;
+    remove_file(dir.acl_file())?;
     remove_file(dir.supervisor_log())?;
     remove_file(dir.state_file())?;
     match std::fs::remove_dir(dir.root()) {

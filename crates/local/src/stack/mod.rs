@@ -57,7 +57,10 @@ pub use monitoring::{
     MonitoringSpec, ServiceKind, ServiceSpec, ALERTMANAGER_BINARY, EXPORTER_BINARY, JOB_REDIS,
     JOB_SENTINEL, JOB_SESSIONDB, PROMETHEUS_BINARY,
 };
-pub use secrets::{parse_env_file, write_env_file, StackPasswords, PASSWORD_VARIABLES};
+pub use secrets::{
+    parse_env_file, write_acl_file, write_env_file, StackPasswords, PASSWORD_VARIABLES,
+    STACK_KEY_PREFIX,
+};
 pub use state::{Phase, StackDir, StackState, SupervisorState, DEFAULT_STACK_DIR};
 pub use status::{
     collect_status, NodeStatus, Role, SentinelView, ServiceStatus, StackStatus, SupervisorStatus,

@@ -25,6 +25,7 @@
 //!   exporter-<node>/ exporter.log
 //! ```
 
+use sessiondb_acl::Role;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
@@ -284,17 +285,16 @@ pub fn service_log(dir: &StackDir, service: &ServiceSpec) -> PathBuf {
 /// The credentials an exporter logs in to `node` with: `(user, password)`,
 /// `None` for no authentication.
 ///
-/// Data nodes: the `default` user with the admin password, which is the
-/// data nodes' `requirepass` (the stack has no ACL users yet; once it has,
-/// this becomes the `monitor` user with `passwords.monitor`). Sentinels run
-/// without a password.
+/// Data nodes: the `monitor` role's user and password (the stack loads the six
+/// roles' `users.acl`). Sentinels: their `requirepass`, the `sentinel` role's
+/// password, as the default user.
 pub(crate) fn exporter_credentials<'a>(
     node: &NodeSpec,
     passwords: &'a StackPasswords,
 ) -> Option<(Option<&'static str>, &'a SecretString)> {
     match node.kind {
-        NodeKind::Redis => Some((None, &passwords.admin)),
-        NodeKind::Sentinel => None,
+        NodeKind::Redis => Some((Some(Role::Monitor.user()), &passwords.monitor)),
+        NodeKind::Sentinel => Some((None, &passwords.sentinel)),
     }
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
+use sessiondb_acl::Role;
+
 use super::monitoring::{self, ServiceKind, ServiceSpec};
 use super::secrets::StackPasswords;
 use super::service::{Service, ServiceCommand};
@@ -125,6 +127,11 @@ impl Launch<'_> {
             dir: Some(self.dir.node_dir(&spec.name)),
             port: Some(spec.port),
             launcher: self.launcher.to_vec(),
+            acl_file: Some(self.dir.acl_file()),
+            master_user: Some((
+                Role::Sentinel.user().to_owned(),
+                self.passwords.sentinel.clone(),
+            )),
             ..RedisOptions::default()
         };
         let server = RedisServer::start(options)?;
@@ -143,8 +150,9 @@ impl Launch<'_> {
             quorum: self.topology.quorum,
             down_after_ms: self.topology.down_after_ms,
             failover_timeout_ms: self.topology.failover_timeout_ms,
-            data_password: Some(&self.passwords.admin),
-            sentinel_password: None,
+            data_user: Some(Role::Sentinel.user()),
+            data_password: Some(&self.passwords.sentinel),
+            sentinel_password: Some(&self.passwords.sentinel),
             launcher: self.launcher,
             dir: Some(self.dir.node_dir(&spec.name)),
             port: Some(spec.port),

@@ -69,6 +69,11 @@ impl StackDir {
         self.root.join("local.env")
     }
 
+    /// `users.acl`: the Redis ACL users of the six roles, loaded by every data node.
+    pub fn acl_file(&self) -> PathBuf {
+        self.root.join("users.acl")
+    }
+
     /// `supervisor.log`.
     pub fn supervisor_log(&self) -> PathBuf {
         self.root.join("supervisor.log")

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::monitoring;
 use super::nodes::{pids, stop_order, Launch, Node, Revival};
 use super::procfs;
-use super::secrets::StackPasswords;
+use super::secrets::{write_acl_file, StackPasswords};
 use super::service::Service;
 use super::state::{Phase, StackDir, StackState, SupervisorState};
 use super::topology::StackMode;
@@ -165,6 +165,9 @@ pub fn supervise(
         nodes: state.topology.nodes.len(),
     });
     let topology = state.topology.clone();
+    if let Err(err) = write_acl_file(&dir.acl_file(), &passwords) {
+        on_event(&SupervisorEvent::Warning(err.to_string()));
+    }
     let launch = Launch {
         dir,
         topology: &topology,
@@ -463,7 +466,7 @@ pub(crate) fn group<'a>(
         service_name: &topology.service_name,
         sentinel_ports,
         password: Some(&passwords.admin),
-        sentinel_password: None,
+        sentinel_password: Some(&passwords.sentinel),
     }
 }
 

@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sessiondb_engine::{ConnectionConfig, EngineConfig, Topology as EngineTopology};
@@ -37,6 +37,7 @@ use sessiondb_local::stack::{
     self, procfs, MonitoringOptions, MonitoringSpec, StackDir, StackError, StackMode,
     StackPasswords, StackState, Topology, TopologyOptions,
 };
+use sessiondb_local::testkit::eventually;
 use sessiondb_monitoring_tests::dashboards::{substitute_variables, Dashboard};
 use sessiondb_monitoring_tests::paths::{self, AREAS};
 use sessiondb_monitoring_tests::promql::metric_names;
@@ -243,23 +244,6 @@ fn prom_query(port: u16, query: &str) -> Result<Vec<Value>, String> {
             .cloned()
             .unwrap_or_default()),
         _ => Err(format!("{}: {}", value["errorType"], value["error"])),
-    }
-}
-
-/// Calls `check` until it returns `Some`, panicking with its last observation after
-/// `limit`.
-fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        let last = match check() {
-            Ok(value) => return value,
-            Err(last) => last,
-        };
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}; last: {last}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

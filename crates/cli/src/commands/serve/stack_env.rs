@@ -128,7 +128,8 @@ mod tests {
             ("SESSIONDB_REDIS__MODE", "standalone"),
             ("SESSIONDB_REDIS__HOST", "127.0.0.1"),
             ("SESSIONDB_REDIS__PORT", "41000"),
-            ("SESSIONDB_REDIS__PASSWORD", "admin-pw"),
+            ("SESSIONDB_REDIS__USERNAME", "app"),
+            ("SESSIONDB_REDIS__PASSWORD", "app-pw"),
         ])
     }
 
@@ -186,11 +187,13 @@ mod tests {
         assert_eq!(redis.host.as_deref(), Some("127.0.0.1"));
         assert_eq!(redis.port, 41000);
         assert_eq!(redis.db, 0);
-        assert!(redis.username.is_none() && !redis.tls.enabled);
+        assert_eq!(redis.username.as_deref(), Some("app"));
+        assert!(!redis.tls.enabled);
         assert!(redis.sentinels.is_empty());
         assert_eq!(
             redis.password.as_ref().map(|p| p.expose_secret()),
-            Some("admin-pw")
+            Some("app-pw"),
+            "the API logs in as `app`"
         );
         assert_eq!(
             settings
