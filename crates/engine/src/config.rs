@@ -234,7 +234,7 @@ impl Default for EngineConfig {
                 max_len: 100_000,
             },
             cleanup: CleanupConfig {
-                batch_size: 200,
+                batch_size: 32,
                 lease_ttl: Duration::from_secs(120),
             },
             durability: Durability::Async,

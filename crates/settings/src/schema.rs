@@ -352,7 +352,7 @@ pub(crate) static KEYS: &[KeySpec] = declare![
     "deletion.ttl_seconds", uint(300, 7 * DAY), V("86400"), |s| int(s.deletion.ttl_seconds);
     "cleanup.enabled", Bool, V("true"), |s| text(&s.cleanup.enabled);
     "cleanup.interval_seconds", uint(10, DAY), V("300"), |s| int(s.cleanup.interval_seconds);
-    "cleanup.batch_size", uint(1, 10_000), V("200"), |s| int(s.cleanup.batch_size);
+    "cleanup.batch_size", uint(1, 10_000), V("32"), |s| int(s.cleanup.batch_size);
     // Derived from `cleanup.interval_seconds` when unset; this is the value for its default.
     "cleanup.lease_seconds", uint(10, DAY), V("600"), |s| int(s.cleanup.lease_seconds);
     "events.enabled", Bool, V("true"), |s| text(&s.events.enabled);

@@ -30,6 +30,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
+use sessiondb_acl::Role;
 use sessiondb_engine::{ConnectionConfig, EngineConfig, Topology as EngineTopology};
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
 use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig};
@@ -310,9 +311,11 @@ impl LiveApp {
                 .collect(),
             service_name: stack.state.topology.service_name.clone(),
             sentinel_username: None,
-            sentinel_password: None,
+            sentinel_password: Some(stack.passwords.sentinel.clone()),
         };
-        connection.password = Some(stack.passwords.admin.clone());
+        // As `serve --local` does: the `app` role, on the prefix its ACL grants.
+        connection.username = Some(Role::App.user().to_owned());
+        connection.password = Some(stack.passwords.app.clone());
         // Generous: the machine also runs the stack and its monitoring.
         connection.command_timeout = Duration::from_secs(5);
         let key = generate_api_key();
@@ -344,7 +347,7 @@ impl LiveApp {
             .block_on(App::build(AppConfig {
                 connection,
                 engine: EngineConfig {
-                    key_prefix: "live-monitoring".to_owned(),
+                    key_prefix: stack::STACK_KEY_PREFIX.to_owned(),
                     ..EngineConfig::default()
                 },
                 http,
