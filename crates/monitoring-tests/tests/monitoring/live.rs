@@ -10,7 +10,7 @@
 //! - real alerts reach Alertmanager's API v2: a refresh-token reuse spike through the
 //!   API fires `SessiondbRefreshReuseSpike`; a replica that stops answering (frozen with
 //!   SIGSTOP, so the supervisor does not restart it, and its link dropped at the
-//!   master) fires `RedisTooFewReplicas`; a forced `SENTINEL FAILOVER` fires
+//!   master) fires `RedisTooFewReplicas`; a master that stops answering (frozen) fires
 //!   `RedisSentinelFailover`, and `RedisNoMaster` is not firing once Sentinel is done.
 //!
 //! Test-only settings, none of them in the shipped files: Prometheus scrapes and
@@ -640,10 +640,45 @@ fn the_local_monitoring_stack_evaluates_every_query_and_fires_real_alerts() {
     procfs::send_signal(replica_pid, "CONT").expect("SIGCONT to the replica");
     live.frozen = None;
 
-    // A forced failover.
-    let outcome = stack::failover(&live.dir).expect("SENTINEL FAILOVER");
-    assert_ne!(outcome.new.name, outcome.old.name);
+    // The master dies. A killed master would be restarted by the stack's supervisor
+    // within a second, before the Sentinels act, so it is frozen instead: it stops
+    // answering as a dead one does, and the Sentinels fail over to a replica.
+    let master_pid = live.state.pids[&master.name];
+    procfs::send_signal(master_pid, "STOP").expect("SIGSTOP to the master");
+    live.frozen = Some(master_pid);
+    let sentinel = live
+        .state
+        .topology
+        .sentinels()
+        .next()
+        .expect("a sentinel")
+        .clone();
+    let service = live.state.topology.service_name.clone();
+    eventually("the Sentinels to promote a replica", ALERT_DEADLINE, || {
+        let mut conn = sessiondb_local::resp::Connection::open(
+            "127.0.0.1",
+            sentinel.port,
+            Some(&live.passwords.sentinel),
+        )
+        .map_err(|e| e.to_string())?;
+        let reply = conn
+            .call(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", &service])
+            .map_err(|e| e.to_string())?;
+        let port = reply
+            .items()
+            .and_then(|items| items.get(1))
+            .and_then(|p| p.text())
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| format!("no master address in {reply:?}"))?;
+        if port == master.port {
+            Err(format!("still the old master on {port}"))
+        } else {
+            Ok(())
+        }
+    });
     let failover = wait_for_alert(alertmanager, "RedisSentinelFailover");
+    procfs::send_signal(master_pid, "CONT").expect("SIGCONT to the old master");
+    live.frozen = None;
     assert_eq!(
         failover[0]["labels"]["master_name"], "sessiondb",
         "{failover:?}"
