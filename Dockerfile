@@ -10,6 +10,8 @@ FROM rust:1.88.0-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
+# `sessiondb local up --monitoring` embeds the shipped Prometheus and Alertmanager files.
+COPY deploy/monitoring ./deploy/monitoring
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --package sessiondb \

@@ -8,13 +8,14 @@ use std::future::Future;
 
 use anyhow::Context as _;
 use serde::Serialize;
+use sessiondb_acl::Role;
 use sessiondb_engine::{ConnectionConfig, Engine};
 use sessiondb_local::stack::StackDir;
 use sessiondb_settings::{LoadOptions, Settings};
 
 use crate::cli::{ConnectArgs, GlobalArgs};
 use crate::commands::serve::stack_env;
-use crate::role::{self, Role};
+use crate::role;
 use crate::telemetry;
 
 /// The per-invocation context handed to every command.
@@ -85,21 +86,20 @@ impl Ctx {
 }
 
 impl Loaded {
-    /// Connects the engine to the configured Redis (operations commands need an
-    /// explicit Redis; only `serve` starts an embedded one).
-    pub(crate) async fn engine(&self) -> anyhow::Result<Engine> {
-        Engine::connect(&self.configured()?, self.settings.engine_config())
+    /// Connects the engine as `role` (see [`Loaded::connection`]). Operations commands
+    /// need an explicit Redis; only `serve` starts an embedded one.
+    pub(crate) async fn engine_as(&self, role: Role) -> anyhow::Result<Engine> {
+        Engine::connect(&self.connection(role)?, self.settings.engine_config())
             .await
             .with_context(|| self.connecting())
     }
 
     /// The configured Redis connection, logged in as `role` when its password is
-    /// configured (never with `--local`; see [`role`](crate::role)).
+    /// configured (the local stack's `local.env` sets all six; see
+    /// [`role`](crate::role)).
     pub(crate) fn connection(&self, role: Role) -> anyhow::Result<ConnectionConfig> {
         let mut connection = self.configured()?;
-        if self.stack.is_none() {
-            role::apply(&mut connection, &self.settings, role);
-        }
+        role::apply(&mut connection, &self.settings, role);
         Ok(connection)
     }
 

@@ -1,59 +1,29 @@
 //! Which Redis credentials an operations command logs in with.
 //!
 //! Each operations command runs as the Redis ACL role meant for its job (`monitor` for
-//! `health`/`status`/`stats`, `backup` for `backup`, `admin` for `restore`): when the
-//! role's password is configured (`acl.<role>_password`, e.g. `MONITOR_PASSWORD`), the
-//! command logs in as that role's user with that password; otherwise it uses the
-//! configured Redis connection (`redis.username` / `redis.password`) unchanged. With
-//! `--local` the configured connection is always used: the stack's `local.env` carries
-//! the six passwords, but its Redis has only the default user.
+//! `health`/`status`, `backup` for `backup`, `cleanup` for `cleanup`, `admin` for
+//! `restore` and `stats`; the roles are the table of `sessiondb_acl`): when the role's
+//! password is configured (`acl.<role>_password`, e.g. `MONITOR_PASSWORD`; the local
+//! stack's `local.env` sets all six), the command logs in as that role's user with that
+//! password; otherwise it uses the configured Redis connection (`redis.username` /
+//! `redis.password`) unchanged.
 //!
 //! The role → user and password mapping is [`credentials`], and nothing else here
 //! knows it.
 
 use secrecy::SecretString;
+use sessiondb_acl::Role;
 use sessiondb_engine::ConnectionConfig;
 use sessiondb_settings::Settings;
 
-/// A Redis ACL role a command can log in as (`sentinel` is for the Sentinels and
-/// replication only, so it is not offered).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Role {
-    /// The administrator: the default user with `acl.admin_password` (or the user
-    /// `admin` when `redis.username` names it, for a users file that disables the
-    /// default user).
-    Admin,
-    /// The engine's user.
-    App,
-    /// Read-only monitoring.
-    Monitor,
-    /// The cleanup pass.
-    Cleanup,
-    /// Read-only export.
-    Backup,
-}
-
-impl Role {
-    /// The role's name, as in the ACL users file.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::App => "app",
-            Self::Monitor => "monitor",
-            Self::Cleanup => "cleanup",
-            Self::Backup => "backup",
-        }
-    }
-
-    /// The settings key holding the role's password.
-    pub(crate) fn password_key(self) -> &'static str {
-        match self {
-            Self::Admin => "acl.admin_password",
-            Self::App => "acl.app_password",
-            Self::Monitor => "acl.monitor_password",
-            Self::Cleanup => "acl.cleanup_password",
-            Self::Backup => "acl.backup_password",
-        }
+/// Parses `--role`: a role's user name; `sentinel` is for the Sentinels and replication
+/// only, so it is not offered.
+pub(crate) fn parse_role(name: &str) -> Result<Role, String> {
+    match Role::from_user(name) {
+        Some(Role::Sentinel) | None => Err(format!(
+            "unknown role `{name}`: one of admin, app, monitor, cleanup, backup"
+        )),
+        Some(role) => Ok(role),
     }
 }
 
@@ -62,26 +32,24 @@ impl Role {
 const ADMIN_USER: &str = "admin";
 
 /// The Redis user (`None`: the default user) and password of `role`, when its password
-/// is configured.
+/// is configured. The administrator is the default user (whose password
+/// `REDIS_PASSWORD` also sets) unless `redis.username` names the `admin` user.
 pub(crate) fn credentials(
     settings: &Settings,
     role: Role,
 ) -> Option<(Option<String>, SecretString)> {
-    let acl = &settings.acl;
-    let admin = settings
-        .redis
-        .username
-        .as_deref()
-        .filter(|user| *user == ADMIN_USER);
-    let (user, password) = match role {
-        Role::Admin => (admin, &acl.admin_password),
-        Role::App => (Some("app"), &acl.app_password),
-        Role::Monitor => (Some("monitor"), &acl.monitor_password),
-        Role::Cleanup => (Some("cleanup"), &acl.cleanup_password),
-        Role::Backup => (Some("backup"), &acl.backup_password),
+    let user = match role {
+        Role::Admin => settings
+            .redis
+            .username
+            .as_deref()
+            .filter(|user| *user == ADMIN_USER),
+        other => Some(other.user()),
     };
-    password
-        .clone()
+    settings
+        .acl
+        .password(role)
+        .cloned()
         .map(|password| (user.map(str::to_owned), password))
 }
 

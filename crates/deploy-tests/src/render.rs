@@ -16,15 +16,9 @@ use tempfile::TempDir;
 use crate::objects::{self, Object};
 use crate::{repo_root, tools, OVERLAYS};
 
-/// The six password variables of `.env.example`, which the Secret carries.
-pub const PASSWORD_VARIABLES: [&str; 6] = [
-    "REDIS_PASSWORD",
-    "SENTINEL_PASSWORD",
-    "APP_PASSWORD",
-    "MONITOR_PASSWORD",
-    "CLEANUP_PASSWORD",
-    "BACKUP_PASSWORD",
-];
+/// The six password variables of `.env.example`, which the Secret carries (the role
+/// table's).
+pub use sessiondb_acl::PASSWORD_VARIABLES;
 
 /// The value the tests use for a password variable.
 pub fn test_password(variable: &str) -> String {
@@ -59,29 +53,17 @@ pub fn test_env_file(example: &str) -> Result<String> {
     Ok(out)
 }
 
-/// A Redis ACL users file for the tests: the six users with the test passwords. The
-/// `monitor` and `sentinel` users get only what the deployment's own processes use
-/// them for (probes and master discovery; Sentinel and replication), so the tests
-/// show those permissions suffice.
-pub fn test_acl_file() -> String {
-    let pass = |v: &str| test_password(v);
-    format!(
-        "user default off\n\
-         user admin on >{admin} ~* &* +@all\n\
-         user app on >{app} ~sdb:* &* +@all\n\
-         user cleanup on >{cleanup} ~sdb:* &* +@all\n\
-         user backup on >{backup} ~sdb:* -@all +@read +ping +info\n\
-         user monitor on >{monitor} resetkeys -@all +ping +info\n\
-         user sentinel on >{sentinel} resetchannels &__sentinel__:hello -@all \
-         +multi +slaveof +replicaof +ping +exec +subscribe +config|rewrite +role \
-         +publish +info +client|setname +client|kill +script|kill +psync +replconf\n",
-        admin = pass("REDIS_PASSWORD"),
-        app = pass("APP_PASSWORD"),
-        cleanup = pass("CLEANUP_PASSWORD"),
-        backup = pass("BACKUP_PASSWORD"),
-        monitor = pass("MONITOR_PASSWORD"),
-        sentinel = pass("SENTINEL_PASSWORD"),
-    )
+/// The Redis ACL users file for the tests: what `sessiondb acl generate` writes for
+/// the test passwords and the deployment's key prefix (`sdb`), so the tests show the
+/// generated permissions suffice for the deployment's own processes (probes, master
+/// discovery, Sentinel, replication).
+pub fn test_acl_file() -> Result<String> {
+    let passwords = sessiondb_acl::Passwords::from_fn(|role| {
+        Some(sessiondb_acl::SecretString::from(test_password(
+            role.env_var(),
+        )))
+    });
+    Ok(sessiondb_acl::render(&passwords, "sdb")?)
 }
 
 /// A scratch copy of the repository's `deploy/` directory with the test secrets in
@@ -119,7 +101,7 @@ impl Workspace {
             fs::write(&path, &env_file).with_context(|| format!("writing {}", path.display()))?;
         }
         let acl = workspace.overlay_dir("production").join("users.acl");
-        fs::write(&acl, test_acl_file()).with_context(|| format!("writing {}", acl.display()))?;
+        fs::write(&acl, test_acl_file()?).with_context(|| format!("writing {}", acl.display()))?;
         Ok(workspace)
     }
 

@@ -27,7 +27,11 @@ async fn main() -> anyhow::Result<()> {
     let (host, port) = server.addr();
     let mut config = EngineConfig::default();
     config.events.enabled = false;
-    let engine = Engine::connect(&ConnectionConfig::standalone(host, port), config).await?;
+    let connection = ConnectionConfig::standalone(host, port);
+    let engine = Engine::connect(&connection, config).await?;
+    // Our own connection for INFO, SCAN and MEMORY USAGE beside the engine's.
+    let pool = sessiondb_engine::admin::connect(&connection, 1).await?;
+    let client = pool.next();
 
     let used_memory = |info: String| -> u64 {
         info.lines()
@@ -35,13 +39,7 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0)
     };
-    let before = used_memory(
-        engine
-            .pool()
-            .next()
-            .info(Some(fred::types::InfoKind::Memory))
-            .await?,
-    );
+    let before = used_memory(client.info(Some(fred::types::InfoKind::Memory)).await?);
     let mut data = serde_json::Map::new();
     // {"profile":"xxx…"} serializes to exactly 100 bytes.
     data.insert(
@@ -69,7 +67,6 @@ async fn main() -> anyhow::Result<()> {
         .try_collect::<()>()
         .await?;
 
-    let client = engine.pool().next();
     let after = used_memory(client.info(Some(fred::types::InfoKind::Memory)).await?);
     let keys: Vec<String> = {
         let mut out = Vec::new();

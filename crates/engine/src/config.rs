@@ -12,6 +12,73 @@ use secrecy::SecretString;
 
 use crate::error::{Error, InvalidInput};
 
+/// Gives a field-less enum its one spelling per value: `NAMES`, a `const fn as_str`,
+/// `FromStr` (trimmed, case-insensitive; the error names `$field`) and `Display`.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// enum Color { Red, DarkBlue }
+/// sessiondb_engine::named_enum!(Color, "paint.color", { Red = "red", DarkBlue = "dark_blue" });
+///
+/// assert_eq!(Color::NAMES, ["red", "dark_blue"]);
+/// assert_eq!(" Dark_Blue ".parse::<Color>().ok(), Some(Color::DarkBlue));
+/// assert_eq!(Color::Red.to_string(), "red");
+/// ```
+#[macro_export]
+macro_rules! named_enum {
+    ($ty:ident, $field:literal, { $($variant:ident = $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every value's name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The value's name in settings, scripts and docs.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::InvalidInput;
+
+            /// Parses one of `NAMES`, ignoring case and surrounding blanks.
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                let s = s.trim();
+                $(if s.eq_ignore_ascii_case($name) {
+                    return Ok($ty::$variant);
+                })+
+                Err($crate::InvalidInput::new(
+                    $field,
+                    format!("expected one of {}", Self::NAMES.join(", ")),
+                ))
+            }
+        }
+
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Longest accepted key prefix.
+pub const MAX_KEY_PREFIX_LEN: usize = 64;
+
+/// What a key prefix may hold, for messages: the rule [`valid_key_prefix`] checks.
+pub const KEY_PREFIX_RULE: &str = "1-64 characters of A-Z a-z 0-9 - _ . :";
+
+/// Whether `prefix` can prefix the engine's keys: [`KEY_PREFIX_RULE`]. Braces, blanks
+/// and other separators would break the key schema (`<prefix>:{<tag>}:…`).
+pub fn valid_key_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix.len() <= MAX_KEY_PREFIX_LEN
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
 /// Everything the engine needs besides a connection.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -87,15 +154,7 @@ pub enum CapPolicy {
     Reject,
 }
 
-impl CapPolicy {
-    /// The policy's name in settings and in the scripts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CapPolicy::EvictLru => "evict_lru",
-            CapPolicy::Reject => "reject",
-        }
-    }
-}
+crate::named_enum!(CapPolicy, "session.cap_policy", { EvictLru = "evict_lru", Reject = "reject" });
 
 /// What a detected refresh-token reuse revokes besides the login itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,15 +165,7 @@ pub enum ReuseScope {
     User,
 }
 
-impl ReuseScope {
-    /// The scope's name in settings and in the scripts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReuseScope::Family => "family",
-            ReuseScope::User => "user",
-        }
-    }
-}
+crate::named_enum!(ReuseScope, "refresh.reuse_scope", { Family = "family", User = "user" });
 
 /// Refresh-token family rules.
 #[derive(Debug, Clone)]
@@ -183,7 +234,7 @@ impl Default for EngineConfig {
                 max_len: 100_000,
             },
             cleanup: CleanupConfig {
-                batch_size: 200,
+                batch_size: 32,
                 lease_ttl: Duration::from_secs(120),
             },
             durability: Durability::Async,
@@ -200,17 +251,8 @@ impl EngineConfig {
     pub fn validate(&self) -> Result<(), Error> {
         let invalid =
             |field: &'static str, reason: String| Err(InvalidInput::new(field, reason).into());
-        if self.key_prefix.is_empty()
-            || self.key_prefix.len() > 64
-            || !self
-                .key_prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        {
-            return invalid(
-                "key_prefix",
-                "must be 1-64 characters of [A-Za-z0-9-_.:]".to_owned(),
-            );
+        if !valid_key_prefix(&self.key_prefix) {
+            return invalid("key_prefix", format!("must be {KEY_PREFIX_RULE}"));
         }
         let s = &self.session;
         let positive = [
@@ -302,6 +344,11 @@ pub enum ReadFrom {
     /// lag the master by the replication delay.
     ReplicaPreferred,
 }
+
+crate::named_enum!(ReadFrom, "redis.read_from", {
+    Master = "master",
+    ReplicaPreferred = "replica_preferred",
+});
 
 /// Where the data nodes are.
 #[derive(Debug, Clone)]

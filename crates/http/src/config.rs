@@ -1,11 +1,15 @@
-//! HTTP-layer configuration: listeners, API keys, limits. Built by the settings crate
-//! from files, environment and flags; validated there.
+//! HTTP-layer configuration: listeners, API keys, limits. Built from the `[server]`
+//! settings ([`HttpConfig::from_settings`]), which the settings crate loads from files,
+//! environment and flags and validates; tests may also build it directly.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
+/// The API scopes an [`ApiKeyConfig`] grants (declared with the `server.api_keys` setting).
+pub use sessiondb_settings::Scope;
+use sessiondb_settings::{ServerSettings, Settings};
 
 /// Everything the HTTP layer needs besides the engine.
 #[derive(Debug, Clone)]
@@ -48,39 +52,6 @@ pub struct ApiKeyConfig {
     pub scopes: Vec<Scope>,
 }
 
-/// API scopes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
-    /// Read sessions (`sessions:read`).
-    SessionsRead,
-    /// Create, update, rotate, refresh and revoke sessions (`sessions:write`).
-    SessionsWrite,
-    /// Per-user operations: list, revoke all, revoke by id, issue deletion tokens
-    /// (`sessions:admin`).
-    SessionsAdmin,
-}
-
-impl Scope {
-    /// The scope's name in configuration and docs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::SessionsRead => "sessions:read",
-            Scope::SessionsWrite => "sessions:write",
-            Scope::SessionsAdmin => "sessions:admin",
-        }
-    }
-
-    /// Parses `sessions:read`, `sessions:write` or `sessions:admin`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sessions:read" => Some(Scope::SessionsRead),
-            "sessions:write" => Some(Scope::SessionsWrite),
-            "sessions:admin" => Some(Scope::SessionsAdmin),
-            _ => None,
-        }
-    }
-}
-
 /// A token-bucket rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -99,26 +70,162 @@ pub struct ListenerTls {
     pub key_file: PathBuf,
 }
 
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
-            api_keys: Vec::new(),
-            max_body_bytes: 64 * 1024,
-            request_timeout: Duration::from_secs(10),
+impl HttpConfig {
+    /// The configuration the `[server]` settings describe: listeners, API keys, limits,
+    /// CORS origins, listener TLS (both files set) and shutdown grace.
+    pub fn from_settings(srv: &ServerSettings) -> Self {
+        let tls = match (&srv.tls_cert_file, &srv.tls_key_file) {
+            (Some(cert), Some(key)) => Some(ListenerTls {
+                cert_file: cert.clone(),
+                key_file: key.clone(),
+            }),
+            _ => None,
+        };
+        HttpConfig {
+            listen: srv.listen,
+            admin_listen: srv.admin_listen,
+            api_keys: srv
+                .api_keys
+                .iter()
+                .map(|k| ApiKeyConfig {
+                    name: k.name.clone(),
+                    sha256_hex: k.sha256.clone(),
+                    scopes: k.scopes.clone(),
+                })
+                .collect(),
+            max_body_bytes: srv.max_body_bytes,
+            request_timeout: Duration::from_millis(srv.request_timeout_ms),
             redeem_rate: RateLimit {
-                per_minute: 10,
-                burst: 5,
+                per_minute: srv.redeem_rate_per_minute,
+                burst: srv.redeem_burst,
             },
             refresh_rate: RateLimit {
-                per_minute: 60,
-                burst: 10,
+                per_minute: srv.refresh_rate_per_minute,
+                burst: srv.refresh_burst,
             },
-            trusted_proxies: Vec::new(),
-            cors_origins: Vec::new(),
-            tls: None,
-            shutdown_grace: Duration::from_secs(30),
+            trusted_proxies: srv.trusted_proxies.clone(),
+            cors_origins: srv.cors_origins.clone(),
+            tls,
+            shutdown_grace: Duration::from_secs(srv.shutdown_grace_seconds),
         }
+    }
+}
+
+impl Default for HttpConfig {
+    /// The configuration of the built-in `[server]` defaults.
+    fn default() -> Self {
+        Self::from_settings(&Settings::default().server)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sessiondb_settings::LoadOptions;
+
+    use super::*;
+
+    const HASH: &str = "87759acdc00ef80a40ea646f5cd0a29a7eaaef082084b05149ab1324c228efa4";
+
+    #[test]
+    fn the_defaults_are_the_documented_ones_and_what_loading_nothing_gives() {
+        let config = HttpConfig::default();
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(
+            config.admin_listen,
+            SocketAddr::from(([127, 0, 0, 1], 9090))
+        );
+        assert_eq!(config.max_body_bytes, 64 * 1024);
+        assert_eq!(config.request_timeout, Duration::from_secs(10));
+        assert_eq!(
+            (config.redeem_rate, config.refresh_rate),
+            (
+                RateLimit {
+                    per_minute: 10,
+                    burst: 5
+                },
+                RateLimit {
+                    per_minute: 60,
+                    burst: 10
+                }
+            )
+        );
+        assert_eq!(config.shutdown_grace, Duration::from_secs(30));
+        assert!(config.tls.is_none() && config.api_keys.is_empty());
+        assert!(config.cors_origins.is_empty() && config.trusted_proxies.is_empty());
+
+        let loaded = Settings::load(&LoadOptions::default()).unwrap();
+        // `HttpConfig` has no `PartialEq`; its `Debug` output covers every field.
+        assert_eq!(
+            format!("{:?}", HttpConfig::from_settings(&loaded.server)),
+            format!("{config:?}")
+        );
+    }
+
+    #[test]
+    fn every_server_setting_reaches_the_http_config() {
+        let settings = Settings::load(&LoadOptions {
+            env: vec![(
+                "SESSIONDB_SERVER__API_KEYS".to_owned(),
+                format!("checkout:{HASH}:sessions:read,SESSIONS:WRITE"),
+            )],
+            overrides: [
+                "server.max_body_bytes=16777216",
+                "server.request_timeout_ms=100",
+                "server.shutdown_grace_seconds=0",
+                "server.trusted_proxies=192.168.1.7",
+                "server.cors_origins=https://app.example.com",
+                "server.redeem_rate_per_minute=100000",
+                "server.redeem_burst=10000",
+                "server.refresh_rate_per_minute=1",
+                "server.refresh_burst=1",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            ..LoadOptions::default()
+        })
+        .unwrap();
+        let http = HttpConfig::from_settings(&settings.server);
+        assert_eq!(http.max_body_bytes, 16_777_216);
+        assert_eq!(http.request_timeout, Duration::from_millis(100));
+        assert_eq!(http.shutdown_grace, Duration::ZERO);
+        assert_eq!(
+            http.trusted_proxies,
+            vec!["192.168.1.7/32".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(http.cors_origins, vec!["https://app.example.com"]);
+        assert_eq!(
+            (http.redeem_rate, http.refresh_rate),
+            (
+                RateLimit {
+                    per_minute: 100_000,
+                    burst: 10_000
+                },
+                RateLimit {
+                    per_minute: 1,
+                    burst: 1
+                }
+            )
+        );
+        assert_eq!(
+            http.api_keys,
+            vec![ApiKeyConfig {
+                name: "checkout".into(),
+                sha256_hex: HASH.into(),
+                scopes: vec![Scope::SessionsRead, Scope::SessionsWrite],
+            }]
+        );
+    }
+
+    #[test]
+    fn listener_tls_needs_both_files() {
+        let mut server = Settings::default().server;
+        server.tls_cert_file = Some(PathBuf::from("/etc/api.pem"));
+        assert!(HttpConfig::from_settings(&server).tls.is_none());
+        server.tls_key_file = Some(PathBuf::from("/etc/api.key"));
+        let tls = HttpConfig::from_settings(&server).tls.unwrap();
+        assert_eq!(
+            (tls.cert_file, tls.key_file),
+            (PathBuf::from("/etc/api.pem"), PathBuf::from("/etc/api.key"))
+        );
     }
 }

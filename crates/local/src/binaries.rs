@@ -77,6 +77,24 @@ pub(crate) fn sentinel_launcher() -> Result<SentinelLauncher, LocalError> {
     })
 }
 
+/// Finds a monitoring program of `sessiondb local up --monitoring` on
+/// `PATH`: `prometheus-redis-exporter`, `prometheus` or
+/// `prometheus-alertmanager` (the Debian package names). The error says
+/// which package to install.
+pub fn monitoring_binary(binary: &'static str) -> Result<PathBuf, LocalError> {
+    let hint = match binary {
+        "prometheus-redis-exporter" => {
+            "install it (Debian/Ubuntu: `sudo apt-get install prometheus-redis-exporter`)"
+        }
+        "prometheus" => "install it (Debian/Ubuntu: `sudo apt-get install prometheus`)",
+        "prometheus-alertmanager" => {
+            "install it (Debian/Ubuntu: `sudo apt-get install prometheus-alertmanager`)"
+        }
+        _ => "install it and make sure it is on PATH",
+    };
+    find_on_path(OsStr::new(binary)).ok_or(LocalError::BinaryNotFound { binary, hint })
+}
+
 fn find_required(binary: &'static str) -> Result<PathBuf, LocalError> {
     find_on_path(OsStr::new(binary)).ok_or(LocalError::BinaryNotFound {
         binary,

@@ -51,7 +51,7 @@
 //! | [`resp`]               | `src/resp.rs`               | minimal blocking RESP2 client for probes (also used by the drills) |
 //! | `poll`                 | `src/poll.rs`               | poll-until-deadline helper |
 //! | `ports`                | `src/ports.rs`              | [`free_port`], [`free_cluster_port`] |
-//! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`], [`parent_death_launcher`] |
+//! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`], [`monitoring_binary`], [`parent_death_launcher`] |
 //! | `error`                | `src/error.rs`              | [`LocalError`] |
 //! | `tls`                  | `src/tls.rs`                | [`TlsFiles`]: a throw-away CA and server certificate |
 //! | [`stack`]              | `src/stack/`                | a persistent stack in a directory, run by a supervisor (`sessiondb local`) |
@@ -74,7 +74,9 @@ pub mod stack;
 pub mod testkit;
 mod tls;
 
-pub use binaries::{parent_death_launcher, redis_cli_binary, redis_server_binary};
+pub use binaries::{
+    monitoring_binary, parent_death_launcher, redis_cli_binary, redis_server_binary,
+};
 pub use cluster::RedisCluster;
 pub use error::LocalError;
 pub use ports::{free_cluster_port, free_port};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::LocalError;
 
 /// Pause between two attempts.
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Why a check did not succeed yet.
 #[derive(Debug)]

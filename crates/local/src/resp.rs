@@ -74,6 +74,18 @@ impl Connection {
         Self::open_with_timeout(host, port, password, IO_TIMEOUT)
     }
 
+    /// Connects to `host:port` and logs in as the ACL user `user`.
+    pub fn open_as(
+        host: &str,
+        port: u16,
+        user: &str,
+        password: &SecretString,
+    ) -> Result<Self, LocalError> {
+        let mut conn = Self::open_with_timeout(host, port, None, IO_TIMEOUT)?;
+        conn.call(&["AUTH", user, password.expose_secret()])?;
+        Ok(conn)
+    }
+
     /// Like [`open`](Self::open) with a custom read/write timeout.
     pub fn open_with_timeout(
         host: &str,

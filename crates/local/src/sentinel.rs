@@ -123,6 +123,7 @@ impl SentinelTopology {
             down_after_ms: opts.down_after_ms,
             failover_timeout_ms: opts.failover_timeout_ms,
             data_password: opts.password.as_ref(),
+            data_user: None,
             sentinel_password: opts.sentinel_password.as_ref(),
             launcher: &opts.launcher,
             dir: None,

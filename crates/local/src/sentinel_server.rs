@@ -20,6 +20,9 @@ pub(crate) struct SentinelConfig<'a> {
     pub(crate) failover_timeout_ms: u64,
     /// Password of the data nodes (`sentinel auth-pass`).
     pub(crate) data_password: Option<&'a SecretString>,
+    /// The ACL user the sentinels log in to the data nodes as (`sentinel auth-user`);
+    /// `None`: the default user.
+    pub(crate) data_user: Option<&'a str>,
     /// Password of the sentinels themselves (`requirepass`).
     pub(crate) sentinel_password: Option<&'a SecretString>,
     /// Command prefix the sentinel is run through (empty: none).
@@ -182,6 +185,9 @@ fn render(config: &SentinelConfig<'_>, layout: &Layout<'_>) -> ConfFile {
             ],
         )
         .directive("sentinel", &["parallel-syncs", name, "1"]);
+    if let Some(user) = config.data_user {
+        conf.directive("sentinel", &["auth-user", name, user]);
+    }
     if let Some(password) = config.data_password {
         conf.directive("sentinel", &["auth-pass", name, password.expose_secret()]);
     }

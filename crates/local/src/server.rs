@@ -49,6 +49,12 @@ pub struct RedisOptions {
     /// default) runs the binary directly. The prefix must `exec` the binary
     /// (keeping the pid), as `setpriv`, `env` or `nice` do.
     pub launcher: Vec<OsString>,
+    /// An ACL users file (`aclfile`). With [`RedisOptions::password`], it must keep the
+    /// `default` user with that password, which the readiness probe uses.
+    pub acl_file: Option<PathBuf>,
+    /// The user and password a replica logs in to its master with (`masteruser`,
+    /// `masterauth`); `None` uses [`RedisOptions::password`] as the default user.
+    pub master_user: Option<(String, SecretString)>,
     /// How long the start may take until the server answers PING; `None` is 10 s. A
     /// server loading a large data set (an append-only file) answers `LOADING` until
     /// it is done.
@@ -84,6 +90,8 @@ impl RedisServer {
             port,
             binary,
             launcher,
+            acl_file,
+            master_user,
             start_timeout,
         } = opts;
         if cluster && replica_of.is_some() {
@@ -96,6 +104,8 @@ impl RedisServer {
             appendonly,
             replica_of: replica_of.as_ref(),
             cluster,
+            acl_file: acl_file.as_deref(),
+            master_user: master_user.as_ref(),
         };
         let spec = Spec {
             program: "redis-server",
@@ -201,6 +211,8 @@ struct Settings<'a> {
     appendonly: bool,
     replica_of: Option<&'a (String, u16)>,
     cluster: bool,
+    acl_file: Option<&'a Path>,
+    master_user: Option<&'a (String, SecretString)>,
 }
 
 /// The `redis.conf` for `opts` at `layout`.
@@ -233,8 +245,20 @@ fn render(opts: &Settings<'_>, layout: &Layout<'_>) -> ConfFile {
             .directive("save", &[""]);
     }
     if let Some(password) = opts.password {
-        conf.directive("requirepass", &[password.expose_secret()])
-            .directive("masterauth", &[password.expose_secret()]);
+        conf.directive("requirepass", &[password.expose_secret()]);
+    }
+    match (opts.master_user, opts.password) {
+        (Some((user, password)), _) => {
+            conf.directive("masteruser", &[user])
+                .directive("masterauth", &[password.expose_secret()]);
+        }
+        (None, Some(password)) => {
+            conf.directive("masterauth", &[password.expose_secret()]);
+        }
+        (None, None) => {}
+    }
+    if let Some(path) = opts.acl_file {
+        conf.directive("aclfile", &[&path.display().to_string()]);
     }
     if let Some((host, port)) = opts.replica_of {
         conf.directive("replicaof", &[host, &port.to_string()]);

@@ -10,19 +10,11 @@
 
 use std::collections::BTreeSet;
 
-use sessiondb_http::config::Scope;
 use toml::{Table, Value};
 
 use crate::error::{Origin, SettingsError};
-use crate::model::ApiKeySettings;
+use crate::model::{ApiKeySettings, Scope};
 use crate::schema::{self, KeySpec, NOT_SET, REDACTED};
-
-/// Every scope, in the order of the docs.
-const SCOPES: [Scope; 3] = [
-    Scope::SessionsRead,
-    Scope::SessionsWrite,
-    Scope::SessionsAdmin,
-];
 
 /// The fields of one API key table.
 const FIELDS: [&str; 3] = ["name", "sha256", "scopes"];
@@ -260,7 +252,7 @@ fn checked(mut keys: Vec<ApiKeySettings>, origin: &Origin) -> Result<Value, Sett
 
 /// A scope name, case-insensitive.
 fn parse_scope(at: &str, raw: &str) -> Result<Scope, Problem> {
-    Scope::parse(&raw.trim().to_ascii_lowercase()).ok_or_else(|| Problem {
+    raw.parse::<Scope>().map_err(|_| Problem {
         key: format!("{at}.scopes"),
         value: format!("{raw:?}"),
         reason: format!("expected one of {}", scope_names()),
@@ -268,7 +260,7 @@ fn parse_scope(at: &str, raw: &str) -> Result<Scope, Problem> {
 }
 
 fn scope_names() -> String {
-    SCOPES.map(Scope::as_str).join(", ")
+    Scope::NAMES.join(", ")
 }
 
 fn entry_path(spec: &KeySpec, i: usize) -> String {

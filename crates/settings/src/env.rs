@@ -4,8 +4,10 @@
 //! Empty values count as unset (deployment tooling often passes `NAME=`). When a legacy
 //! name and a `SESSIONDB_` name set the same key, the `SESSIONDB_` one wins.
 
+use sessiondb_acl::Role;
+
 use crate::error::{Origin, SettingsError};
-use crate::schema::{self, ENV_PREFIX, KEYS};
+use crate::schema::{self, KeySpec, ENV_PREFIX, KEYS};
 use crate::value::{self, Assignment};
 
 /// Environment variable naming the config file when no `--config` is given.
@@ -15,24 +17,48 @@ pub const CONFIG_FILE_ENV: &str = "SESSIONDB_CONFIG";
 /// unknown.
 pub const RESERVED_ENV_VARS: &[&str] = &[CONFIG_FILE_ENV];
 
-/// Variable names of the original shell deployment and the keys each one sets.
+/// Variable names of the original shell deployment and the keys each one sets. The six
+/// role passwords come from the role table of `sessiondb_acl` (`REDIS_PASSWORD`, the
+/// admin's, is also the password of the data nodes).
 pub const LEGACY_ENV_VARS: &[(&str, &[&str])] = &[
     ("REDIS_URL", &["redis.url"]),
     ("REDIS_HOST", &["redis.host"]),
     ("REDIS_PORT", &["redis.port"]),
-    ("REDIS_PASSWORD", &["redis.password", "acl.admin_password"]),
+    (
+        Role::Admin.env_var(),
+        &["redis.password", Role::Admin.setting_key()],
+    ),
     ("REDIS_DB", &["redis.db"]),
     ("SESSION_TTL_SECONDS", &["session.idle_ttl_seconds"]),
     ("MAX_SESSIONS_PER_USER", &["session.max_per_user"]),
     ("CLEANUP_INTERVAL_SECONDS", &["cleanup.interval_seconds"]),
     ("DELETION_TOKEN_TTL_SECONDS", &["deletion.ttl_seconds"]),
     ("LOG_LEVEL", &["log.level"]),
-    ("SENTINEL_PASSWORD", &["acl.sentinel_password"]),
-    ("APP_PASSWORD", &["acl.app_password"]),
-    ("MONITOR_PASSWORD", &["acl.monitor_password"]),
-    ("CLEANUP_PASSWORD", &["acl.cleanup_password"]),
-    ("BACKUP_PASSWORD", &["acl.backup_password"]),
+    (Role::Sentinel.env_var(), &[Role::Sentinel.setting_key()]),
+    (Role::App.env_var(), &[Role::App.setting_key()]),
+    (Role::Monitor.env_var(), &[Role::Monitor.setting_key()]),
+    (Role::Cleanup.env_var(), &[Role::Cleanup.setting_key()]),
+    (Role::Backup.env_var(), &[Role::Backup.setting_key()]),
 ];
+
+/// The settings the environment variable `name` sets: a legacy name's keys, or the key
+/// a `SESSIONDB_<SECTION>__<KEY>` name stands for; none for other names (reserved,
+/// unknown, unrelated).
+fn keys_set_by(name: &str) -> Vec<&'static KeySpec> {
+    if let Some((_, paths)) = LEGACY_ENV_VARS.iter().find(|(legacy, _)| *legacy == name) {
+        return paths.iter().filter_map(|path| schema::spec(path)).collect();
+    }
+    schema::spec_by_env_var(name).into_iter().collect()
+}
+
+/// Whether the environment variable `name` sets a setting that says where Redis is or
+/// how to log in to it (its address, credentials, TLS towards it, the role passwords),
+/// e.g. `REDIS_HOST` or `SESSIONDB_REDIS__TLS__CA_FILE`, but not
+/// `SESSIONDB_REDIS__POOL_SIZE`. `serve --local` leaves such variables of the process
+/// out: there the stack sets the connection.
+pub fn sets_connection(name: &str) -> bool {
+    keys_set_by(name).iter().any(|k| k.connection)
+}
 
 /// Whether `name` is read by the loader (a legacy name or any `SESSIONDB_` name).
 pub(crate) fn is_relevant(name: &str) -> bool {
@@ -49,7 +75,7 @@ pub(crate) fn assignments(env: &[(String, String)]) -> Result<[Vec<Assignment>; 
             if RESERVED_ENV_VARS.contains(&name.as_str()) {
                 continue;
             }
-            let spec = KEYS.iter().find(|k| k.env_var() == *name).ok_or_else(|| {
+            let spec = schema::spec_by_env_var(name).ok_or_else(|| {
                 let known: Vec<String> = KEYS.iter().map(schema::KeySpec::env_var).collect();
                 SettingsError::UnknownEnvVar {
                     name: name.clone(),
@@ -87,6 +113,65 @@ mod tests {
             for path in *paths {
                 assert!(schema::spec(path).is_some(), "{name} -> {path}");
             }
+        }
+    }
+
+    #[test]
+    fn variable_names_map_to_the_keys_they_set() {
+        let paths =
+            |name: &str| -> Vec<&str> { keys_set_by(name).iter().map(|k| k.path).collect() };
+        assert_eq!(
+            paths("REDIS_PASSWORD"),
+            ["redis.password", "acl.admin_password"]
+        );
+        assert_eq!(
+            paths("SESSIONDB_REDIS__SENTINEL_SERVICE"),
+            ["redis.sentinel_service"]
+        );
+        assert_eq!(
+            paths("SESSIONDB_REDIS__TLS__ENABLED"),
+            ["redis.tls.enabled"]
+        );
+        assert!(paths("SESSIONDB_CONFIG").is_empty());
+        assert!(paths("HOME").is_empty());
+    }
+
+    #[test]
+    fn connection_variables_are_the_ones_setting_a_connection_key() {
+        for name in [
+            "REDIS_HOST",
+            "REDIS_PASSWORD",
+            "SENTINEL_PASSWORD",
+            "SESSIONDB_REDIS__URL",
+            "SESSIONDB_REDIS__TLS__ENABLED",
+            "SESSIONDB_ACL__APP_PASSWORD",
+        ] {
+            assert!(sets_connection(name), "{name}");
+        }
+        for name in [
+            "SESSION_TTL_SECONDS",
+            "SESSIONDB_REDIS__POOL_SIZE",
+            "SESSIONDB_REDIS__WAIT_REPLICAS",
+            "SESSIONDB_CONFIG",
+            "HOME",
+        ] {
+            assert!(!sets_connection(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_role_password_variable_sets_its_key() {
+        for spec in sessiondb_acl::ROLES {
+            let (_, paths) = LEGACY_ENV_VARS
+                .iter()
+                .find(|(n, _)| *n == spec.env_var)
+                .unwrap();
+            assert!(paths.contains(&spec.setting_key), "{}", spec.env_var);
+            assert!(
+                schema::spec(spec.setting_key).is_some(),
+                "{}",
+                spec.setting_key
+            );
         }
     }
 

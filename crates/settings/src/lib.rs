@@ -39,10 +39,12 @@
 //!
 //! # Layout
 //!
-//! - `model`: the [`Settings`] struct, its sections and their defaults (`model/serve`:
-//!   the `[server]` and `[embedded]` sections that only `serve` uses).
-//! - `schema`: the table of keys with their kinds, static ranges and documented defaults;
-//!   environment variable names are derived from it.
+//! - `schema`: one declaration per key: its kind and static range (and so whether it is
+//!   secret), its default, whether it is about the Redis connection, and how to read it
+//!   from [`Settings`]. Defaults, environment variable names, range and non-empty checks,
+//!   the redacted listing, [`sets_connection`] and [`keys`] are derived from it.
+//! - `model`: the [`Settings`] struct and its sections (`model/serve`: the `[server]`
+//!   and `[embedded]` sections that only `serve` uses, and the API [`Scope`]s).
 //! - `value`: checking one value (a string or a TOML value) against its key.
 //! - `env`: the environment layer, legacy names included.
 //! - `redis_url`: expanding `redis.url` into the keys it stands for.
@@ -50,8 +52,8 @@
 //!   strings) and the checks on names, hashes and scopes.
 //! - `load`: [`LoadOptions`], the file and override layers, merging, derived defaults.
 //! - `validate`: range and consistency checks on the typed settings.
-//! - `convert`: [`Settings::engine_config`], [`Settings::connection_config`],
-//!   [`Settings::http_config`] and the redacted listing.
+//! - `convert`: [`Settings::engine_config`], [`Settings::connection_config`] and the
+//!   redacted listing. The HTTP crate builds its configuration from [`ServerSettings`].
 //! - `error`: [`SettingsError`] and [`Origin`].
 
 mod api_keys;
@@ -66,18 +68,16 @@ mod validate;
 mod value;
 
 pub use convert::DEFAULT_STANDALONE_HOST;
-pub use env::{CONFIG_FILE_ENV, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
+pub use env::{sets_connection, CONFIG_FILE_ENV, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
 pub use error::{Origin, SettingsError};
 pub use load::LoadOptions;
 pub use model::{
     AclSettings, ApiKeySettings, CleanupSettings, DeletionSettings, DurabilityMode,
     EmbeddedSettings, EventsSettings, LogFormat, LogLevel, LogSettings, NodeAddr, ReadFromMode,
-    RedisMode, RedisSettings, RefreshSettings, ServerSettings, SessionSettings, Settings,
+    RedisMode, RedisSettings, RefreshSettings, Scope, ServerSettings, SessionSettings, Settings,
     TlsSettings,
 };
 pub use secrecy::{ExposeSecret, SecretString};
-/// The API scopes of [`ApiKeySettings::scopes`] (from `sessiondb-http`).
-pub use sessiondb_http::config::Scope;
 
 /// One documented setting, as listed in `docs/configuration.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,8 @@ pub struct KeyInfo {
     pub allowed: String,
     /// Whether the value is a secret, never printed.
     pub secret: bool,
+    /// Whether it says where Redis is or how to log in to it (see [`sets_connection`]).
+    pub connection: bool,
 }
 
 /// Every setting, in the order of the reference docs.
@@ -103,9 +105,10 @@ pub fn keys() -> Vec<KeyInfo> {
         .map(|k| KeyInfo {
             key: k.path,
             env_var: k.env_var(),
-            default: k.default,
+            default: k.default.shown(),
             allowed: k.kind.allowed(),
             secret: k.kind.is_secret(),
+            connection: k.connection,
         })
         .collect()
 }

@@ -79,7 +79,7 @@ impl Settings {
     /// `options.env`, then `options.overrides`, each layer overriding the ones before,
     /// and validates the result.
     pub fn load(options: &LoadOptions) -> Result<Settings, SettingsError> {
-        let mut layers = Layers::default();
+        let mut layers = Layers::defaults();
         if let Some(path) = &options.config_file {
             layers.apply(file_assignments(path)?)?;
         }
@@ -100,14 +100,46 @@ impl Settings {
 /// Which layer set each key that is not at its default.
 pub(crate) type Origins = BTreeMap<&'static str, Origin>;
 
+impl Default for Settings {
+    /// The built-in defaults, as declared with each key (`redis.mode` embedded,
+    /// `cleanup.lease_seconds` the value for the default interval), before any layer.
+    fn default() -> Self {
+        Layers::defaults()
+            .table
+            .try_into()
+            .expect("the declared defaults are valid settings (tested)")
+    }
+}
+
 /// The merged layers so far.
-#[derive(Default)]
 struct Layers {
     table: Table,
     origins: Origins,
 }
 
 impl Layers {
+    /// The first layer: every key's declared default, parsed as an environment value
+    /// would be, in a table with every section.
+    fn defaults() -> Self {
+        let mut layers = Layers {
+            table: Table::new(),
+            origins: Origins::new(),
+        };
+        let mut sections = schema::sections();
+        sections.sort_by_key(|section| section.matches('.').count());
+        for section in sections {
+            layers.insert(section, Value::Table(Table::new()));
+        }
+        for spec in KEYS {
+            if let Some(raw) = spec.default.value() {
+                let a = value::from_str(spec, raw, &Origin::Default)
+                    .expect("every declared default is valid for its key (tested)");
+                layers.insert(spec.path, a.value);
+            }
+        }
+        layers
+    }
+
     /// Applies one layer (or one group of the environment layer). Within it, a
     /// `redis.url` is applied first, so keys set explicitly beside it win over the
     /// URL's parts.
@@ -126,11 +158,17 @@ impl Layers {
     }
 
     fn set(&mut self, a: Assignment) {
+        self.insert(a.spec.path, a.value);
+        self.origins.insert(a.spec.path, a.origin);
+    }
+
+    /// Puts `value` at the dotted `path`, creating the tables on the way.
+    fn insert(&mut self, path: &str, value: Value) {
         let mut table = &mut self.table;
-        let mut parts = a.spec.path.split('.').peekable();
+        let mut parts = path.split('.').peekable();
         while let Some(part) = parts.next() {
             if parts.peek().is_none() {
-                table.insert(part.to_owned(), a.value);
+                table.insert(part.to_owned(), value);
                 break;
             }
             let entry = table
@@ -144,7 +182,6 @@ impl Layers {
                 _ => break,
             }
         }
-        self.origins.insert(a.spec.path, a.origin);
     }
 }
 
@@ -240,7 +277,7 @@ fn unknown_key(key: &str, origin: &Origin) -> SettingsError {
     SettingsError::UnknownKey {
         key: key.to_owned(),
         origin: origin.clone(),
-        suggestion: schema::suggest(key, KEYS.iter().map(|k| k.path).chain(schema::SECTIONS))
+        suggestion: schema::suggest(key, KEYS.iter().map(|k| k.path).chain(schema::sections()))
             .map(str::to_owned),
     }
 }

@@ -1,8 +1,10 @@
-//! The typed settings and their built-in defaults.
+//! The typed settings.
 //!
-//! Every section denies unknown fields and falls back to its defaults for missing
-//! ones, so a config file may hold any subset of keys. Values are checked by
-//! [`Settings::load`](crate::Settings::load) and [`Settings::validate`].
+//! Every section denies unknown fields. The defaults are declared with each key in
+//! `schema` and are the first layer [`Settings::load`](crate::Settings::load) merges, so
+//! a config file may hold any subset of keys; [`Settings::default`] is that layer alone.
+//! Values are checked by [`Settings::load`](crate::Settings::load) and
+//! [`Settings::validate`].
 
 mod serve;
 
@@ -11,15 +13,19 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use sessiondb_engine::config::{CapPolicy, ReuseScope};
+use sessiondb_engine::named_enum;
 
-pub use serve::{ApiKeySettings, EmbeddedSettings, ServerSettings};
+/// Where listings are read (`redis.read_from`): the engine's own type.
+pub use sessiondb_engine::config::ReadFrom as ReadFromMode;
+
+pub use serve::{ApiKeySettings, EmbeddedSettings, Scope, ServerSettings};
 
 /// All sessiondb settings. See `docs/configuration.md` for every key, its environment
 /// variable, default and range.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Prefix of every Redis key sessiondb writes (1-64 characters of `[A-Za-z0-9-_.:]`).
     pub key_prefix: String,
@@ -45,31 +51,14 @@ pub struct Settings {
     pub acl: AclSettings,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            key_prefix: "sdb".to_owned(),
-            redis: RedisSettings::default(),
-            embedded: EmbeddedSettings::default(),
-            session: SessionSettings::default(),
-            refresh: RefreshSettings::default(),
-            deletion: DeletionSettings::default(),
-            cleanup: CleanupSettings::default(),
-            events: EventsSettings::default(),
-            log: LogSettings::default(),
-            server: ServerSettings::default(),
-            acl: AclSettings::default(),
-        }
-    }
-}
-
 /// Where Redis is and how to talk to it.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     /// The topology. When no layer sets it, [`Settings::load`](crate::Settings::load)
     /// infers it: `standalone` when `host` (or `url`) is set, `sentinel` when
     /// `sentinels` is, `cluster` when `cluster_nodes` is, else `embedded`.
+    #[serde(deserialize_with = "by_name")]
     pub mode: RedisMode,
     /// Whether a layer set `mode` (rather than it being inferred). `serve` starts the
     /// embedded default where it cannot be a first run on a workstation only when asked
@@ -106,6 +95,7 @@ pub struct RedisSettings {
     pub command_timeout_ms: u64,
     /// When a write counts as done: on the master (`async`), or after `WAIT` confirmed
     /// it on `wait_replicas` replicas within `wait_timeout_ms` (`replicated`).
+    #[serde(deserialize_with = "by_name")]
     pub durability: DurabilityMode,
     /// Replicas that must confirm each write when `durability = replicated`.
     pub wait_replicas: u32,
@@ -115,41 +105,14 @@ pub struct RedisSettings {
     /// Where listings are read: `master`, or `replica_preferred` (a replica of the
     /// current master when one is in sync). Token checks and writes always use the
     /// master.
+    #[serde(deserialize_with = "by_name")]
     pub read_from: ReadFromMode,
     /// TLS towards Redis and Sentinel.
     pub tls: TlsSettings,
 }
 
-impl Default for RedisSettings {
-    fn default() -> Self {
-        Self {
-            mode: RedisMode::Embedded,
-            mode_explicit: false,
-            url: None,
-            host: None,
-            port: 6379,
-            username: None,
-            password: None,
-            db: 0,
-            sentinels: Vec::new(),
-            sentinel_service: "sessiondb".to_owned(),
-            sentinel_username: None,
-            sentinel_password: None,
-            cluster_nodes: Vec::new(),
-            pool_size: 8,
-            command_timeout_ms: 1000,
-            durability: DurabilityMode::Async,
-            wait_replicas: 1,
-            wait_timeout_ms: 1000,
-            read_from: ReadFromMode::Master,
-            tls: TlsSettings::default(),
-        }
-    }
-}
-
 /// How sessiondb reaches Redis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedisMode {
     /// `sessiondb serve` starts and supervises its own local `redis-server`.
     Embedded,
@@ -161,30 +124,17 @@ pub enum RedisMode {
     Cluster,
 }
 
-impl RedisMode {
-    /// The name used in config files and environment variables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RedisMode::Embedded => "embedded",
-            RedisMode::Standalone => "standalone",
-            RedisMode::Sentinel => "sentinel",
-            RedisMode::Cluster => "cluster",
-        }
-    }
-}
-
-impl fmt::Display for RedisMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(RedisMode, "redis.mode", {
+    Embedded = "embedded",
+    Standalone = "standalone",
+    Sentinel = "sentinel",
+    Cluster = "cluster",
+});
 
 /// When a write is acknowledged (`redis.durability`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DurabilityMode {
     /// As soon as the master applied it; a failover may lose the last writes.
-    #[default]
     Async,
     /// After `WAIT` confirmed it on `redis.wait_replicas` replicas within
     /// `redis.wait_timeout_ms`; otherwise the write fails with the retryable
@@ -192,48 +142,7 @@ pub enum DurabilityMode {
     Replicated,
 }
 
-impl DurabilityMode {
-    /// The name used in config files and environment variables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DurabilityMode::Async => "async",
-            DurabilityMode::Replicated => "replicated",
-        }
-    }
-}
-
-impl fmt::Display for DurabilityMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where listings are read (`redis.read_from`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadFromMode {
-    /// Every read goes to the master.
-    #[default]
-    Master,
-    /// Listings go to an in-sync replica of the current master when there is one.
-    ReplicaPreferred,
-}
-
-impl ReadFromMode {
-    /// The name used in config files and environment variables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadFromMode::Master => "master",
-            ReadFromMode::ReplicaPreferred => "replica_preferred",
-        }
-    }
-}
-
-impl fmt::Display for ReadFromMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(DurabilityMode, "redis.durability", { Async = "async", Replicated = "replicated" });
 
 /// A `host:port` address of a Sentinel or Cluster node (IPv6 hosts in brackets:
 /// `[::1]:26379`).
@@ -297,8 +206,8 @@ impl fmt::Display for NodeAddr {
 }
 
 /// TLS towards Redis and Sentinel (rustls).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     /// Whether to use TLS; set by a `rediss://` URL.
     pub enabled: bool,
@@ -314,7 +223,7 @@ pub struct TlsSettings {
 
 /// Session lifetime and size rules.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct SessionSettings {
     /// Idle timeout used when a create does not ask for one.
     pub idle_ttl_seconds: u64,
@@ -329,37 +238,15 @@ pub struct SessionSettings {
     /// Live sessions one user may hold; 0 means unlimited.
     pub max_per_user: u32,
     /// What a create does when the user is at the cap.
-    #[serde(with = "CapPolicyDef")]
+    #[serde(deserialize_with = "by_name")]
     pub cap_policy: CapPolicy,
     /// Largest serialized `data` object, in bytes.
     pub max_data_bytes: usize,
 }
 
-impl Default for SessionSettings {
-    fn default() -> Self {
-        Self {
-            idle_ttl_seconds: 3600,
-            min_idle_ttl_seconds: 60,
-            max_idle_ttl_seconds: 86_400,
-            absolute_ttl_seconds: 86_400,
-            touch_interval_seconds: 60,
-            max_per_user: 5,
-            cap_policy: CapPolicy::EvictLru,
-            max_data_bytes: 16_384,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "CapPolicy", rename_all = "snake_case")]
-enum CapPolicyDef {
-    EvictLru,
-    Reject,
-}
-
 /// Refresh-token family rules.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshSettings {
     /// Absolute lifetime of a family, counted from its creation.
     pub ttl_seconds: u64,
@@ -368,47 +255,21 @@ pub struct RefreshSettings {
     /// How long after a rotation the previous token still returns the same successor.
     pub grace_seconds: u64,
     /// What a detected reuse revokes besides the family.
-    #[serde(with = "ReuseScopeDef")]
+    #[serde(deserialize_with = "by_name")]
     pub reuse_scope: ReuseScope,
-}
-
-impl Default for RefreshSettings {
-    fn default() -> Self {
-        Self {
-            ttl_seconds: 7 * 86_400,
-            idle_ttl_seconds: None,
-            grace_seconds: 10,
-            reuse_scope: ReuseScope::Family,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "ReuseScope", rename_all = "snake_case")]
-enum ReuseScopeDef {
-    Family,
-    User,
 }
 
 /// Deletion-token rules.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct DeletionSettings {
     /// Lifetime of a deletion token.
     pub ttl_seconds: u64,
 }
 
-impl Default for DeletionSettings {
-    fn default() -> Self {
-        Self {
-            ttl_seconds: 86_400,
-        }
-    }
-}
-
 /// The cleanup pass.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct CleanupSettings {
     /// Whether `serve` runs the cleanup loop.
     pub enabled: bool,
@@ -422,20 +283,9 @@ pub struct CleanupSettings {
     pub lease_seconds: u64,
 }
 
-impl Default for CleanupSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            interval_seconds: 300,
-            batch_size: 200,
-            lease_seconds: 600,
-        }
-    }
-}
-
 /// The lifecycle event stream.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct EventsSettings {
     /// Whether lifecycle events are appended to the stream.
     pub enabled: bool,
@@ -443,35 +293,26 @@ pub struct EventsSettings {
     pub max_len: u64,
 }
 
-impl Default for EventsSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            max_len: 100_000,
-        }
-    }
-}
-
 /// Logging.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// Least severe level written.
+    #[serde(deserialize_with = "by_name")]
     pub level: LogLevel,
     /// Output format.
+    #[serde(deserialize_with = "by_name")]
     pub format: LogFormat,
 }
 
 /// Log verbosity (case-insensitive in every layer).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Everything.
     Trace,
     /// Debugging detail.
     Debug,
     /// Normal operation.
-    #[default]
     Info,
     /// Problems that were handled.
     Warn,
@@ -479,56 +320,29 @@ pub enum LogLevel {
     Error,
 }
 
-impl LogLevel {
-    /// The lower-case name, as `tracing` filter directives expect it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(LogLevel, "log.level", {
+    Trace = "trace",
+    Debug = "debug",
+    Info = "info",
+    Warn = "warn",
+    Error = "error",
+});
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     /// Human-readable lines.
-    #[default]
     Text,
     /// One JSON object per line.
     Json,
 }
 
-impl LogFormat {
-    /// The name used in config files and environment variables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        }
-    }
-}
-
-impl fmt::Display for LogFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(LogFormat, "log.format", { Text = "text", Json = "json" });
 
 /// Passwords of the six Redis ACL roles; `sessiondb acl generate` turns them into a
 /// `users.acl` file. Never printed.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AclSettings {
     /// The `admin` role (also the `default` user).
     pub admin_password: Option<SecretString>,
@@ -542,4 +356,31 @@ pub struct AclSettings {
     pub cleanup_password: Option<SecretString>,
     /// The `backup` role, used by `sessiondb backup`.
     pub backup_password: Option<SecretString>,
+}
+
+impl AclSettings {
+    /// The password of `role` (`None`: not set).
+    pub fn password(&self, role: sessiondb_acl::Role) -> Option<&SecretString> {
+        use sessiondb_acl::Role;
+        match role {
+            Role::Admin => self.admin_password.as_ref(),
+            Role::Sentinel => self.sentinel_password.as_ref(),
+            Role::App => self.app_password.as_ref(),
+            Role::Monitor => self.monitor_password.as_ref(),
+            Role::Cleanup => self.cleanup_password.as_ref(),
+            Role::Backup => self.backup_password.as_ref(),
+        }
+    }
+}
+
+/// Deserializes a named value (an enum of settings or of the engine) through its
+/// `FromStr`, the one place its names are spelled.
+pub(crate) fn by_name<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let name = String::deserialize(deserializer)?;
+    name.parse().map_err(serde::de::Error::custom)
 }

@@ -1,11 +1,21 @@
-//! The table of every setting: its dotted key, its kind and static range, its default as
-//! shown in the docs, and the environment variable derived from the key.
+//! The declaration of every setting, one entry each: its dotted key, its kind and static
+//! range (which also say whether it is a secret), its default, whether it says where
+//! Redis is or how to log in to it, and how to read its value from [`Settings`].
 //!
-//! The loader consults this table to reject unknown keys, to parse strings from the
-//! environment and from overrides, and to check static ranges before deserializing;
-//! `validate` reuses the ranges for settings built in code.
+//! Everything else is derived from this table: the built-in defaults
+//! ([`Settings::default`]), the environment variable names, unknown-key errors, the
+//! parsing of strings and TOML values (`value`), the static range checks and non-empty
+//! checks of `validate`, the redacted listing ([`Settings::redacted_values`]), the
+//! `--local` filtering of connection variables ([`crate::sets_connection`]) and the
+//! reference-docs check ([`crate::keys`]).
 
 use std::fmt;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use sessiondb_engine::config::{CapPolicy, ReadFrom, ReuseScope};
+
+use crate::model::{DurabilityMode, LogFormat, LogLevel, RedisMode, Settings};
 
 /// An inclusive range of allowed integers, printed as `min..=max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,15 +110,90 @@ impl Kind {
     }
 }
 
+/// A key's built-in default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Def {
+    /// This value, written as in an environment variable and parsed like one.
+    Value(&'static str),
+    /// No value (an optional setting).
+    Unset,
+    /// An empty list.
+    Empty,
+    /// Inferred from other settings when no layer sets it (`redis.mode`); this value
+    /// before that.
+    Inferred(&'static str),
+}
+
+impl Def {
+    /// The default as [`Settings::redacted_values`] prints it and the docs show it.
+    pub(crate) fn shown(self) -> &'static str {
+        match self {
+            Def::Value(value) => value,
+            Def::Unset => NOT_SET,
+            Def::Empty => EMPTY,
+            Def::Inferred(_) => INFERRED,
+        }
+    }
+
+    /// The value to parse for [`Settings::default`], `None` for an unset option.
+    pub(crate) fn value(self) -> Option<&'static str> {
+        match self {
+            Def::Value(value) | Def::Inferred(value) => Some(value),
+            Def::Empty => Some(""),
+            Def::Unset => None,
+        }
+    }
+}
+
+/// A key's current value, read from typed [`Settings`] for the listing and the checks.
+pub(crate) enum Current {
+    /// An integer (`None`: an unset option).
+    Int(Option<u64>),
+    /// A value printed as-is (`None`: an unset option).
+    Text(Option<String>),
+    /// A secret: only whether it is set.
+    Secret(bool),
+    /// A list, each entry as text.
+    List(Vec<String>),
+}
+
+impl Current {
+    /// The value as [`Settings::redacted_values`] prints it.
+    pub(crate) fn shown(self) -> String {
+        match self {
+            Current::Int(Some(n)) => n.to_string(),
+            Current::Text(Some(text)) => text,
+            Current::Int(None) | Current::Text(None) | Current::Secret(false) => NOT_SET.to_owned(),
+            Current::Secret(true) => REDACTED.to_owned(),
+            Current::List(entries) if entries.is_empty() => EMPTY.to_owned(),
+            Current::List(entries) => entries.join(","),
+        }
+    }
+}
+
 /// One setting.
-#[derive(Debug)]
 pub(crate) struct KeySpec {
     /// Dotted key, e.g. `session.idle_ttl_seconds`.
     pub(crate) path: &'static str,
-    /// How values are parsed and which static range applies.
+    /// How values are parsed, which static range applies, whether it is secret.
     pub(crate) kind: Kind,
-    /// The default, exactly as [`crate::Settings::redacted_values`] prints it.
-    pub(crate) default: &'static str,
+    /// The built-in default.
+    pub(crate) default: Def,
+    /// Whether it says where Redis is or how to log in to it (the Redis address and
+    /// credentials, TLS towards Redis, the role passwords): under `serve --local` only
+    /// the stack sets these.
+    pub(crate) connection: bool,
+    /// Reads the key's value.
+    pub(crate) get: fn(&Settings) -> Current,
+}
+
+impl fmt::Debug for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySpec")
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KeySpec {
@@ -130,16 +215,14 @@ pub(crate) const REDACTED: &str = "<redacted>";
 /// Printed for an optional value that is not set.
 pub(crate) const NOT_SET: &str = "(not set)";
 
-/// Default of `embedded.data_dir`, relative to the working directory.
-pub(crate) const DEFAULT_EMBEDDED_DATA_DIR: &str = ".sessiondb/embedded";
-
 /// Printed for an empty list.
 pub(crate) const EMPTY: &str = "(empty)";
 
+/// Printed as the default of a key derived from others.
+const INFERRED: &str = "(inferred)";
+
 const DAY: u64 = 24 * 3600;
 
-/// Allowed Redis database numbers outside Cluster.
-pub(crate) const DB: Range = Range::new(0, 15);
 /// Allowed idle timeouts (default and window bounds).
 pub(crate) const IDLE_TTL: Range = Range::new(60, DAY);
 /// Allowed absolute session lifetimes (the lower bound is also `idle_ttl_seconds`).
@@ -147,132 +230,160 @@ pub(crate) const ABSOLUTE_TTL: Range = Range::new(60, 30 * DAY);
 /// Allowed touch intervals (the upper bound is also `idle_ttl_seconds`).
 pub(crate) const TOUCH_INTERVAL: Range = Range::new(0, 3600);
 /// Allowed refresh-family lifetimes.
-pub(crate) const REFRESH_TTL: Range = Range::new(DAY, 30 * DAY);
+const REFRESH_TTL: Range = Range::new(DAY, 30 * DAY);
 /// Allowed refresh-family idle limits (the upper bound is also `refresh.ttl_seconds`).
 pub(crate) const REFRESH_IDLE_TTL: Range = Range::new(60, 30 * DAY);
-/// Allowed cleanup lease durations.
-pub(crate) const CLEANUP_LEASE: Range = Range::new(10, DAY);
 /// Allowed sustained rates of the HTTP rate limits, per minute.
-pub(crate) const RATE_PER_MINUTE: Range = Range::new(1, 100_000);
+const RATE_PER_MINUTE: Range = Range::new(1, 100_000);
 /// Allowed bursts of the HTTP rate limits.
-pub(crate) const RATE_BURST: Range = Range::new(1, 10_000);
+const RATE_BURST: Range = Range::new(1, 10_000);
 /// The longest default cleanup lease (the default is twice the interval, at most this).
 pub(crate) const DEFAULT_LEASE_CAP: u64 = 3600;
-
-const MODES: &[&str] = &["embedded", "standalone", "sentinel", "cluster"];
-const DURABILITIES: &[&str] = &["async", "replicated"];
-const READ_FROM: &[&str] = &["master", "replica_preferred"];
-const CAP_POLICIES: &[&str] = &["evict_lru", "reject"];
-const REUSE_SCOPES: &[&str] = &["family", "user"];
-const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
-const LOG_FORMATS: &[&str] = &["text", "json"];
-
-const fn key(path: &'static str, kind: Kind, default: &'static str) -> KeySpec {
-    KeySpec {
-        path,
-        kind,
-        default,
-    }
-}
 
 const fn uint(min: u64, max: u64) -> Kind {
     Kind::UInt(Range::new(min, max))
 }
 
-/// Every setting, in the order of the reference docs.
-pub(crate) static KEYS: &[KeySpec] = &[
-    key("key_prefix", Kind::Str, "sdb"),
-    key("redis.mode", Kind::Enum(MODES), "(inferred)"),
-    key("redis.url", Kind::Url, NOT_SET),
-    key("redis.host", Kind::Str, NOT_SET),
-    key("redis.port", uint(1, 65535), "6379"),
-    key("redis.username", Kind::Str, NOT_SET),
-    key("redis.password", Kind::Secret, NOT_SET),
-    key("redis.db", Kind::UInt(DB), "0"),
-    key("redis.sentinels", Kind::NodeList, EMPTY),
-    key("redis.sentinel_service", Kind::Str, "sessiondb"),
-    key("redis.sentinel_username", Kind::Str, NOT_SET),
-    key("redis.sentinel_password", Kind::Secret, NOT_SET),
-    key("redis.cluster_nodes", Kind::NodeList, EMPTY),
-    key("redis.pool_size", uint(1, 256), "8"),
-    key("redis.command_timeout_ms", uint(10, 60_000), "1000"),
-    key("redis.durability", Kind::Enum(DURABILITIES), "async"),
-    key("redis.wait_replicas", uint(1, 16), "1"),
-    key("redis.wait_timeout_ms", uint(10, 60_000), "1000"),
-    key("redis.read_from", Kind::Enum(READ_FROM), "master"),
-    key("redis.tls.enabled", Kind::Bool, "false"),
-    key("redis.tls.ca_file", Kind::Path, NOT_SET),
-    key("redis.tls.client_cert_file", Kind::Path, NOT_SET),
-    key("redis.tls.client_key_file", Kind::Path, NOT_SET),
-    key("redis.tls.server_name", Kind::Str, NOT_SET),
-    key("embedded.data_dir", Kind::Path, DEFAULT_EMBEDDED_DATA_DIR),
-    key("embedded.redis_server", Kind::Path, NOT_SET),
-    key("embedded.port", uint(0, 65535), "0"),
-    key("session.idle_ttl_seconds", Kind::UInt(IDLE_TTL), "3600"),
-    key("session.min_idle_ttl_seconds", Kind::UInt(IDLE_TTL), "60"),
-    key(
-        "session.max_idle_ttl_seconds",
-        Kind::UInt(IDLE_TTL),
-        "86400",
-    ),
-    key(
-        "session.absolute_ttl_seconds",
-        Kind::UInt(ABSOLUTE_TTL),
-        "86400",
-    ),
-    key(
-        "session.touch_interval_seconds",
-        Kind::UInt(TOUCH_INTERVAL),
-        "60",
-    ),
-    key("session.max_per_user", uint(1, 1_000), "5"),
-    key("session.cap_policy", Kind::Enum(CAP_POLICIES), "evict_lru"),
-    key("session.max_data_bytes", uint(2, 1_048_576), "16384"),
-    key("refresh.ttl_seconds", Kind::UInt(REFRESH_TTL), "604800"),
-    key(
-        "refresh.idle_ttl_seconds",
-        Kind::UInt(REFRESH_IDLE_TTL),
-        NOT_SET,
-    ),
-    key("refresh.grace_seconds", uint(0, 30), "10"),
-    key("refresh.reuse_scope", Kind::Enum(REUSE_SCOPES), "family"),
-    key("deletion.ttl_seconds", uint(300, 7 * DAY), "86400"),
-    key("cleanup.enabled", Kind::Bool, "true"),
-    key("cleanup.interval_seconds", uint(10, DAY), "300"),
-    key("cleanup.batch_size", uint(1, 10_000), "200"),
-    key("cleanup.lease_seconds", Kind::UInt(CLEANUP_LEASE), "600"),
-    key("events.enabled", Kind::Bool, "true"),
-    key("events.max_len", uint(100, 100_000_000), "100000"),
-    key("log.level", Kind::Enum(LOG_LEVELS), "info"),
-    key("log.format", Kind::Enum(LOG_FORMATS), "text"),
-    key("server.listen", Kind::SocketAddr, "127.0.0.1:8080"),
-    key("server.admin_listen", Kind::SocketAddr, "127.0.0.1:9090"),
-    key("server.api_keys", Kind::ApiKeys, EMPTY),
-    key("server.max_body_bytes", uint(1024, 16_777_216), "65536"),
-    key("server.request_timeout_ms", uint(100, 300_000), "10000"),
-    key("server.shutdown_grace_seconds", uint(0, 600), "30"),
-    key("server.trusted_proxies", Kind::NetworkList, EMPTY),
-    key("server.cors_origins", Kind::OriginList, EMPTY),
-    key(
-        "server.redeem_rate_per_minute",
-        Kind::UInt(RATE_PER_MINUTE),
-        "10",
-    ),
-    key("server.redeem_burst", Kind::UInt(RATE_BURST), "5"),
-    key(
-        "server.refresh_rate_per_minute",
-        Kind::UInt(RATE_PER_MINUTE),
-        "60",
-    ),
-    key("server.refresh_burst", Kind::UInt(RATE_BURST), "10"),
-    key("server.tls_cert_file", Kind::Path, NOT_SET),
-    key("server.tls_key_file", Kind::Path, NOT_SET),
-    key("acl.admin_password", Kind::Secret, NOT_SET),
-    key("acl.sentinel_password", Kind::Secret, NOT_SET),
-    key("acl.app_password", Kind::Secret, NOT_SET),
-    key("acl.monitor_password", Kind::Secret, NOT_SET),
-    key("acl.cleanup_password", Kind::Secret, NOT_SET),
-    key("acl.backup_password", Kind::Secret, NOT_SET),
+fn int(n: impl Into<u64>) -> Current {
+    Current::Int(Some(n.into()))
+}
+
+fn size(n: usize) -> Current {
+    int(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
+fn text<T: ToString + ?Sized>(value: &T) -> Current {
+    Current::Text(Some(value.to_string()))
+}
+
+fn opt(value: &Option<String>) -> Current {
+    Current::Text(value.clone())
+}
+
+fn path(value: &std::path::Path) -> Current {
+    text(&value.display())
+}
+
+fn opt_path(value: &Option<PathBuf>) -> Current {
+    Current::Text(value.as_ref().map(|p| p.display().to_string()))
+}
+
+fn secret(value: &Option<SecretString>) -> Current {
+    Current::Secret(value.is_some())
+}
+
+fn list<T: ToString>(entries: &[T]) -> Current {
+    Current::List(entries.iter().map(ToString::to_string).collect())
+}
+
+use Def::{Empty, Inferred, Unset, Value as V};
+use Kind::{Bool, NodeList, Path, Secret, Str, UInt};
+
+/// Builds [`KEYS`]: `path, kind, default, [connection,] reader;` per line.
+macro_rules! declare {
+    ($($path:literal, $kind:expr, $default:expr, $($conn:ident,)? |$s:ident| $get:expr;)+) => {
+        &[$(KeySpec {
+            path: $path,
+            kind: $kind,
+            default: $default,
+            connection: declare!(@conn $($conn)?),
+            get: |$s| $get,
+        }),+]
+    };
+    (@conn) => { false };
+    (@conn connection) => { true };
+}
+
+/// Every setting, in the order of the reference docs (`docs/configuration.md`).
+#[rustfmt::skip]
+pub(crate) static KEYS: &[KeySpec] = declare![
+    "key_prefix", Str, V("sdb"), |s| text(&s.key_prefix);
+    "redis.mode", Kind::Enum(RedisMode::NAMES), Inferred("embedded"), connection,
+        |s| text(&s.redis.mode);
+    "redis.url", Kind::Url, Unset, connection, |s| secret(&s.redis.url);
+    "redis.host", Str, Unset, connection, |s| opt(&s.redis.host);
+    "redis.port", uint(1, 65535), V("6379"), connection, |s| int(s.redis.port);
+    "redis.username", Str, Unset, connection, |s| opt(&s.redis.username);
+    "redis.password", Secret, Unset, connection, |s| secret(&s.redis.password);
+    "redis.db", uint(0, 15), V("0"), connection, |s| int(s.redis.db);
+    "redis.sentinels", NodeList, Empty, connection, |s| list(&s.redis.sentinels);
+    "redis.sentinel_service", Str, V("sessiondb"), connection,
+        |s| text(&s.redis.sentinel_service);
+    "redis.sentinel_username", Str, Unset, connection, |s| opt(&s.redis.sentinel_username);
+    "redis.sentinel_password", Secret, Unset, connection,
+        |s| secret(&s.redis.sentinel_password);
+    "redis.cluster_nodes", NodeList, Empty, connection, |s| list(&s.redis.cluster_nodes);
+    "redis.pool_size", uint(1, 256), V("8"), |s| size(s.redis.pool_size);
+    "redis.command_timeout_ms", uint(10, 60_000), V("1000"), |s| int(s.redis.command_timeout_ms);
+    "redis.durability", Kind::Enum(DurabilityMode::NAMES), V("async"),
+        |s| text(&s.redis.durability);
+    "redis.wait_replicas", uint(1, 16), V("1"), |s| int(s.redis.wait_replicas);
+    "redis.wait_timeout_ms", uint(10, 60_000), V("1000"), |s| int(s.redis.wait_timeout_ms);
+    "redis.read_from", Kind::Enum(ReadFrom::NAMES), V("master"), |s| text(&s.redis.read_from);
+    "redis.tls.enabled", Bool, V("false"), connection, |s| text(&s.redis.tls.enabled);
+    "redis.tls.ca_file", Path, Unset, connection, |s| opt_path(&s.redis.tls.ca_file);
+    "redis.tls.client_cert_file", Path, Unset, connection,
+        |s| opt_path(&s.redis.tls.client_cert_file);
+    "redis.tls.client_key_file", Path, Unset, connection,
+        |s| opt_path(&s.redis.tls.client_key_file);
+    "redis.tls.server_name", Str, Unset, connection, |s| opt(&s.redis.tls.server_name);
+    "embedded.data_dir", Path, V(".sessiondb/embedded"), |s| path(&s.embedded.data_dir);
+    "embedded.redis_server", Path, Unset, |s| opt_path(&s.embedded.redis_server);
+    "embedded.port", uint(0, 65535), V("0"), |s| int(s.embedded.port);
+    "session.idle_ttl_seconds", UInt(IDLE_TTL), V("3600"), |s| int(s.session.idle_ttl_seconds);
+    "session.min_idle_ttl_seconds", UInt(IDLE_TTL), V("60"),
+        |s| int(s.session.min_idle_ttl_seconds);
+    "session.max_idle_ttl_seconds", UInt(IDLE_TTL), V("86400"),
+        |s| int(s.session.max_idle_ttl_seconds);
+    "session.absolute_ttl_seconds", UInt(ABSOLUTE_TTL), V("86400"),
+        |s| int(s.session.absolute_ttl_seconds);
+    "session.touch_interval_seconds", UInt(TOUCH_INTERVAL), V("60"),
+        |s| int(s.session.touch_interval_seconds);
+    "session.max_per_user", uint(1, 1_000), V("5"), |s| int(s.session.max_per_user);
+    "session.cap_policy", Kind::Enum(CapPolicy::NAMES), V("evict_lru"),
+        |s| text(&s.session.cap_policy);
+    "session.max_data_bytes", uint(2, 1_048_576), V("16384"), |s| size(s.session.max_data_bytes);
+    "refresh.ttl_seconds", UInt(REFRESH_TTL), V("604800"), |s| int(s.refresh.ttl_seconds);
+    "refresh.idle_ttl_seconds", UInt(REFRESH_IDLE_TTL), Unset,
+        |s| Current::Int(s.refresh.idle_ttl_seconds);
+    "refresh.grace_seconds", uint(0, 30), V("10"), |s| int(s.refresh.grace_seconds);
+    "refresh.reuse_scope", Kind::Enum(ReuseScope::NAMES), V("family"),
+        |s| text(&s.refresh.reuse_scope);
+    "deletion.ttl_seconds", uint(300, 7 * DAY), V("86400"), |s| int(s.deletion.ttl_seconds);
+    "cleanup.enabled", Bool, V("true"), |s| text(&s.cleanup.enabled);
+    "cleanup.interval_seconds", uint(10, DAY), V("300"), |s| int(s.cleanup.interval_seconds);
+    "cleanup.batch_size", uint(1, 10_000), V("32"), |s| int(s.cleanup.batch_size);
+    // Derived from `cleanup.interval_seconds` when unset; this is the value for its default.
+    "cleanup.lease_seconds", uint(10, DAY), V("600"), |s| int(s.cleanup.lease_seconds);
+    "events.enabled", Bool, V("true"), |s| text(&s.events.enabled);
+    "events.max_len", uint(100, 100_000_000), V("100000"), |s| int(s.events.max_len);
+    "log.level", Kind::Enum(LogLevel::NAMES), V("info"), |s| text(&s.log.level);
+    "log.format", Kind::Enum(LogFormat::NAMES), V("text"), |s| text(&s.log.format);
+    "server.listen", Kind::SocketAddr, V("127.0.0.1:8080"), |s| text(&s.server.listen);
+    "server.admin_listen", Kind::SocketAddr, V("127.0.0.1:9090"), |s| text(&s.server.admin_listen);
+    "server.api_keys", Kind::ApiKeys, Empty,
+        |s| text(&crate::api_keys::describe(&s.server.api_keys));
+    "server.max_body_bytes", uint(1024, 16_777_216), V("65536"), |s| size(s.server.max_body_bytes);
+    "server.request_timeout_ms", uint(100, 300_000), V("10000"),
+        |s| int(s.server.request_timeout_ms);
+    "server.shutdown_grace_seconds", uint(0, 600), V("30"),
+        |s| int(s.server.shutdown_grace_seconds);
+    "server.trusted_proxies", Kind::NetworkList, Empty, |s| list(&s.server.trusted_proxies);
+    "server.cors_origins", Kind::OriginList, Empty, |s| list(&s.server.cors_origins);
+    "server.redeem_rate_per_minute", UInt(RATE_PER_MINUTE), V("10"),
+        |s| int(s.server.redeem_rate_per_minute);
+    "server.redeem_burst", UInt(RATE_BURST), V("5"), |s| int(s.server.redeem_burst);
+    "server.refresh_rate_per_minute", UInt(RATE_PER_MINUTE), V("60"),
+        |s| int(s.server.refresh_rate_per_minute);
+    "server.refresh_burst", UInt(RATE_BURST), V("10"), |s| int(s.server.refresh_burst);
+    "server.tls_cert_file", Path, Unset, |s| opt_path(&s.server.tls_cert_file);
+    "server.tls_key_file", Path, Unset, |s| opt_path(&s.server.tls_key_file);
+    "acl.admin_password", Secret, Unset, connection, |s| secret(&s.acl.admin_password);
+    "acl.sentinel_password", Secret, Unset, connection, |s| secret(&s.acl.sentinel_password);
+    "acl.app_password", Secret, Unset, connection, |s| secret(&s.acl.app_password);
+    "acl.monitor_password", Secret, Unset, connection, |s| secret(&s.acl.monitor_password);
+    "acl.cleanup_password", Secret, Unset, connection, |s| secret(&s.acl.cleanup_password);
+    "acl.backup_password", Secret, Unset, connection, |s| secret(&s.acl.backup_password);
 ];
 
 /// The setting with this dotted key.
@@ -280,28 +391,25 @@ pub(crate) fn spec(path: &str) -> Option<&'static KeySpec> {
     KEYS.iter().find(|k| k.path == path)
 }
 
-/// The static range of an integer key (`None` for other kinds or unknown keys).
-pub(crate) fn range(path: &str) -> Option<Range> {
-    match spec(path)?.kind {
-        Kind::UInt(range) => Some(range),
-        _ => None,
-    }
+/// The setting a `SESSIONDB_<SECTION>__<KEY>` variable names.
+pub(crate) fn spec_by_env_var(name: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|k| k.env_var() == name)
 }
 
-/// Every section (TOML table).
-pub(crate) const SECTIONS: [&str; 11] = [
-    "redis",
-    "redis.tls",
-    "embedded",
-    "session",
-    "refresh",
-    "deletion",
-    "cleanup",
-    "events",
-    "log",
-    "server",
-    "acl",
-];
+/// Every section (TOML table), derived from the keys: `redis`, `redis.tls`, ….
+pub(crate) fn sections() -> Vec<&'static str> {
+    let mut sections: Vec<&'static str> = Vec::new();
+    for k in KEYS {
+        let mut path = k.path;
+        while let Some((section, _)) = path.rsplit_once('.') {
+            if !sections.contains(&section) {
+                sections.push(section);
+            }
+            path = section;
+        }
+    }
+    sections
+}
 
 /// Whether `path` names a section (a TOML table), e.g. `redis` or `redis.tls`.
 pub(crate) fn is_section(path: &str) -> bool {
@@ -370,17 +478,35 @@ mod tests {
             );
         }
         assert!(is_section("redis") && is_section("redis.tls") && !is_section("red"));
-        for section in SECTIONS {
+        let sections = sections();
+        assert_eq!(sections.len(), 11, "{sections:?}");
+        for section in sections {
             assert!(is_section(section), "{section}");
         }
-        for k in KEYS {
-            if let Some((section, _)) = k.path.rsplit_once('.') {
-                assert!(
-                    SECTIONS.contains(&section),
-                    "{section} missing from SECTIONS"
-                );
-            }
-        }
+    }
+
+    #[test]
+    fn the_lease_default_is_the_one_derived_from_the_default_interval() {
+        let value = |key: &str| spec(key).and_then(|k| k.default.value()).unwrap();
+        let interval: u64 = value("cleanup.interval_seconds").parse().unwrap();
+        let lease: u64 = value("cleanup.lease_seconds").parse().unwrap();
+        assert_eq!(lease, (2 * interval).min(DEFAULT_LEASE_CAP));
+    }
+
+    #[test]
+    fn connection_keys_are_the_redis_address_credentials_tls_and_role_passwords() {
+        let connection: Vec<&str> = KEYS
+            .iter()
+            .filter(|k| k.connection)
+            .map(|k| k.path)
+            .collect();
+        assert!(connection.contains(&"redis.sentinel_service"));
+        assert!(connection.contains(&"redis.tls.enabled"));
+        assert!(connection.contains(&"acl.backup_password"));
+        assert!(!connection.contains(&"redis.pool_size"));
+        assert!(!connection.contains(&"redis.durability"));
+        assert!(!connection.contains(&"redis.wait_replicas"));
+        assert_eq!(connection.len(), 23, "{connection:?}");
     }
 
     #[test]

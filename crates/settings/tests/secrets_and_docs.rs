@@ -162,6 +162,22 @@ fn configuration_reference_documents_every_key() {
             info.key,
             info.allowed
         );
+        // The row's default column shows the declared default.
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", info.key)))
+            .unwrap_or_else(|| panic!("docs have no table row for {}", info.key));
+        let documented = row.split('|').nth(3).unwrap_or_default();
+        let expected = match info.default {
+            marker if marker.starts_with('(') => marker.trim_end_matches(')').to_owned(),
+            value => format!("`{value}`"),
+        };
+        assert!(
+            documented.contains(&expected),
+            "docs show the default of {} as {documented:?}, declared {}",
+            info.key,
+            info.default
+        );
     }
     for (name, _) in LEGACY_ENV_VARS {
         assert!(

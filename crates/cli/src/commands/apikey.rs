@@ -40,9 +40,9 @@ pub(crate) fn run(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitCode> {
 fn new(ctx: &Ctx, args: &NewArgs) -> anyhow::Result<ExitCode> {
     let mut scopes = Vec::new();
     for s in &args.scopes {
-        match Scope::parse(s.trim()) {
-            Some(scope) => scopes.push(scope.as_str()),
-            None => bail!(
+        match s.parse::<Scope>() {
+            Ok(scope) => scopes.push(scope.as_str()),
+            Err(_) => bail!(
                 "unknown scope {s:?}: expected sessions:read, sessions:write or sessions:admin"
             ),
         }

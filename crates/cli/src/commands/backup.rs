@@ -14,7 +14,7 @@ use sessiondb_ops::{BackupOptions, ReadFrom};
 use crate::cli::ConnectArgs;
 use crate::ctx::Ctx;
 use crate::progress::Bar;
-use crate::role::Role;
+use sessiondb_acl::Role;
 
 /// Arguments of `sessiondb backup`.
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use serde::Serialize;
+use sessiondb_acl::Role;
 use sessiondb_engine::{CleanupOptions, CleanupReport};
 
 use crate::cli::ConnectArgs;
@@ -22,7 +23,7 @@ pub(crate) struct Args {
 pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
     let loaded = ctx.load(&args.connect)?;
     let report = ctx.block_on(async {
-        let engine = loaded.engine().await?;
+        let engine = loaded.engine_as(Role::Cleanup).await?;
         let report = engine
             .cleanup(CleanupOptions {
                 ignore_lease: args.ignore_lease,

@@ -8,7 +8,7 @@ use sessiondb_ops::HealthOptions;
 
 use crate::cli::ConnectArgs;
 use crate::ctx::Ctx;
-use crate::role::Role;
+use sessiondb_acl::Role;
 
 /// Arguments of `sessiondb health`.
 #[derive(Debug, clap::Args)]

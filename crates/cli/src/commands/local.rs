@@ -56,7 +56,8 @@ pub(crate) enum LocalCommand {
     /// Force a Sentinel failover (HA only) and wait until every Sentinel
     /// confirms the new master.
     Failover,
-    /// Print the end of a node's log (`redis-0`, `sentinel-1`, `supervisor`).
+    /// Print the end of a node's log (`redis-0`, `sentinel-1`, `supervisor`,
+    /// and with monitoring `exporter-redis-0`, `prometheus`, `alertmanager`).
     Logs(LogsArgs),
     /// Run the supervisor of a stack (started by `up` and `start`).
     #[command(hide = true)]
@@ -91,6 +92,26 @@ pub(crate) struct UpArgs {
     /// Shorten Sentinel's internal timers (for tests).
     #[arg(long, hide = true)]
     pub(crate) fast_sentinel_timers: bool,
+    /// Also run one prometheus-redis-exporter per node, Prometheus with the
+    /// shipped alert rules, and Alertmanager (Debian packages
+    /// prometheus-redis-exporter, prometheus, prometheus-alertmanager).
+    /// Fixed at the first `up`.
+    #[arg(long)]
+    pub(crate) monitoring: bool,
+    /// Prometheus scrape and rule evaluation interval in seconds instead of
+    /// the shipped 15 (for tests).
+    #[arg(
+        long,
+        hide = true,
+        value_name = "SECS",
+        requires = "monitoring",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub(crate) monitoring_interval_secs: Option<u64>,
+    /// Load the alert rule files from this directory instead of the shipped
+    /// ones (for tests: copies with shorter `for:` durations).
+    #[arg(long, hide = true, value_name = "DIR", requires = "monitoring")]
+    pub(crate) monitoring_rules_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -102,7 +123,8 @@ pub(crate) struct DownArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// The node: `redis-0`, `redis-1`, …, `sentinel-0`, …, or `supervisor`.
+    /// The node: `redis-0`, `redis-1`, …, `sentinel-0`, …, `supervisor`, or a
+    /// monitoring process (`exporter-redis-0`, `prometheus`, `alertmanager`).
     pub(crate) node: String,
     /// How many lines to print.
     #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]

@@ -1,5 +1,6 @@
 //! One module per subcommand, each owning its arguments and a `run(&Ctx, Args)`.
 
+pub(crate) mod acl;
 pub(crate) mod apikey;
 pub(crate) mod backup;
 pub(crate) mod cleanup;
@@ -49,6 +50,9 @@ pub(crate) enum Command {
     RedisCli(redis_cli::Args),
     /// Run a local Redis stack (standalone or HA with Sentinel) for development.
     Local(local::LocalArgs),
+    /// Redis ACL users of the six roles: write users.acl, verify a live server.
+    #[command(subcommand)]
+    Acl(acl::Command),
 }
 
 /// Runs `command`.
@@ -66,5 +70,6 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Restore(args) => restore::run(ctx, &args),
         Command::Pitr(args) => pitr::run(ctx, &args),
         Command::RedisCli(args) => redis_cli::run(ctx, &args),
+        Command::Acl(command) => acl::run(ctx, &command),
     }
 }

@@ -11,14 +11,16 @@ use anyhow::bail;
 
 use crate::cli::ConnectArgs;
 use crate::ctx::Ctx;
-use crate::role::{self, Role};
+use sessiondb_acl::Role;
+
+use crate::role;
 
 /// Arguments of `sessiondb redis-cli`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Log in as this ACL role (its password must be configured, e.g.
     /// `MONITOR_PASSWORD`); the configured connection's user otherwise.
-    #[arg(long, value_enum, value_name = "ROLE")]
+    #[arg(long, value_parser = role::parse_role, value_name = "ROLE")]
     role: Option<Role>,
     /// Arguments for redis-cli, after `--` (e.g. `-- INFO replication`); none for an
     /// interactive prompt.
@@ -35,8 +37,8 @@ pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
         if !role::apply(&mut conn, &loaded.settings, role) {
             bail!(
                 "--role {}: {} is not set (its environment variable or the config file)",
-                role.as_str(),
-                role.password_key()
+                role.user(),
+                role.setting_key()
             );
         }
     }

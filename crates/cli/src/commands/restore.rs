@@ -11,7 +11,7 @@ use sessiondb_ops::RestoreOptions;
 use crate::cli::ConnectArgs;
 use crate::ctx::Ctx;
 use crate::progress::Bar;
-use crate::role::Role;
+use sessiondb_acl::Role;
 
 /// Arguments of `sessiondb restore`.
 #[derive(Debug, clap::Args)]

@@ -13,7 +13,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::ConnectArgs;
 use crate::ctx::{emit, Ctx};
-use crate::role::Role;
+use sessiondb_acl::Role;
 
 /// Arguments of `sessiondb stats`.
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
     let loaded = ctx.load(&args.connect)?;
-    let conn = loaded.connection(Role::Monitor)?;
+    let conn = loaded.connection(Role::Admin)?;
     let options = StatsOptions {
         cap: loaded.settings.session.max_per_user,
         top: args.top,

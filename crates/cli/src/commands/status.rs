@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::ConnectArgs;
 use crate::ctx::Ctx;
-use crate::role::Role;
+use sessiondb_acl::Role;
 
 /// Arguments of `sessiondb status`.
 #[derive(Debug, clap::Args)]

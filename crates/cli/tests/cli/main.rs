@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, unreachable_pub)] // test binary
 
+mod acl;
 mod apikey;
 mod cleanup;
 mod config;

@@ -26,15 +26,21 @@ impl Serve {
     }
 
     /// Like [`Serve::start`], with more `serve` arguments.
-    pub fn start_with(mut cmd: Command, args: &[&str]) -> Self {
+    pub fn start_with(cmd: Command, args: &[&str]) -> Self {
+        let listeners = ["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"];
+        Self::spawn(cmd, &listeners, args)
+    }
+
+    /// Like [`Serve::start_with`], but the admin listener is the one the settings
+    /// give (`server.admin_listen`).
+    pub fn start_with_settings_admin(cmd: Command, args: &[&str]) -> Self {
+        Self::spawn(cmd, &["--listen", "127.0.0.1:0"], args)
+    }
+
+    fn spawn(mut cmd: Command, listeners: &[&str], args: &[&str]) -> Self {
         let mut child = cmd
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-            ])
+            .arg("serve")
+            .args(listeners)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

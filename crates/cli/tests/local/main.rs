@@ -85,6 +85,44 @@ fn standalone_stack_keeps_data_across_stop_and_start_and_purges_cleanly() {
         "data kept"
     );
 
+    // The data node runs with the ACL roles: `cleanup --local` logs in as `cleanup`
+    // (it runs with the `app` user switched off).
+    assert_eq!(
+        stack.redis_cli(&port, &["ACL", "SETUSER", "app", "off"]),
+        "OK"
+    );
+    let mut cleanup = stack.command();
+    cleanup
+        .args(["cleanup", "--local", "--local-dir"])
+        .arg(&stack.dir);
+    support::output(cleanup)
+        .assert_code(0)
+        .assert_stdout_contains("cleanup: ok");
+    assert_eq!(
+        stack.redis_cli(&port, &["ACL", "SETUSER", "app", "on"]),
+        "OK"
+    );
+    // The stack's passwords give the same users as its own users.acl.
+    let mut generate = stack.command();
+    generate
+        .args([
+            "acl",
+            "generate",
+            "--out",
+            "-",
+            "--default-user",
+            "admin",
+            "--local",
+        ])
+        .args(["--local-dir"])
+        .arg(&stack.dir);
+    let generated = support::output(generate);
+    generated.assert_code(0);
+    assert_eq!(
+        generated.stdout,
+        std::fs::read_to_string(stack.dir.join("users.acl")).unwrap()
+    );
+
     // A node that dies is restarted by the supervisor.
     let first = stack.node_pid("redis-0");
     procfs::send_signal(first, "KILL").unwrap();
@@ -186,6 +224,19 @@ fn ha_stack_fails_over_to_a_replica_and_goes_down() {
     );
     let human = stack.run(&["failover"]);
     human.assert_code(0).assert_stdout_contains("→");
+
+    // Every node runs with the six ACL roles: after the failovers each role still
+    // does its job on the new master (the API as `app`, the replicas and Sentinels as
+    // `sentinel`) and is refused the rest.
+    let mut verify = stack.command();
+    verify
+        .args(["acl", "verify", "--all", "--local", "--local-dir"])
+        .arg(&stack.dir);
+    let verify = support::output(verify);
+    verify
+        .assert_code(0)
+        .assert_stdout_contains("ok    app       creates, reads, refreshes and revokes")
+        .assert_stdout_contains(", 0 failed");
 
     // Sentinel rewrote its config (with the passwords) during the failovers; every
     // directory holding secrets is still owner-only.

@@ -41,12 +41,20 @@ fn create_and_read_a_session(api: &str, key: &str) -> String {
 /// Starts `serve --local --local-dir <stack>` with stray settings for another Redis
 /// in its environment, and returns it with its API address and printed API key.
 fn serve_local(stack: &Stack) -> (Serve, String, String) {
+    serve_local_with(stack, Serve::start_with)
+}
+
+/// [`serve_local`], started by `start`.
+fn serve_local_with(
+    stack: &Stack,
+    start: fn(std::process::Command, &[&str]) -> Serve,
+) -> (Serve, String, String) {
     let mut cmd = stack.command();
     cmd.env("REDIS_HOST", "192.0.2.1")
         .env("SESSIONDB_REDIS__PORT", "1")
         .env("SESSIONDB_REDIS__TLS__ENABLED", "true");
     let dir = stack.dir.to_str().unwrap();
-    let mut serve = Serve::start_with(cmd, &["--local", "--local-dir", dir]);
+    let mut serve = start(cmd, &["--local", "--local-dir", dir]);
     let api = serve.url("API:");
     serve.wait_for_line("the local stack in", Duration::from_secs(5));
     let key = serve
@@ -186,4 +194,114 @@ fn serve_local_without_a_stack_exits_2_and_says_to_run_local_up() {
         .assert_code(2)
         .assert_stderr_contains("local.env does not exist")
         .assert_stderr_contains("run `sessiondb local up` first");
+}
+
+/// `GET <url>` as JSON.
+fn get_json(url: &str) -> Result<serde_json::Value, String> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        response.json().await.map_err(|e| e.to_string())
+    })
+}
+
+/// A standalone stack keeps this test light next to the HA tests of this binary; the
+/// HA stack with monitoring is exercised by the live test in crates/monitoring-tests.
+#[test]
+fn serve_local_on_a_monitoring_stack_is_scraped_by_its_prometheus() {
+    let stack = Stack::in_subdir();
+    let up = stack.run(&["up", "--monitoring", "--monitoring-interval-secs", "1"]);
+    up.assert_code(0)
+        .assert_stdout_contains("Prometheus   http://127.0.0.1:")
+        .assert_stdout_contains("Alertmanager http://127.0.0.1:");
+    let status = stack.run(&["status"]);
+    status
+        .assert_code(0)
+        .assert_stdout_contains("Monitoring:")
+        .assert_stdout_contains("exporter-redis-0");
+    let json = stack.status_json();
+    let services = json["monitoring"].as_array().unwrap();
+    let names: Vec<&str> = services
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["exporter-redis-0", "alertmanager", "prometheus"],
+        "{json}"
+    );
+    assert!(services.iter().all(|s| s["up"] == true), "{json}");
+    let prometheus = services
+        .iter()
+        .find(|s| s["name"] == "prometheus")
+        .and_then(|s| s["url"].as_str())
+        .unwrap()
+        .to_owned();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.dir.join("state.json")).unwrap())
+            .unwrap();
+    let admin = format!(
+        "127.0.0.1:{}",
+        state["topology"]["monitoring"]["sessiondb_admin_port"]
+    );
+    assert_eq!(stack.env("SESSIONDB_SERVER__ADMIN_LISTEN"), admin);
+    stack
+        .run(&["logs", "prometheus"])
+        .assert_code(0)
+        .assert_stdout_contains("Server is ready to receive web requests");
+    // The exporters get the password through the environment, not the command line.
+    let passwords: Vec<String> = stack
+        .env_vars()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("PASSWORD"))
+        .map(|(_, value)| value)
+        .collect();
+    for service in services {
+        let pid = u32::try_from(service["pid"].as_u64().unwrap()).unwrap();
+        let cmdline = sessiondb_local::stack::procfs::cmdline(pid).unwrap();
+        assert!(cmdline.contains("prometheus"), "{cmdline}");
+        assert!(
+            !passwords.iter().any(|p| cmdline.contains(p.as_str())),
+            "{} has a password on its command line",
+            service["name"]
+        );
+    }
+
+    // serve --local puts its admin listener where the stack's Prometheus scrapes.
+    let (mut serve, _api, _key) = serve_local_with(&stack, Serve::start_with_settings_admin);
+    eventually(
+        "serve to log its admin listener",
+        Duration::from_secs(10),
+        || {
+            let stderr = serve.stderr();
+            if stderr.contains(&format!("admin={admin}")) {
+                Ok(())
+            } else {
+                Err(stderr)
+            }
+        },
+    );
+    let query = format!("{prometheus}/api/v1/query?query=up%7Bjob%3D%22sessiondb%22%7D");
+    eventually(
+        "Prometheus to scrape serve",
+        Duration::from_secs(30),
+        || {
+            let value = get_json(&query)?;
+            match value["data"]["result"][0]["value"][1].as_str() {
+                Some("1") => Ok(()),
+                _ => Err(value.to_string()),
+            }
+        },
+    );
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));
+
+    let pids = stack.all_pids();
+    assert_eq!(pids.len(), 5, "supervisor, redis-0, 3 monitoring: {pids:?}");
+    stack
+        .run(&["down", "--purge"])
+        .assert_code(0)
+        .assert_stdout_contains("deleted");
+    stack.assert_all_gone(&pids);
+    assert!(!stack.dir.join("monitoring").exists());
 }

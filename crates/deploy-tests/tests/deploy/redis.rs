@@ -8,31 +8,17 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sessiondb_deploy_tests::objects::{self, containers, ContainerKind, Object};
 use sessiondb_deploy_tests::render::test_password;
 use sessiondb_local::resp::{info_field, Connection, Reply};
+use sessiondb_local::testkit::eventually;
 use sessiondb_local::{free_port, SecretString, TlsFiles};
 use tempfile::TempDir;
 
 use crate::support;
-
-/// Polls `check` until it returns `Some` or `deadline` passes.
-fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// The pods of one test: their processes are killed when it ends.
 struct Pods<'a> {
@@ -274,16 +260,14 @@ impl<'a> Pods<'a> {
             .unwrap_or_else(|e| panic!("{}: starting {}: {e}", pod.name, line[0]));
         self.running.push((pod.name.clone(), child));
         let (password, user, tls) = login;
-        let start = Instant::now();
-        while redis_cli(pod.port, password, user, tls, &["PING"]).trim() != "PONG" {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "{} never answered PING:\n{}",
-                pod.name,
-                self.log(&pod.name)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        eventually(
+            &format!("{} to answer PING", pod.name),
+            Duration::from_secs(20),
+            || match redis_cli(pod.port, password, user, tls, &["PING"]) {
+                out if out.trim() == "PONG" => Ok(()),
+                out => Err(format!("{out}\n{}", self.log(&pod.name))),
+            },
+        );
     }
 
     fn kill(&mut self, name: &str) {
@@ -420,18 +404,28 @@ fn ha_configs_elect_a_master_fail_over_and_rejoin_the_old_master_as_replica() {
         );
     }
     let first = data[0].port;
-    poll(
+    eventually(
         "the Sentinels to agree on redis-0 with 2 replicas and 2 peers",
         Duration::from_secs(30),
         || {
-            sentinels
+            let views: Vec<_> = sentinels
                 .iter()
-                .all(|s| {
-                    sentinel_master(s.port) == Some(first)
-                        && sentinel_field(s.port, "num-slaves").as_deref() == Some("2")
-                        && sentinel_field(s.port, "num-other-sentinels").as_deref() == Some("2")
+                .map(|s| {
+                    (
+                        sentinel_master(s.port),
+                        sentinel_field(s.port, "num-slaves"),
+                        sentinel_field(s.port, "num-other-sentinels"),
+                    )
                 })
+                .collect();
+            let agreed = views.iter().all(|(master, replicas, peers)| {
+                *master == Some(first)
+                    && replicas.as_deref() == Some("2")
+                    && peers.as_deref() == Some("2")
+            });
+            agreed
                 .then_some(())
+                .ok_or_else(|| format!("(master, replicas, peers) per Sentinel: {views:?}"))
         },
     );
     for pod in &data[1..] {
@@ -444,15 +438,15 @@ fn ha_configs_elect_a_master_fail_over_and_rejoin_the_old_master_as_replica() {
 
     // kill -9 the master: the Sentinels elect one of the replicas.
     pods.kill("redis-0");
-    let second = poll(
+    let second = eventually(
         "the Sentinels to fail over",
         Duration::from_secs(60),
         || {
             let masters: Vec<Option<u16>> =
                 sentinels.iter().map(|s| sentinel_master(s.port)).collect();
             match masters[0] {
-                Some(m) if m != first && masters.iter().all(|x| *x == Some(m)) => Some(m),
-                _ => None,
+                Some(m) if m != first && masters.iter().all(|x| *x == Some(m)) => Ok(m),
+                _ => Err(format!("masters per Sentinel: {masters:?}")),
             }
         },
     );
@@ -477,39 +471,40 @@ fn ha_configs_elect_a_master_fail_over_and_rejoin_the_old_master_as_replica() {
     );
     let extra = vec!["--port".to_owned(), data[0].port.to_string()];
     pods.start(&data[0], "redis", &extra, (&admin, None, false));
-    poll(
+    eventually(
         "redis-0 to replicate from the new master",
         Duration::from_secs(30),
         || {
-            let replication = info(data[0].port, "replication")?;
+            let replication = info(data[0].port, "replication").ok_or("INFO replication failed")?;
             (info_field(&replication, "role") == Some("slave")
                 && info_field(&replication, "master_port") == Some(second.to_string().as_str())
                 && info_field(&replication, "master_link_status") == Some("up"))
             .then_some(())
+            .ok_or(replication)
         },
     );
     let secret = SecretString::from(admin);
     // min-replicas-to-write 1: the new master takes writes once a replica has
     // reconnected to it and acknowledged (Sentinel reconfigures them one by one).
-    poll(
+    eventually(
         "the new master to accept writes (it has replicas)",
         Duration::from_secs(30),
         || {
             Connection::open("127.0.0.1", second, Some(&secret))
-                .ok()?
-                .call(&["SET", "sdb:deploy-test", "written after the failover"])
-                .ok()
+                .and_then(|mut c| c.call(&["SET", "sdb:deploy-test", "written after the failover"]))
+                .map_err(|e| e.to_string())
         },
     );
-    poll(
+    eventually(
         "the write to reach the old master",
         Duration::from_secs(10),
         || {
             let reply = Connection::open("127.0.0.1", data[0].port, Some(&secret))
-                .ok()?
-                .call(&["GET", "sdb:deploy-test"])
-                .ok()?;
-            (reply.text() == Some("written after the failover")).then_some(())
+                .and_then(|mut c| c.call(&["GET", "sdb:deploy-test"]))
+                .map_err(|e| e.to_string())?;
+            (reply.text() == Some("written after the failover"))
+                .then_some(())
+                .ok_or(format!("GET answered {reply:?}"))
         },
     );
 }
@@ -552,7 +547,7 @@ fn production_configs_replicate_and_monitor_over_tls_with_acl_users() {
             pod.name
         );
     }
-    poll(
+    eventually(
         "redis-1 to replicate over TLS as the sentinel user",
         Duration::from_secs(20),
         || {
@@ -563,7 +558,9 @@ fn production_configs_replicate_and_monitor_over_tls_with_acl_users() {
                 true,
                 &["INFO", "replication"],
             );
-            (out.contains("role:slave") && out.contains("master_link_status:up")).then_some(())
+            (out.contains("role:slave") && out.contains("master_link_status:up"))
+                .then_some(())
+                .ok_or(out)
         },
     );
     let app = test_password("APP_PASSWORD");
@@ -590,7 +587,7 @@ fn production_configs_replicate_and_monitor_over_tls_with_acl_users() {
     pods.init(&sentinel, "init-config");
     let extra = vec!["--tls-port".to_owned(), sentinel.port.to_string()];
     pods.start(&sentinel, "sentinel", &extra, (&sentinel_pass, None, true));
-    poll(
+    eventually(
         "the Sentinel to see the master and its replica over TLS",
         Duration::from_secs(20),
         || {
@@ -603,10 +600,10 @@ fn production_configs_replicate_and_monitor_over_tls_with_acl_users() {
             );
             let lines: Vec<&str> = out.lines().collect();
             let field = |f: &str| lines.windows(2).find(|w| w[0] == f).map(|w| w[1]);
-            (field("port") == Some(data[0].port.to_string().as_str())
+            let seen = field("port") == Some(data[0].port.to_string().as_str())
                 && field("num-slaves") == Some("1")
-                && field("flags") == Some("master"))
-            .then_some(())
+                && field("flags") == Some("master");
+            seen.then_some(()).ok_or(out.clone())
         },
     );
 }

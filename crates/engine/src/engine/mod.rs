@@ -130,9 +130,21 @@ impl Engine {
         self.inner.events.dropped()
     }
 
-    /// The underlying connection pool, for operations tooling (status, backup, tests).
-    pub fn pool(&self) -> &Pool {
-        self.inner.store.pool()
+    /// The data nodes this engine's connections are open to, as `(host, port)`, sorted
+    /// and without repeats: under Sentinel, the master it follows. Operations tooling
+    /// that needs its own connections uses [`crate::admin::connect`].
+    pub fn connected_servers(&self) -> Vec<(String, u16)> {
+        let mut servers: Vec<(String, u16)> = self
+            .inner
+            .store
+            .pool()
+            .active_connections()
+            .into_iter()
+            .map(|s| (s.host.to_string(), s.port))
+            .collect();
+        servers.sort();
+        servers.dedup();
+        servers
     }
 
     /// Closes every connection.

@@ -34,8 +34,7 @@ async fn evict_lru_revokes_least_recently_used_and_names_it(ctx: Ctx) -> CaseRes
         created.push(engine.create(new_session("alice")).await?);
     }
     // Use the first and the last so the second becomes least recently used.
-    ctx.wait_until(&engine, created[2].times.created_at.0 + 2)
-        .await?;
+    ctx.wait_until(created[2].times.created_at.0 + 2).await?;
     engine.get(&created[0].session_token, true).await?;
     engine.get(&created[2].session_token, true).await?;
     let fourth = engine.create(new_session("alice")).await?;
@@ -68,13 +67,13 @@ async fn reject_fails_and_changes_nothing(ctx: Ctx) -> CaseResult {
         .await?;
     let a = engine.create(new_session("bob")).await?;
     let b = engine.create(new_session("bob")).await?;
-    let before = ctx.dump(&engine).await?;
+    let before = ctx.dump().await?;
     ensure!(matches!(
         engine.create(new_session("bob")).await,
         Err(Error::SessionLimitReached)
     ));
     ensure!(
-        ctx.dump(&engine).await? == before,
+        ctx.dump().await? == before,
         "a rejected create changed Redis"
     );
     for c in [&a, &b] {
@@ -97,7 +96,7 @@ async fn ended_logins_do_not_count_against_cap(ctx: Ctx) -> CaseResult {
     engine.create(new_session("dave")).await?;
     let last = engine.create(new_session("dave")).await?;
     ensure!(engine.create(new_session("dave")).await.is_err());
-    ctx.wait_until(&engine, last.refresh_expires_at.0).await?;
+    ctx.wait_until(last.refresh_expires_at.0).await?;
     let fresh = engine.create(new_session("dave")).await?;
     ensure!(fresh.evicted.is_empty());
     engine.create(new_session("dave")).await?;
@@ -120,7 +119,7 @@ async fn idle_sessions_with_live_families_count_against_cap(ctx: Ctx) -> CaseRes
         })
         .await?;
     let idle = engine.create(new_session("dora")).await?;
-    ctx.wait_until(&engine, idle.times.expires_at.0).await?;
+    ctx.wait_until(idle.times.expires_at.0).await?;
     ensure!(engine.get(&idle.session_token, false).await.is_err());
     engine.create(new_session("dora")).await?;
     ensure!(
@@ -138,7 +137,7 @@ async fn idle_sessions_with_live_families_count_against_cap(ctx: Ctx) -> CaseRes
         })
         .await?;
     let idle = lru.create(new_session("dora")).await?;
-    ctx.wait_until(&lru, idle.times.expires_at.0).await?;
+    ctx.wait_until(idle.times.expires_at.0).await?;
     let live = lru.create(new_session("dora")).await?;
     let third = lru.create(new_session("dora")).await?;
     ensure!(

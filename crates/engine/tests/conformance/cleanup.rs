@@ -20,11 +20,12 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-async fn index_entries(ctx: &Ctx, engine: &Engine) -> anyhow::Result<u64> {
+async fn index_entries(ctx: &Ctx) -> anyhow::Result<u64> {
+    let redis = ctx.redis().await?;
     let mut total = 0;
     for key in ctx.keys()? {
         if key.contains(":u:") {
-            total += engine.pool().next().zcard::<u64, _>(key.as_str()).await?;
+            total += redis.zcard::<u64, _>(key.as_str()).await?;
         }
     }
     Ok(total)
@@ -47,9 +48,8 @@ async fn cleanup_removes_only_expired_index_entries(ctx: Ctx) -> CaseResult {
             .await?;
     }
     let last_short = last_short.expect("created");
-    ensure!(index_entries(&ctx, &engine).await? == 12);
-    ctx.wait_until(&engine, last_short.refresh_expires_at.0)
-        .await?;
+    ensure!(index_entries(&ctx).await? == 12);
+    ctx.wait_until(last_short.refresh_expires_at.0).await?;
     ensure!(engine.last_job_runs().await?.cleanup.is_none());
     let report = engine.cleanup(CleanupOptions::default()).await?;
     ensure!(report.ran);
@@ -63,7 +63,7 @@ async fn cleanup_removes_only_expired_index_entries(ctx: Ctx) -> CaseResult {
         "active {}",
         report.active_sessions
     );
-    ensure!(index_entries(&ctx, &engine).await? == 6);
+    ensure!(index_entries(&ctx).await? == 6);
     ensure!(engine.active_sessions().await? == 6);
     engine.flush_events().await;
     Ok(())
@@ -74,7 +74,7 @@ async fn cleanup_does_nothing_when_nothing_is_due(ctx: Ctx) -> CaseResult {
     for i in 0..20 {
         engine.create(new_session(&format!("u{i}"))).await?;
     }
-    let before = ctx.dump(&engine).await?;
+    let before = ctx.dump().await?;
     let report = engine.cleanup(CleanupOptions::default()).await?;
     ensure!(
         report.ran && report.removed == 0 && report.users_visited == 0,
@@ -82,7 +82,7 @@ async fn cleanup_does_nothing_when_nothing_is_due(ctx: Ctx) -> CaseResult {
     );
     ensure!(report.active_sessions == 20);
     ensure!(
-        ctx.dump(&engine).await? == before,
+        ctx.dump().await? == before,
         "a pass with nothing due wrote nothing"
     );
     Ok(())
@@ -91,9 +91,8 @@ async fn cleanup_does_nothing_when_nothing_is_due(ctx: Ctx) -> CaseResult {
 async fn cleanup_lease_lets_one_instance_clean_at_a_time(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine().await?;
     let lease = format!("{}:cleanup:lease", ctx.prefix);
-    let _: () = engine
-        .pool()
-        .next()
+    let redis = ctx.redis().await?;
+    let _: () = redis
         .set(
             lease.as_str(),
             "other-instance",
@@ -108,14 +107,14 @@ async fn cleanup_lease_lets_one_instance_clean_at_a_time(ctx: Ctx) -> CaseResult
         .cleanup(CleanupOptions { ignore_lease: true })
         .await?;
     ensure!(forced.ran);
-    let holder: String = engine.pool().next().get(lease.as_str()).await?;
+    let holder: String = redis.get(lease.as_str()).await?;
     ensure!(
         holder == "other-instance",
         "a forced run never releases another's lease"
     );
-    let _: () = engine.pool().next().del(lease.as_str()).await?;
+    let _: () = redis.del(lease.as_str()).await?;
     ensure!(engine.cleanup(CleanupOptions::default()).await?.ran);
-    let left: Option<String> = engine.pool().next().get(lease.as_str()).await?;
+    let left: Option<String> = redis.get(lease.as_str()).await?;
     ensure!(left.is_none(), "the lease is released after a pass");
     Ok(())
 }
@@ -127,9 +126,9 @@ async fn lifecycle_events_reach_the_stream_without_secrets(ctx: Ctx) -> CaseResu
     engine.revoke(&refreshed.session_token).await?;
     engine.flush_events().await;
     let stream = format!("{}:events", ctx.prefix);
-    let entries: Vec<(String, std::collections::HashMap<String, String>)> = engine
-        .pool()
-        .next()
+    let entries: Vec<(String, std::collections::HashMap<String, String>)> = ctx
+        .redis()
+        .await?
         .xrange(stream.as_str(), "-", "+", None)
         .await?;
     let kinds: Vec<&str> = entries.iter().map(|(_, f)| f["type"].as_str()).collect();
@@ -151,9 +150,9 @@ async fn stream_events(
 ) -> anyhow::Result<Vec<(String, String, String)>> {
     engine.flush_events().await;
     let stream = format!("{}:events", ctx.prefix);
-    let entries: Vec<(String, std::collections::HashMap<String, String>)> = engine
-        .pool()
-        .next()
+    let entries: Vec<(String, std::collections::HashMap<String, String>)> = ctx
+        .redis()
+        .await?
         .xrange(stream.as_str(), "-", "+", None)
         .await?;
     Ok(entries
@@ -192,10 +191,10 @@ async fn a_backlog_larger_than_one_call_drains_with_one_event_per_login(ctx: Ctx
         last = Some(created);
     }
     let last = last.expect("created");
-    ctx.wait_until(&engine, last.refresh_expires_at.0).await?;
+    ctx.wait_until(last.refresh_expires_at.0).await?;
     let report = engine.cleanup(CleanupOptions::default()).await?;
     ensure!(report.removed == 24, "{report:?}");
-    ensure!(index_entries(&ctx, &engine).await? == 0);
+    ensure!(index_entries(&ctx).await? == 0);
     ensure!(engine.active_sessions().await? == 0);
     let expired: std::collections::BTreeSet<String> = stream_events(&ctx, &engine)
         .await?
@@ -218,7 +217,7 @@ async fn ends_noticed_before_cleanup_yield_their_events_once(ctx: Ctx) -> CaseRe
     let engine = ctx.engine_with(short_logins).await?;
     let first = engine.create(new_session("jane")).await?;
     let second = engine.create(new_session("jane")).await?;
-    ctx.wait_until(&engine, second.refresh_expires_at.0).await?;
+    ctx.wait_until(second.refresh_expires_at.0).await?;
     // A login that stays live through the pass that follows.
     ctx.engine().await?.create(new_session("jane")).await?;
     let report = engine.cleanup(CleanupOptions::default()).await?;

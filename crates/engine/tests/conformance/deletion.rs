@@ -119,7 +119,7 @@ async fn unknown_forged_and_expired_tokens_are_not_found(ctx: Ctx) -> CaseResult
         engine.redeem_deletion_token(&forged).await,
         Err(Error::TokenNotFound)
     ));
-    ctx.wait_until(&engine, issued.expires_at.0).await?;
+    ctx.wait_until(issued.expires_at.0).await?;
     ensure!(matches!(
         engine.redeem_deletion_token(&issued.token).await,
         Err(Error::TokenNotFound)

@@ -86,7 +86,7 @@ async fn refresh_after_session_expired_carries_the_latest_data(ctx: Ctx) -> Case
         .await?
         .times
         .expires_at;
-    ctx.wait_until(&engine, expiry.0).await?;
+    ctx.wait_until(expiry.0).await?;
     ensure!(engine.get(&created.session_token, false).await.is_err());
     let r = engine.refresh(&created.refresh_token).await?;
     let s = engine.get(&r.session_token, false).await?;
@@ -111,7 +111,7 @@ async fn refresh_never_rolls_back_a_demotion(ctx: Ctx) -> CaseResult {
     let updated = engine
         .replace_data(&created.session_token, &demoted, None)
         .await?;
-    ctx.wait_until(&engine, updated.expires_at.0).await?;
+    ctx.wait_until(updated.expires_at.0).await?;
     let r = engine.refresh(&created.refresh_token).await?;
     let after = engine.get(&r.session_token, false).await?;
     ensure!(after.data == demoted, "rolled back to {:?}", after.data);
@@ -166,8 +166,8 @@ async fn refresh_with_previous_token_after_grace_revokes_family(ctx: Ctx) -> Cas
     let created = engine.create(new_session("erin")).await?;
     let other = engine.create(new_session("erin")).await?;
     let first = engine.refresh(&created.refresh_token).await?;
-    let rotated_by = ctx.redis_now(&engine).await?;
-    ctx.wait_until(&engine, rotated_by + 300).await?;
+    let rotated_by = ctx.redis_now().await?;
+    ctx.wait_until(rotated_by + 300).await?;
 
     ensure!(matches!(
         engine.refresh(&created.refresh_token).await,
@@ -260,8 +260,7 @@ async fn expired_family_is_invalid_grant(ctx: Ctx) -> CaseResult {
         .engine_with(|c| c.refresh.ttl = Duration::from_millis(500))
         .await?;
     let created = engine.create(new_session("judy")).await?;
-    ctx.wait_until(&engine, created.refresh_expires_at.0)
-        .await?;
+    ctx.wait_until(created.refresh_expires_at.0).await?;
     ensure!(matches!(
         engine.refresh(&created.refresh_token).await,
         Err(Error::InvalidGrant)
@@ -271,8 +270,8 @@ async fn expired_family_is_invalid_grant(ctx: Ctx) -> CaseResult {
         .await?;
     let created = idle.create(new_session("judy")).await?;
     let r = idle.refresh(&created.refresh_token).await?;
-    let used = ctx.redis_now(&idle).await?;
-    ctx.wait_until(&idle, used + 300).await?;
+    let used = ctx.redis_now().await?;
+    ctx.wait_until(used + 300).await?;
     ensure!(
         matches!(
             idle.refresh(&r.refresh_token).await,
@@ -294,8 +293,8 @@ async fn reuse_scope_user_revokes_every_session_of_the_user(ctx: Ctx) -> CaseRes
     let laptop = engine.create(new_session("ken")).await?;
     let bystander = engine.create(new_session("leo")).await?;
     let r = engine.refresh(&victim.refresh_token).await?;
-    let t = ctx.redis_now(&engine).await?;
-    ctx.wait_until(&engine, t + 1).await?;
+    let t = ctx.redis_now().await?;
+    ctx.wait_until(t + 1).await?;
     ensure!(matches!(
         engine.refresh(&victim.refresh_token).await,
         Err(Error::ReuseDetected)
@@ -320,7 +319,7 @@ async fn refresh_needs_no_room_under_the_cap(ctx: Ctx) -> CaseResult {
         .await?;
     let a = engine.create(new_session("mallory")).await?;
     let r = engine.refresh(&a.refresh_token).await?;
-    ctx.wait_until(&engine, r.expires_at.0).await?;
+    ctx.wait_until(r.expires_at.0).await?;
     let mut long = new_session("mallory");
     long.idle_ttl = Some(Duration::from_secs(600));
     engine.create(long).await?;

@@ -45,7 +45,7 @@ async fn redis_holds_no_token_in_clear(ctx: Ctx) -> CaseResult {
         );
     }
     engine.flush_events().await;
-    let dump = ctx.dump(&engine).await?;
+    let dump = ctx.dump().await?;
     ensure!(
         dump.len() > 1000,
         "the dump saw the data: {} bytes",

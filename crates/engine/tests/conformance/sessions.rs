@@ -8,7 +8,9 @@ use serde_json::json;
 use sessiondb_engine::{Error, SessionMetadata, SessionToken};
 
 use crate::cases;
-use crate::support::{eventually, new_session, short_lived, user, Case, CaseResult, Ctx};
+use sessiondb_local::testkit::eventually_async;
+
+use crate::support::{new_session, short_lived, user, Case, CaseResult, Ctx};
 
 pub fn cases() -> Vec<Case> {
     cases![
@@ -112,8 +114,7 @@ async fn get_with_touch_slides_idle_expiry_at_most_once_per_interval(ctx: Ctx) -
     let throttled = ctx.engine().await?;
     let created = throttled.create(new_session("dave")).await?;
     let before = created.times.expires_at;
-    ctx.wait_until(&throttled, created.times.created_at.0 + 5)
-        .await?;
+    ctx.wait_until(created.times.created_at.0 + 5).await?;
     let read = throttled.get(&created.session_token, true).await?;
     ensure!(
         read.times.expires_at == before,
@@ -138,16 +139,12 @@ async fn get_without_touch_never_writes(ctx: Ctx) -> CaseResult {
         .engine_with(|c| c.session.touch_interval = Duration::ZERO)
         .await?;
     let created = engine.create(new_session("erin")).await?;
-    let before = ctx.dump(&engine).await?;
-    ctx.wait_until(&engine, created.times.created_at.0 + 5)
-        .await?;
+    let before = ctx.dump().await?;
+    ctx.wait_until(created.times.created_at.0 + 5).await?;
     for _ in 0..5 {
         engine.get(&created.session_token, false).await?;
     }
-    ensure!(
-        ctx.dump(&engine).await? == before,
-        "touch=false changed Redis"
-    );
+    ensure!(ctx.dump().await? == before, "touch=false changed Redis");
     Ok(())
 }
 
@@ -155,18 +152,18 @@ async fn idle_timeout_ends_the_session(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine_with(short_lived).await?;
     let created = engine.create(new_session("frank")).await?;
     ensure!(engine.get(&created.session_token, false).await.is_ok());
-    eventually(
-        Duration::from_secs(10),
+    eventually_async(
         "the idle session expires",
+        Duration::from_secs(10),
         || async {
-            Ok(matches!(
-                engine.get(&created.session_token, false).await,
-                Err(Error::SessionNotFound)
-            ))
+            match engine.get(&created.session_token, false).await {
+                Err(Error::SessionNotFound) => Ok(()),
+                other => Err(format!("get returned {:?}", other.map(|_| "a session"))),
+            }
         },
     )
-    .await?;
-    ensure!(ctx.redis_now(&engine).await? >= created.times.expires_at.0);
+    .await;
+    ensure!(ctx.redis_now().await? >= created.times.expires_at.0);
     Ok(())
 }
 
@@ -194,7 +191,7 @@ async fn absolute_timeout_is_never_extended(ctx: Ctx) -> CaseResult {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let now = ctx.redis_now(&engine).await?;
+    let now = ctx.redis_now().await?;
     ensure!(
         now >= absolute.0,
         "ended at the absolute expiry, not before: {now} < {absolute:?}"
@@ -437,7 +434,7 @@ async fn expired_session_is_never_resurrected_by_update_or_touch(ctx: Ctx) -> Ca
         })
         .await?;
     let created = engine.create(new_session("peggy")).await?;
-    ctx.wait_until(&engine, created.times.expires_at.0).await?;
+    ctx.wait_until(created.times.expires_at.0).await?;
     ensure!(engine.update_keeps_dead(&created.session_token).await);
     ensure!(engine.list(&user("peggy")).await?.is_empty());
     Ok(())
@@ -530,7 +527,7 @@ async fn list_shows_only_live_sessions_without_tokens(ctx: Ctx) -> CaseResult {
     let revoked = engine.create(long).await?;
     let short = engine.create(new_session("victor")).await?;
     engine.revoke(&revoked.session_token).await?;
-    ctx.wait_until(&engine, short.times.expires_at.0).await?;
+    ctx.wait_until(short.times.expires_at.0).await?;
     let listed = engine.list(&user("victor")).await?;
     ensure!(
         listed.len() == 1 && listed[0].id == kept.session_id,
@@ -556,18 +553,22 @@ async fn list_from_replicas_converges_to_the_masters_listing(ctx: Ctx) -> CaseRe
     let revoked = preferring.create(long).await?;
     let short = preferring.create(new_session("xavier")).await?;
     preferring.revoke(&revoked.session_token).await?;
-    ctx.wait_until(&on_master, short.times.expires_at.0).await?;
+    ctx.wait_until(short.times.expires_at.0).await?;
 
     let expected = serde_json::to_value(on_master.list(&user("xavier")).await?)?;
     ensure!(
         expected.as_array().map(Vec::len) == Some(1),
         "the master lists only the kept session: {expected}"
     );
-    eventually(Duration::from_secs(10), "the listings agree", || async {
+    eventually_async("the listings agree", Duration::from_secs(10), || async {
         let listed = serde_json::to_value(preferring.list(&user("xavier")).await?)?;
-        Ok(listed == expected)
+        if listed == expected {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("the replica lists {listed}"))
+        }
     })
-    .await?;
+    .await;
 
     let mut data = serde_json::Map::new();
     data.insert("step".into(), 2.into());
@@ -590,7 +591,7 @@ async fn scripts_reload_after_script_cache_flush(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine().await?;
     let created = engine.create(new_session("walter")).await?;
     let _: () =
-        fred::interfaces::LuaInterface::script_flush_cluster(engine.pool().next(), false).await?;
+        fred::interfaces::LuaInterface::script_flush_cluster(&ctx.redis().await?, false).await?;
     ensure!(
         engine.get(&created.session_token, false).await.is_ok(),
         "NOSCRIPT reloads"

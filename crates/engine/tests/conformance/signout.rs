@@ -48,7 +48,7 @@ async fn revoke_by_id_after_a_refresh_ends_the_family(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine_with(short_lived).await?;
     let created = engine.create(new_session("bob")).await?;
     let r = engine.refresh(&created.refresh_token).await?;
-    ctx.wait_until(&engine, r.expires_at.0).await?;
+    ctx.wait_until(r.expires_at.0).await?;
     engine
         .revoke_by_id(&user("bob"), &created.session_id)
         .await?;
@@ -102,7 +102,7 @@ async fn deletion_token_survives_a_refresh_and_an_idle_timeout(ctx: Ctx) -> Case
         })
         .await?;
     let r = engine.refresh(&created.refresh_token).await?;
-    ctx.wait_until(&engine, r.expires_at.0).await?;
+    ctx.wait_until(r.expires_at.0).await?;
     ensure!(engine.get(&r.session_token, false).await.is_err());
     let redeemed = engine.redeem_deletion_token(&issued.token).await?;
     ensure!(

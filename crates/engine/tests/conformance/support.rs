@@ -5,11 +5,12 @@ use std::pin::Pin;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use fred::prelude::*;
 use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig, TlsConfig, Topology};
+use sessiondb_local::testkit::eventually_async;
 use sessiondb_local::{
     free_port, RedisCluster, RedisOptions, RedisServer, SentinelOptions, SentinelTopology, TlsFiles,
 };
@@ -168,6 +169,9 @@ pub struct Ctx {
     pub topo: Topo,
     pub backend: Arc<Backend>,
     pub prefix: String,
+    /// A connection of the test's own for reading Redis beside the engine, opened on
+    /// first use.
+    redis: tokio::sync::OnceCell<Pool>,
 }
 
 impl Ctx {
@@ -182,7 +186,19 @@ impl Ctx {
             topo,
             backend,
             prefix: format!("t{n}-{}-{hint}", topo.name()),
+            redis: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// A client of the test's own connection to the topology (the engine's way to
+    /// reach it, `sessiondb_engine::admin::connect`), for commands beside the engine.
+    pub async fn redis(&self) -> anyhow::Result<Client> {
+        let pool = self
+            .redis
+            .get_or_try_init(|| sessiondb_engine::admin::connect(&self.backend.connection, 1))
+            .await
+            .context("connecting the test's own client")?;
+        Ok(pool.next().clone())
     }
 
     /// The configuration every test starts from: the defaults with this test's prefix.
@@ -256,8 +272,8 @@ impl Ctx {
 
     /// The session data under the test's prefix, as text: every key and value except
     /// the time of the last cleanup pass (a job marker, not data).
-    pub async fn dump(&self, engine: &Engine) -> anyhow::Result<String> {
-        let client = engine.pool().next();
+    pub async fn dump(&self) -> anyhow::Result<String> {
+        let client = self.redis().await?;
         let mut out = String::new();
         let marker = format!("{}:cleanup:last", self.prefix);
         for key in self.keys()?.into_iter().filter(|k| *k != marker) {
@@ -299,43 +315,28 @@ impl Ctx {
     }
 
     /// Redis's clock, in milliseconds.
-    pub async fn redis_now(&self, engine: &Engine) -> anyhow::Result<u64> {
-        let (secs, micros): (u64, u64) = engine
-            .pool()
-            .next()
+    pub async fn redis_now(&self) -> anyhow::Result<u64> {
+        let (secs, micros): (u64, u64) = self
+            .redis()
+            .await?
             .custom(fred::cmd!("TIME"), Vec::<String>::new())
             .await?;
         Ok(secs * 1000 + micros / 1000)
     }
 
     /// Polls Redis's clock until it passes `at_ms` (bounded by a deadline).
-    pub async fn wait_until(&self, engine: &Engine, at_ms: u64) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.redis_now(engine).await? <= at_ms {
-            if Instant::now() > deadline {
-                bail!("Redis clock did not pass {at_ms} in time");
+    pub async fn wait_until(&self, at_ms: u64) -> anyhow::Result<()> {
+        let what = format!("Redis's clock to pass {at_ms}");
+        eventually_async(&what, Duration::from_secs(30), || async {
+            let now = self.redis_now().await?;
+            if now > at_ms {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("Redis's clock at {now}"))
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
         Ok(())
-    }
-}
-
-/// Polls `check` until it returns true, failing after `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check().await? {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("timed out waiting until {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::{assert_problem, eventually, spawn_app};
+use sessiondb_local::testkit::eventually_async;
+
+use crate::helpers::{assert_problem, spawn_app};
 
 #[tokio::test]
 async fn healthz_is_200() {
@@ -39,8 +41,11 @@ async fn readyz_follows_redis_without_restarting_the_server() {
     assert_eq!(ready().await, 200);
 
     tokio::task::block_in_place(|| app.redis.stop()).expect("stop redis");
-    eventually(Duration::from_secs(10), "readyz reports 503", || async {
-        ready().await == 503
+    eventually_async("readyz reports 503", Duration::from_secs(10), || async {
+        let status = ready().await;
+        (status == 503)
+            .then_some(())
+            .ok_or(format!("status {status}"))
     })
     .await;
     let response = app
@@ -53,10 +58,15 @@ async fn readyz_follows_redis_without_restarting_the_server() {
     assert_problem(response, 503, "backend_unavailable").await;
 
     tokio::task::block_in_place(|| app.redis.restart()).expect("restart redis");
-    eventually(
-        Duration::from_secs(15),
+    eventually_async(
         "readyz reports 200 again",
-        || async { ready().await == 200 },
+        Duration::from_secs(15),
+        || async {
+            let status = ready().await;
+            (status == 200)
+                .then_some(())
+                .ok_or(format!("status {status}"))
+        },
     )
     .await;
     // And the API works again (scripts reloaded into the fresh server).

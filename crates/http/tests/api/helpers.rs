@@ -1,10 +1,9 @@
 //! `spawn_app()`: a real Redis (its own `redis-server`), an engine with its own key
 //! prefix, and the HTTP server on free ports; plus typed request helpers.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder, Response};
 use serde::Deserialize;
@@ -348,19 +347,6 @@ pub(crate) async fn assert_problem(response: Response, status: u16, code: &str) 
     assert!(!header_request_id.is_empty(), "X-Request-Id header");
     assert_eq!(body["request_id"], header_request_id, "{body}");
     body
-}
-
-/// Polls `check` until it returns true, failing after `timeout`.
-pub(crate) async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// Checks the RFC 3339 UTC millisecond format: `2025-01-31T23:59:59.123Z`.

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::{eventually, spawn_app};
+use sessiondb_local::testkit::eventually_async;
+
+use crate::helpers::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_completes_the_in_flight_request_and_run_returns() {
@@ -28,13 +30,15 @@ async fn shutdown_completes_the_in_flight_request_and_run_returns() {
                 .map(|r| r.status().as_u16())
         })
     };
-    eventually(
-        Duration::from_secs(5),
+    eventually_async(
         "the request is in flight",
+        Duration::from_secs(5),
         || async {
-            app.metrics_text()
-                .await
+            let metrics = app.metrics_text().await;
+            metrics
                 .contains("sessiondb_http_requests_in_flight 1")
+                .then_some(())
+                .ok_or_else(|| "no request in flight".to_owned())
         },
     )
     .await;

@@ -228,7 +228,8 @@ pub enum PurgeOutcome {
     KeptOtherFiles,
 }
 
-/// Deletes a stopped stack: the node directories, `local.env`,
+/// Deletes a stopped stack: the node directories, `monitoring/` (the
+/// exporters', Prometheus's and Alertmanager's data and logs), `local.env`, `users.acl`,
 /// `supervisor.log` and finally `state.json`; then the directory itself if
 /// nothing else is left in it. Only what the stack created is deleted, so a
 /// mistaken `--dir` never wipes unrelated files.
@@ -255,7 +256,9 @@ pub fn purge(dir: &StackDir) -> Result<PurgeOutcome, StackError> {
     for node in &state.topology.nodes {
         remove_dir(dir.node_dir(&node.name))?;
     }
+    remove_dir(super::monitoring::monitoring_dir(dir))?;
     remove_file(dir.env_file())?;
+    remove_file(dir.acl_file())?;
     remove_file(dir.supervisor_log())?;
     remove_file(dir.state_file())?;
     match std::fs::remove_dir(dir.root()) {

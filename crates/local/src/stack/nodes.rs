@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
+use sessiondb_acl::Role;
+
+use super::monitoring::{self, ServiceKind, ServiceSpec};
 use super::secrets::StackPasswords;
+use super::service::{Service, ServiceCommand};
 use super::state::StackDir;
 use super::topology::{NodeKind, NodeSpec, StackMode, Topology};
 use super::StackError;
@@ -123,6 +127,11 @@ impl Launch<'_> {
             dir: Some(self.dir.node_dir(&spec.name)),
             port: Some(spec.port),
             launcher: self.launcher.to_vec(),
+            acl_file: Some(self.dir.acl_file()),
+            master_user: Some((
+                Role::Sentinel.user().to_owned(),
+                self.passwords.sentinel.clone(),
+            )),
             ..RedisOptions::default()
         };
         let server = RedisServer::start(options)?;
@@ -141,8 +150,9 @@ impl Launch<'_> {
             quorum: self.topology.quorum,
             down_after_ms: self.topology.down_after_ms,
             failover_timeout_ms: self.topology.failover_timeout_ms,
-            data_password: Some(&self.passwords.admin),
-            sentinel_password: None,
+            data_user: Some(Role::Sentinel.user()),
+            data_password: Some(&self.passwords.sentinel),
+            sentinel_password: Some(&self.passwords.sentinel),
             launcher: self.launcher,
             dir: Some(self.dir.node_dir(&spec.name)),
             port: Some(spec.port),
@@ -152,6 +162,39 @@ impl Launch<'_> {
             sentinel.speed_up_timers()?;
         }
         Ok(Node::new(spec, Guard::Sentinel(sentinel)))
+    }
+}
+
+impl Launch<'_> {
+    /// Starts monitoring process `service` of `spec`; waits until it
+    /// answers over HTTP. The exporter of a data node gets its credentials
+    /// through the environment, never on its command line.
+    pub(crate) fn start_service(&self, service: ServiceSpec) -> Result<Service, StackError> {
+        let binary = crate::monitoring_binary(service.binary())?;
+        let args = monitoring::service_args(self.dir, self.topology, &service)?;
+        let mut secret_env = Vec::new();
+        let mut env = Vec::new();
+        if service.kind == ServiceKind::Exporter {
+            let node = service.node.as_deref().and_then(|n| self.topology.node(n));
+            if let Some((user, password)) =
+                node.and_then(|n| monitoring::exporter_credentials(n, self.passwords))
+            {
+                secret_env.push(("REDIS_PASSWORD", password.clone()));
+                if let Some(user) = user {
+                    env.push(("REDIS_USER", user.to_owned()));
+                }
+            }
+        }
+        let command = ServiceCommand {
+            binary,
+            args,
+            secret_env,
+            env,
+            dir: monitoring::service_dir(self.dir, &service),
+            log: monitoring::service_log(self.dir, &service),
+            launcher: self.launcher.to_vec(),
+        };
+        Service::start(service, command)
     }
 }
 

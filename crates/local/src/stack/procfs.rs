@@ -60,6 +60,13 @@ pub fn is_redis_on_port(pid: u32, port: u16) -> bool {
         && cmdline(pid).is_some_and(|c| c.contains("redis") && c.contains(&format!(":{port}")))
 }
 
+/// True when `pid` is alive and runs `program` with `:<port>` on its
+/// command line (a monitoring process of a stack).
+pub fn is_program_on_port(pid: u32, program: &str, port: u16) -> bool {
+    is_alive(pid)
+        && cmdline(pid).is_some_and(|c| c.contains(program) && c.contains(&format!(":{port}")))
+}
+
 /// True when `pid` is alive and started at `started` (see [`start_time`]),
 /// i.e. it is still the same process and not one that reused its pid.
 pub fn is_same_process(pid: u32, started: u64) -> bool {

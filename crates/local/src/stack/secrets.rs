@@ -10,40 +10,34 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
+use sessiondb_acl::Role;
 
 use super::state::write_atomically;
 use super::topology::Topology;
 use super::StackError;
 
 /// The environment variables of the six roles, as named by the original
-/// shell deployment, in the order they are written.
-pub const PASSWORD_VARIABLES: [&str; 6] = [
-    "REDIS_PASSWORD",
-    "SENTINEL_PASSWORD",
-    "APP_PASSWORD",
-    "MONITOR_PASSWORD",
-    "CLEANUP_PASSWORD",
-    "BACKUP_PASSWORD",
-];
+/// shell deployment, in the order they are written (the role table's order).
+pub use sessiondb_acl::PASSWORD_VARIABLES;
 
 /// Random bytes per generated password (256 bits, 64 hex characters).
 const PASSWORD_BYTES: usize = 32;
 
-/// Passwords of the six Redis ACL roles. `Debug` shows no secrets.
+/// Passwords of the six Redis ACL roles (see `sessiondb_acl::ROLES` for each
+/// role's variable and purpose). `Debug` shows no secrets.
 #[derive(Debug, Clone)]
 pub struct StackPasswords {
-    /// `admin` (the default user); the data nodes' `requirepass` for now.
-    /// `REDIS_PASSWORD`.
+    /// `admin`; the data nodes' `requirepass` for now.
     pub admin: SecretString,
-    /// `sentinel` role (Sentinels on the data nodes). `SENTINEL_PASSWORD`.
+    /// `sentinel`.
     pub sentinel: SecretString,
-    /// `app` role (the engine). `APP_PASSWORD`.
+    /// `app`.
     pub app: SecretString,
-    /// `monitor` role (redis_exporter). `MONITOR_PASSWORD`.
+    /// `monitor`.
     pub monitor: SecretString,
-    /// `cleanup` role. `CLEANUP_PASSWORD`.
+    /// `cleanup`.
     pub cleanup: SecretString,
-    /// `backup` role. `BACKUP_PASSWORD`.
+    /// `backup`.
     pub backup: SecretString,
 }
 
@@ -97,15 +91,24 @@ impl StackPasswords {
 
     /// `(variable, password)` for the six roles.
     pub fn entries(&self) -> [(&'static str, &SecretString); 6] {
-        let [admin, sentinel, app, monitor, cleanup, backup] = PASSWORD_VARIABLES;
-        [
-            (admin, &self.admin),
-            (sentinel, &self.sentinel),
-            (app, &self.app),
-            (monitor, &self.monitor),
-            (cleanup, &self.cleanup),
-            (backup, &self.backup),
-        ]
+        Role::ALL.map(|role| (role.env_var(), self.get(role)))
+    }
+
+    /// The password of `role`.
+    pub fn get(&self, role: Role) -> &SecretString {
+        match role {
+            Role::Admin => &self.admin,
+            Role::Sentinel => &self.sentinel,
+            Role::App => &self.app,
+            Role::Monitor => &self.monitor,
+            Role::Cleanup => &self.cleanup,
+            Role::Backup => &self.backup,
+        }
+    }
+
+    /// The six passwords as `users.acl` takes them.
+    pub fn acl_passwords(&self) -> sessiondb_acl::Passwords {
+        sessiondb_acl::Passwords::from_fn(|role| Some(self.get(role).clone()))
     }
 
     fn from_values(values: Vec<SecretString>) -> Result<Self, StackError> {
@@ -169,15 +172,43 @@ pub fn write_env_file(
     for (variable, password) in passwords.entries() {
         push_assignment(&mut text, variable, password.expose_secret());
     }
-    text.push_str("\n# Where `sessiondb serve` finds Redis.\n");
+    text.push_str(
+        "\n# Where `sessiondb serve` finds Redis, and how it logs in: as the `app` role\n\
+         # (the Sentinels with SENTINEL_PASSWORD).\n",
+    );
     for (variable, value) in topology.connection_env() {
         push_assignment(&mut text, variable, &value);
     }
+    push_assignment(&mut text, "SESSIONDB_REDIS__USERNAME", Role::App.user());
     push_assignment(
         &mut text,
         "SESSIONDB_REDIS__PASSWORD",
-        passwords.admin.expose_secret(),
+        passwords.app.expose_secret(),
     );
+    if topology.mode == super::StackMode::Ha {
+        push_assignment(
+            &mut text,
+            "SESSIONDB_REDIS__SENTINEL_PASSWORD",
+            passwords.sentinel.expose_secret(),
+        );
+    }
+    write_atomically(path, text.as_bytes(), 0o600)
+}
+
+/// The key prefix the stack's `users.acl` grants the roles (sessiondb's default).
+pub const STACK_KEY_PREFIX: &str = "sdb";
+
+/// Writes `users.acl` (mode 0600, atomically): the six roles for keys under
+/// [`STACK_KEY_PREFIX`], passwords as SHA-256 hashes, and the `default` user kept as a
+/// second admin with `REDIS_PASSWORD` (the stack's own probes log in with a password
+/// only; without it, the default user can do nothing).
+pub fn write_acl_file(path: &Path, passwords: &StackPasswords) -> Result<(), StackError> {
+    let text = sessiondb_acl::render_with(
+        &passwords.acl_passwords(),
+        STACK_KEY_PREFIX,
+        sessiondb_acl::DefaultUser::Admin,
+    )
+    .map_err(|e| StackError::Invalid(e.to_string()))?;
     write_atomically(path, text.as_bytes(), 0o600)
 }
 
@@ -308,9 +339,14 @@ mod tests {
         let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(get("SESSIONDB_REDIS__MODE"), Some("sentinel"));
         assert_eq!(get("SESSIONDB_REDIS__SENTINEL_SERVICE"), Some("sessiondb"));
+        assert_eq!(get("SESSIONDB_REDIS__USERNAME"), Some("app"));
         assert_eq!(
             get("SESSIONDB_REDIS__PASSWORD"),
-            Some(passwords.admin.expose_secret())
+            Some(passwords.app.expose_secret())
+        );
+        assert_eq!(
+            get("SESSIONDB_REDIS__SENTINEL_PASSWORD"),
+            Some(passwords.sentinel.expose_secret())
         );
     }
 

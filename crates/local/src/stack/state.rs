@@ -7,6 +7,7 @@
 //!   supervisor.log    the supervisor's own log
 //!   redis-0/          redis.conf, redis.log, appendonlydir/, ...
 //!   sentinel-0/       sentinel.conf, sentinel.log
+//!   monitoring/       with --monitoring: exporter-<node>/, prometheus/, alertmanager/
 //! ```
 //!
 //! The state file is written by `up` (topology only) and afterwards only by
@@ -66,6 +67,11 @@ impl StackDir {
     /// `local.env`: passwords and connection settings.
     pub fn env_file(&self) -> PathBuf {
         self.root.join("local.env")
+    }
+
+    /// `users.acl`: the Redis ACL users of the six roles, loaded by every data node.
+    pub fn acl_file(&self) -> PathBuf {
+        self.root.join("users.acl")
     }
 
     /// `supervisor.log`.
@@ -252,15 +258,26 @@ impl StackState {
             .or_else(|| self.topology.initial_master())
     }
 
-    /// Recorded node pids that still belong to a live Redis process on the
-    /// node's port, as `(name, pid)`.
+    /// Recorded pids that still belong to a live Redis process on the
+    /// node's port, or to the monitoring program of that name on its port,
+    /// as `(name, pid)`.
     pub fn live_node_pids(&self) -> Vec<(String, u32)> {
+        let services = self
+            .topology
+            .monitoring
+            .as_ref()
+            .map(|m| m.services())
+            .unwrap_or_default();
         self.pids
             .iter()
             .filter(|(name, &pid)| {
-                self.topology
+                let node = self
+                    .topology
                     .node(name)
-                    .is_some_and(|n| procfs::is_redis_on_port(pid, n.port))
+                    .is_some_and(|n| procfs::is_redis_on_port(pid, n.port));
+                node || services.iter().any(|s| {
+                    &s.name == *name && procfs::is_program_on_port(pid, s.binary(), s.port)
+                })
             })
             .map(|(name, &pid)| (name.clone(), pid))
             .collect()

@@ -4,7 +4,9 @@
 
 use secrecy::SecretString;
 use serde::Serialize;
+use sessiondb_acl::Role as AclRole;
 
+use super::monitoring::ServiceKind;
 use super::procfs;
 use super::secrets::StackPasswords;
 use super::state::{Phase, StackDir, StackState};
@@ -31,6 +33,10 @@ pub struct StackStatus {
     pub nodes: Vec<NodeStatus>,
     /// What each sentinel thinks (empty for a standalone stack).
     pub sentinels: Vec<SentinelView>,
+    /// Exporters, Prometheus and Alertmanager (empty without
+    /// `--monitoring`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<ServiceStatus>,
     /// Why the stack is unhealthy; empty when it is healthy.
     pub problems: Vec<String>,
     /// True when every node is up, exactly one master is replicated by all
@@ -100,6 +106,21 @@ pub struct NodeStatus {
     pub error: Option<String>,
 }
 
+/// One monitoring process.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    /// `exporter-redis-0`, `prometheus`, `alertmanager`.
+    pub name: String,
+    /// What it is.
+    pub kind: ServiceKind,
+    /// Its URL (`http://127.0.0.1:<port>`).
+    pub url: String,
+    /// Its pid, when the recorded process is alive.
+    pub pid: Option<u32>,
+    /// True when it answers its readiness path with 200.
+    pub up: bool,
+}
+
 /// One sentinel's view of the master.
 #[derive(Debug, Clone, Serialize)]
 pub struct SentinelView {
@@ -125,7 +146,8 @@ pub struct SentinelView {
 }
 
 /// Collects the status of the stack in `dir` (reads the state file and
-/// the passwords from `local.env`, then asks every node).
+/// the passwords from `local.env`, then asks every data node as the `monitor`
+/// role and every sentinel with the Sentinels' password).
 pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     let state = dir.load_state()?;
     let passwords = StackPasswords::load(&dir.env_file())?;
@@ -138,17 +160,17 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
         .topology
         .nodes
         .iter()
-        .map(|spec| probe_node(&state, spec, &passwords.admin))
+        .map(|spec| probe_node(&state, spec, &passwords))
         .collect();
     let master = nodes
         .iter()
         .find(|n| n.role == Some(Role::Master))
         .map(|n| n.name.clone());
-    fill_lag(&state, &mut nodes, master.as_deref(), &passwords.admin);
+    fill_lag(&state, &mut nodes, master.as_deref(), &passwords);
     let sentinels: Vec<SentinelView> = state
         .topology
         .sentinels()
-        .map(|spec| probe_sentinel(&state, spec))
+        .map(|spec| probe_sentinel(&state, spec, &passwords.sentinel))
         .collect();
     let mut status = StackStatus {
         dir: dir.root().display().to_string(),
@@ -157,6 +179,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
         master,
         nodes,
         sentinels,
+        monitoring: probe_monitoring(&state),
         problems: Vec::new(),
         healthy: false,
     };
@@ -165,7 +188,7 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     Ok(status)
 }
 
-fn probe_node(state: &StackState, spec: &NodeSpec, password: &SecretString) -> NodeStatus {
+fn probe_node(state: &StackState, spec: &NodeSpec, passwords: &StackPasswords) -> NodeStatus {
     let pid = state
         .pids
         .get(&spec.name)
@@ -189,8 +212,10 @@ fn probe_node(state: &StackState, spec: &NodeSpec, password: &SecretString) -> N
         return status;
     }
     let result = match spec.kind {
-        NodeKind::Sentinel => ping(spec.port, None).map(|()| status.role = Some(Role::Sentinel)),
-        NodeKind::Redis => probe_replication(state, spec.port, password, &mut status),
+        NodeKind::Sentinel => {
+            ping(spec.port, Some(&passwords.sentinel)).map(|()| status.role = Some(Role::Sentinel))
+        }
+        NodeKind::Redis => probe_replication(state, spec.port, passwords, &mut status),
     };
     match result {
         Ok(()) => status.up = true,
@@ -204,13 +229,18 @@ fn ping(port: u16, password: Option<&SecretString>) -> Result<(), LocalError> {
     Ok(())
 }
 
+/// A connection to the data node on `port` as the `monitor` role.
+fn open_monitor(port: u16, passwords: &StackPasswords) -> Result<Connection, LocalError> {
+    Connection::open_as(LOOPBACK, port, AclRole::Monitor.user(), &passwords.monitor)
+}
+
 fn probe_replication(
     state: &StackState,
     port: u16,
-    password: &SecretString,
+    passwords: &StackPasswords,
     status: &mut NodeStatus,
 ) -> Result<(), LocalError> {
-    let info = Connection::open(LOOPBACK, port, Some(password))?.call(&["INFO", "replication"])?;
+    let info = open_monitor(port, passwords)?.call(&["INFO", "replication"])?;
     let info = info.text().unwrap_or_default();
     let number = |field: &str| info_field(info, field).and_then(|v| v.trim().parse::<i64>().ok());
     match info_field(info, "role").map(str::trim) {
@@ -245,13 +275,13 @@ fn fill_lag(
     state: &StackState,
     nodes: &mut [NodeStatus],
     master: Option<&str>,
-    password: &SecretString,
+    passwords: &StackPasswords,
 ) {
     let Some(master) = master.and_then(|m| state.topology.node(m)) else {
         return;
     };
-    let Ok(reply) = Connection::open(LOOPBACK, master.port, Some(password))
-        .and_then(|mut c| c.call(&["INFO", "replication"]))
+    let Ok(reply) =
+        open_monitor(master.port, passwords).and_then(|mut c| c.call(&["INFO", "replication"]))
     else {
         return;
     };
@@ -280,7 +310,7 @@ fn fill_lag(
     }
 }
 
-fn probe_sentinel(state: &StackState, spec: &NodeSpec) -> SentinelView {
+fn probe_sentinel(state: &StackState, spec: &NodeSpec, password: &SecretString) -> SentinelView {
     let mut view = SentinelView {
         sentinel: spec.name.clone(),
         master: None,
@@ -292,7 +322,7 @@ fn probe_sentinel(state: &StackState, spec: &NodeSpec) -> SentinelView {
         error: None,
     };
     let service = state.topology.service_name.as_str();
-    let result = Connection::open(LOOPBACK, spec.port, None).and_then(|mut conn| {
+    let result = Connection::open(LOOPBACK, spec.port, Some(password)).and_then(|mut conn| {
         let reply = conn.call(&["SENTINEL", "MASTER", service])?;
         let fields = pairs(&reply);
         let get = |key: &str| fields.get(key).copied();
@@ -316,6 +346,33 @@ fn probe_sentinel(state: &StackState, spec: &NodeSpec) -> SentinelView {
     view
 }
 
+/// Asks every monitoring process whether it is ready.
+fn probe_monitoring(state: &StackState) -> Vec<ServiceStatus> {
+    let Some(spec) = &state.topology.monitoring else {
+        return Vec::new();
+    };
+    let live = state.live_node_pids();
+    spec.services()
+        .into_iter()
+        .map(|service| {
+            let pid = live
+                .iter()
+                .find(|(name, _)| *name == service.name)
+                .map(|(_, pid)| *pid);
+            let up = pid.is_some()
+                && super::service::http_status(service.port, service.ready_path())
+                    .is_ok_and(|code| code == 200);
+            ServiceStatus {
+                url: service.url(),
+                name: service.name,
+                kind: service.kind,
+                pid,
+                up,
+            }
+        })
+        .collect()
+}
+
 /// Everything that makes the stack unhealthy, one sentence each.
 fn problems(status: &StackStatus) -> Vec<String> {
     let mut problems = Vec::new();
@@ -331,6 +388,9 @@ fn problems(status: &StackStatus) -> Vec<String> {
     }
     for node in status.nodes.iter().filter(|n| !n.up) {
         problems.push(format!("{} is down", node.name));
+    }
+    for service in status.monitoring.iter().filter(|s| !s.up) {
+        problems.push(format!("{} is down", service.name));
     }
     let masters: Vec<&str> = status
         .nodes

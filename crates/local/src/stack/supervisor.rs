@@ -1,5 +1,7 @@
 //! The supervisor: the long-running process (`sessiondb local supervise`)
-//! that owns a stack's Redis processes.
+//! that owns a stack's Redis processes and, with monitoring, its exporters,
+//! Prometheus and Alertmanager (started after the nodes, stopped before
+//! them).
 //!
 //! It starts every node through the parent-death launcher, so the kernel
 //! kills them if the supervisor dies for any reason (SIGKILL included);
@@ -12,9 +14,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::monitoring;
 use super::nodes::{pids, stop_order, Launch, Node, Revival};
 use super::procfs;
-use super::secrets::StackPasswords;
+use super::secrets::{write_acl_file, StackPasswords};
+use super::service::Service;
 use super::state::{Phase, StackDir, StackState, SupervisorState};
 use super::topology::StackMode;
 use super::StackError;
@@ -161,6 +165,9 @@ pub fn supervise(
         nodes: state.topology.nodes.len(),
     });
     let topology = state.topology.clone();
+    if let Err(err) = write_acl_file(&dir.acl_file(), &passwords) {
+        on_event(&SupervisorEvent::Warning(err.to_string()));
+    }
     let launch = Launch {
         dir,
         topology: &topology,
@@ -168,9 +175,13 @@ pub fn supervise(
         launcher: &launcher,
     };
     let mut nodes = Vec::new();
-    match start_all(&launch, &state, &mut nodes, shutdown, on_event) {
+    let mut services = Vec::new();
+    let started = start_all(&launch, &state, &mut nodes, shutdown, on_event)
+        .and_then(|()| start_monitoring(&launch, &mut services, shutdown, on_event));
+    match started {
         Ok(()) => {}
         Err(err) => {
+            drop(services);
             drop(nodes);
             set_phase(&mut state, Phase::Failed, Some(err.to_string()));
             state.pids.clear();
@@ -188,15 +199,36 @@ pub fn supervise(
                 on_event(&SupervisorEvent::Warning(err.to_string()));
             }
         }
-        state.pids = pids(&nodes);
+        state.pids = all_pids(&nodes, &services);
         set_phase(&mut state, Phase::Running, None);
         save(dir, &state, on_event);
         on_event(&SupervisorEvent::Ready);
-        watch(dir, &mut state, &mut nodes, &passwords, shutdown, on_event);
+        let mut running = Running {
+            nodes: &mut nodes,
+            services: &mut services,
+        };
+        watch(
+            dir,
+            &mut state,
+            &mut running,
+            &passwords,
+            shutdown,
+            on_event,
+        );
     }
     on_event(&SupervisorEvent::Stopping);
     set_phase(&mut state, Phase::Stopping, None);
     save(dir, &state, on_event);
+    // Prometheus first, so it does not record the data nodes going away.
+    for service in services.iter_mut().rev() {
+        if let Err(err) = service.stop() {
+            on_event(&SupervisorEvent::Warning(format!(
+                "stopping {}: {err}",
+                service.spec.name
+            )));
+        }
+    }
+    drop(services);
     refresh_master(&mut state, &passwords, on_event);
     let master = state.master.clone().unwrap_or_default();
     for index in stop_order(&nodes, &master) {
@@ -257,6 +289,52 @@ fn start_all(
     Ok(())
 }
 
+/// Writes the monitoring configurations and starts the exporters,
+/// Alertmanager and Prometheus, when the stack has monitoring.
+fn start_monitoring(
+    launch: &Launch<'_>,
+    services: &mut Vec<Service>,
+    shutdown: &AtomicBool,
+    on_event: &mut dyn FnMut(&SupervisorEvent),
+) -> Result<(), StackError> {
+    let Some(spec) = &launch.topology.monitoring else {
+        return Ok(());
+    };
+    monitoring::write_configs(launch.dir, launch.topology, spec)?;
+    for service in spec.services() {
+        if shutdown.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let (name, port) = (service.name.clone(), service.port);
+        let started = launch.start_service(service)?;
+        on_event(&SupervisorEvent::NodeStarted {
+            name,
+            port,
+            pid: started.pid(),
+        });
+        services.push(started);
+    }
+    Ok(())
+}
+
+/// The pids of the nodes and the monitoring processes, by name.
+fn all_pids(nodes: &[Node], services: &[Service]) -> std::collections::BTreeMap<String, u32> {
+    let mut all = pids(nodes);
+    all.extend(
+        services
+            .iter()
+            .filter_map(|s| Some((s.spec.name.clone(), s.pid()?))),
+    );
+    all
+}
+
+/// What the supervision loop watches.
+#[derive(Debug)]
+struct Running<'a> {
+    nodes: &'a mut [Node],
+    services: &'a mut [Service],
+}
+
 /// Polls `check` until it succeeds, `shutdown` is set, or
 /// [`READY_TIMEOUT`] passes.
 fn wait_ready(
@@ -288,7 +366,7 @@ fn wait_ready(
 fn watch(
     dir: &StackDir,
     state: &mut StackState,
-    nodes: &mut [Node],
+    running: &mut Running<'_>,
     passwords: &StackPasswords,
     shutdown: &AtomicBool,
     on_event: &mut dyn FnMut(&SupervisorEvent),
@@ -297,7 +375,7 @@ fn watch(
     let mut last_master_check = Instant::now();
     while !pause(shutdown, TICK) {
         let mut changed = false;
-        for node in nodes.iter_mut() {
+        for node in running.nodes.iter_mut() {
             match node.revive(fast_timers) {
                 None => {}
                 Some(Revival::Restarted { pid }) => {
@@ -316,12 +394,31 @@ fn watch(
                 }
             }
         }
+        for service in running.services.iter_mut() {
+            match service.revive() {
+                None => {}
+                Some(Ok(pid)) => {
+                    changed = true;
+                    on_event(&SupervisorEvent::NodeRestarted {
+                        name: service.spec.name.clone(),
+                        pid,
+                    });
+                }
+                Some(Err((error, retry_in))) => {
+                    on_event(&SupervisorEvent::RestartFailed {
+                        name: service.spec.name.clone(),
+                        error: error.to_string(),
+                        retry_in,
+                    });
+                }
+            }
+        }
         if last_master_check.elapsed() >= MASTER_CHECK {
             last_master_check = Instant::now();
             changed |= refresh_master(state, passwords, on_event);
         }
         if changed {
-            state.pids = pids(nodes);
+            state.pids = all_pids(running.nodes, running.services);
             save(dir, state, on_event);
         }
     }
@@ -369,7 +466,7 @@ pub(crate) fn group<'a>(
         service_name: &topology.service_name,
         sentinel_ports,
         password: Some(&passwords.admin),
-        sentinel_password: None,
+        sentinel_password: Some(&passwords.sentinel),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::monitoring::{MonitoringOptions, MonitoringSpec};
 use super::StackError;
 use crate::free_port;
 use crate::process::LOOPBACK;
@@ -73,6 +74,9 @@ pub struct TopologyOptions {
     /// [`SentinelOptions::fast_timers`](crate::SentinelOptions::fast_timers));
     /// for tests.
     pub fast_timers: bool,
+    /// Also run exporters, Prometheus and Alertmanager (`--monitoring`);
+    /// their ports follow the nodes'.
+    pub monitoring: Option<MonitoringOptions>,
 }
 
 impl Default for TopologyOptions {
@@ -83,6 +87,7 @@ impl Default for TopologyOptions {
             down_after_ms: 5000,
             failover_timeout_ms: 30_000,
             fast_timers: false,
+            monitoring: None,
         }
     }
 }
@@ -104,6 +109,10 @@ pub struct Topology {
     pub fast_timers: bool,
     /// Data nodes first (`redis-0` is the initial master), then sentinels.
     pub nodes: Vec<NodeSpec>,
+    /// Exporters, Prometheus and Alertmanager, when the stack was created
+    /// with `--monitoring`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSpec>,
 }
 
 /// Number of replicas in an HA stack.
@@ -121,7 +130,12 @@ impl Topology {
             StackMode::Standalone => (1, 0),
             StackMode::Ha => (1 + HA_REPLICAS, HA_SENTINELS),
         };
-        let count = data + sentinels;
+        let nodes_count = data + sentinels;
+        let count = nodes_count
+            + opts
+                .monitoring
+                .as_ref()
+                .map_or(0, |_| MonitoringSpec::port_count(nodes_count));
         let ports: Vec<u16> = match opts.base_port {
             Some(base) => consecutive_ports(base, count)?,
             None => (0..count).map(|_| free_port()).collect::<Result<_, _>>()?,
@@ -129,10 +143,16 @@ impl Topology {
         let names = (0..data)
             .map(|i| (format!("redis-{i}"), NodeKind::Redis))
             .chain((0..sentinels).map(|i| (format!("sentinel-{i}"), NodeKind::Sentinel)));
-        let nodes = names
-            .zip(ports)
+        let mut ports = ports.into_iter();
+        let nodes: Vec<NodeSpec> = names
+            .zip(ports.by_ref())
             .map(|((name, kind), port)| NodeSpec { name, kind, port })
             .collect();
+        let monitoring = opts
+            .monitoring
+            .as_ref()
+            .map(|m| MonitoringSpec::plan(&nodes, &mut ports, m))
+            .transpose()?;
         Ok(Self {
             mode: opts.mode,
             service_name: "sessiondb".to_owned(),
@@ -141,6 +161,7 @@ impl Topology {
             failover_timeout_ms: opts.failover_timeout_ms,
             fast_timers: opts.fast_timers,
             nodes,
+            monitoring,
         })
     }
 
@@ -175,8 +196,20 @@ impl Topology {
     }
 
     /// The `sessiondb serve` settings (environment variables) that point at
-    /// this stack, without the password.
+    /// this stack, without the password; with monitoring also the admin
+    /// listener Prometheus scrapes.
     pub fn connection_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.redis_env();
+        if let Some(monitoring) = &self.monitoring {
+            env.push((
+                "SESSIONDB_SERVER__ADMIN_LISTEN",
+                monitoring.sessiondb_admin_addr(),
+            ));
+        }
+        env
+    }
+
+    fn redis_env(&self) -> Vec<(&'static str, String)> {
         match self.mode {
             StackMode::Standalone => {
                 let port = self.initial_master().map(|n| n.port).unwrap_or_default();

@@ -7,6 +7,7 @@
 //! | `rules`             | rule files: promtool check/test, every alert unit-tested both ways, labels and annotations |
 //! | `metric_names`      | every metric a rule or dashboard uses exists; docs/metrics.md matches `/metrics` |
 //! | `exporter`          | the installed redis_exporter still exports every recorded name (real Redis + Sentinel) |
+//! | `live`              | the local monitoring stack: every query evaluates, every metric is scraped, real alerts fire |
 //! | `alertmanager`      | amtool check-config, routes, inhibitions, notification template |
 //! | `dashboards`        | Grafana dashboards and provisioning |
 //! | `prometheus_config` | prometheus.yml |
@@ -15,6 +16,7 @@
 mod alertmanager;
 mod dashboards;
 mod exporter;
+mod live;
 mod metric_names;
 mod prometheus_config;
 mod rules;

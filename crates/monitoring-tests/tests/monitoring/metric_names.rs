@@ -10,6 +10,7 @@ use std::time::Duration;
 use sessiondb_engine::{CleanupOptions, ConnectionConfig, EngineConfig};
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
 use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig};
+use sessiondb_local::testkit::eventually;
 use sessiondb_local::{RedisOptions, RedisServer};
 use sessiondb_monitoring_tests::dashboards::Dashboard;
 use sessiondb_monitoring_tests::docs::{parse_metric_table, DocMetric, Status};
@@ -167,14 +168,18 @@ async fn exported_metrics_text() -> String {
     metrics.record_cleanup(&cleanup);
     // The write node's role is read by the app's background loop right after start.
     let text = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let text = http_get(admin, "/metrics").unwrap_or_else(|e| panic!("{e}"));
-            if text.contains("sessiondb_redis_role{") || std::time::Instant::now() > deadline {
-                return text;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(
+            "the role gauge on /metrics",
+            Duration::from_secs(10),
+            || {
+                let text = http_get(admin, "/metrics").unwrap_or_else(|e| panic!("{e}"));
+                if text.contains("sessiondb_redis_role{") {
+                    Ok(text)
+                } else {
+                    Err("no sessiondb_redis_role series yet".to_owned())
+                }
+            },
+        )
     })
     .await
     .expect("scrape task");

@@ -11,6 +11,7 @@ use sessiondb_engine::{
     ConnectionConfig, DeletionTarget, DeletionToken, Engine, Error, RefreshToken, SessionToken,
     UserId,
 };
+use sessiondb_local::testkit::eventually_async;
 use sessiondb_local::{RedisCluster, RedisOptions, RedisServer, SentinelOptions, SentinelTopology};
 use sessiondb_ops::backup::BackupProgress;
 use sessiondb_ops::{
@@ -18,9 +19,7 @@ use sessiondb_ops::{
 };
 
 use crate::store::{assert_invariants, assert_same, dbsize, redis_now, snapshot};
-use crate::support::{
-    cluster, create, engine, engine_with, new_session, poll, sentinel, standalone,
-};
+use crate::support::{cluster, create, engine, engine_with, new_session, sentinel, standalone};
 
 /// Credentials of a populated store, to prove they still work after a restore.
 struct Population {
@@ -439,17 +438,20 @@ async fn a_backup_from_a_replica_records_its_success() -> anyhow::Result<()> {
     let created = create(&engine, "ana", 3).await?;
     let master = topology.current_master()?;
     // Wait until the replicas have the sessions.
-    poll(
+    eventually_async(
         "the replicas to catch up",
         Duration::from_secs(10),
         || async {
             let figures = status(&conn, "rp").await?;
             let offsets: Vec<Option<u64>> =
                 figures.nodes.iter().map(|n| n.replication_offset).collect();
-            Ok(offsets.windows(2).all(|w| w[0] == w[1]).then_some(()))
+            let caught_up = offsets.windows(2).all(|w| w[0] == w[1]);
+            caught_up
+                .then_some(())
+                .ok_or_else(|| anyhow::anyhow!("replication offsets {offsets:?}"))
         },
     )
-    .await?;
+    .await;
     let dir = tempfile::tempdir()?;
     let file = out(&dir);
     let progress_calls = std::sync::Mutex::new(Vec::<BackupProgress>::new());
@@ -523,12 +525,17 @@ async fn what_expired_since_the_backup_is_not_restored() -> anyhow::Result<()> {
         .map(|b| b.refresh_expires_at.0)
         .max()
         .unwrap_or(0) as i64;
-    poll(
+    eventually_async(
         "the short logins to end",
         Duration::from_secs(5),
-        || async { Ok((redis_now(&source.addr()).await? > ends + 50).then_some(())) },
+        || async {
+            let now = redis_now(&source.addr()).await?;
+            (now > ends + 50)
+                .then_some(())
+                .ok_or_else(|| anyhow::anyhow!("Redis's clock at {now}"))
+        },
     )
-    .await?;
+    .await;
 
     let target = RedisServer::start(RedisOptions::default())?;
     let target_conn = standalone(&target);
@@ -623,15 +630,18 @@ async fn a_cluster_backup_can_read_each_shards_replica() -> anyhow::Result<()> {
         from: ReadFrom::Replica,
     };
     // Replicas may lag by a moment: wait until the backup holds every login.
-    let report = poll(
+    let report = eventually_async(
         "the replicas to hold every login",
         Duration::from_secs(10),
         || async {
             let report = backup(&conn, "cr", &file, &options, None).await?;
-            Ok((report.counts.records == 16).then_some(report))
+            let records = report.counts.records;
+            (records == 16)
+                .then_some(report)
+                .ok_or_else(|| anyhow::anyhow!("the backup holds {records} records"))
         },
     )
-    .await?;
+    .await;
     assert_eq!(report.header.source.nodes.len(), 3);
     let status = status(&conn, "cr").await?;
     let replicas: Vec<&str> = status

@@ -8,7 +8,9 @@ use sessiondb_local::{
 };
 use sessiondb_ops::{health, CheckStatus, ExitStatus, HealthOptions, HealthReport};
 
-use crate::support::{cluster, poll, sentinel, standalone};
+use sessiondb_local::testkit::eventually_async;
+
+use crate::support::{cluster, sentinel, standalone};
 
 const PREFIX: &str = "sdb";
 
@@ -89,15 +91,19 @@ async fn a_stopped_replica_fails_the_replicas_check() -> anyhow::Result<()> {
         .find(|n| n.port() != master.1)
         .expect("a replica");
     replica.stop()?;
-    let report = poll(
+    let report = eventually_async(
         "the replicas check to fail",
         Duration::from_secs(20),
         || async {
             let report = health(&conn, PREFIX, &options).await?;
-            Ok((report.exit_status() == ExitStatus::Failed).then_some(report))
+            if report.exit_status() == ExitStatus::Failed {
+                Ok(report)
+            } else {
+                Err(anyhow::anyhow!("health reports {report}"))
+            }
         },
     )
-    .await?;
+    .await;
     assert_eq!(report.exit_status().code(), 1);
     assert_eq!(failed(&report), ["replicas"], "{report}");
     let detail = &report.check("replicas").expect("replicas check").detail;

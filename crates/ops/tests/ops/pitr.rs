@@ -8,11 +8,13 @@ use sessiondb_ops::pitr::parse_time;
 use sessiondb_ops::{pitr, restore, OpsError, PitrOptions, RestoreOptions};
 
 use crate::store::redis_now;
-use crate::support::{engine, new_session, poll, standalone};
+use sessiondb_local::testkit::eventually_async;
+
+use crate::support::{engine, new_session, standalone};
 
 /// Waits until every write reached the AOF file (nothing left in Redis's AOF buffer).
 async fn aof_written(server: &RedisServer) -> anyhow::Result<()> {
-    poll(
+    eventually_async(
         "the AOF buffer to drain",
         Duration::from_secs(5),
         || async {
@@ -21,18 +23,25 @@ async fn aof_written(server: &RedisServer) -> anyhow::Result<()> {
                 .lines()
                 .find_map(|l| l.trim().strip_prefix("aof_buffer_length:"))
                 .map(str::to_owned);
-            Ok((pending.as_deref() == Some("0")).then_some(()))
+            (pending.as_deref() == Some("0"))
+                .then_some(())
+                .ok_or_else(|| anyhow::anyhow!("aof_buffer_length {pending:?}"))
         },
     )
-    .await
+    .await;
+    Ok(())
 }
 
 /// Polls until Redis's clock shows a later second than `second`.
 async fn next_second(server: &RedisServer, second: i64) -> anyhow::Result<()> {
-    poll("the next second", Duration::from_secs(3), || async {
-        Ok((redis_now(&server.addr()).await? / 1000 > second).then_some(()))
+    eventually_async("the next second", Duration::from_secs(3), || async {
+        let now = redis_now(&server.addr()).await?;
+        (now / 1000 > second)
+            .then_some(())
+            .ok_or_else(|| anyhow::anyhow!("Redis's clock at {now} ms"))
     })
-    .await
+    .await;
+    Ok(())
 }
 
 #[tokio::test]
@@ -119,15 +128,16 @@ async fn a_time_before_the_last_rewrite_needs_an_older_copy() -> anyhow::Result<
     engine.create(new_session("a")).await?;
     let before = redis_now(&server.addr()).await? / 1000 - 10;
     server.cli(&["BGREWRITEAOF"])?;
-    poll("the rewrite to finish", Duration::from_secs(10), || async {
+    eventually_async("the rewrite to finish", Duration::from_secs(10), || async {
         let info = server.cli(&["INFO", "persistence"])?;
-        Ok(info
+        let done = info
             .lines()
             .any(|l| l.trim() == "aof_rewrite_in_progress:0")
-            .then_some(())
-            .filter(|()| !info.contains("aof_rewrite_scheduled:1")))
+            && !info.contains("aof_rewrite_scheduled:1");
+        done.then_some(())
+            .ok_or_else(|| anyhow::anyhow!("a rewrite is in progress or scheduled"))
     })
-    .await?;
+    .await;
     engine.shutdown().await?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("too-early.sdbbackup");

@@ -1,7 +1,4 @@
-//! Shared fixtures: topologies, connection settings and polling.
-
-use std::future::Future;
-use std::time::{Duration, Instant};
+//! Shared fixtures: topologies and connection settings.
 
 use sessiondb_engine::{
     ConnectionConfig, CreatedSession, Engine, EngineConfig, NewSession, SessionMetadata, Topology,
@@ -32,24 +29,6 @@ pub fn cluster(nodes: Vec<(String, u16)>) -> ConnectionConfig {
     let mut conn = ConnectionConfig::standalone("unused", 0);
     conn.topology = Topology::Cluster { nodes };
     conn
-}
-
-/// Calls `probe` until it returns `Some`, failing after `limit`.
-pub async fn poll<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            anyhow::bail!("timed out after {limit:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// An engine on `conn` with the default policies and `prefix`.

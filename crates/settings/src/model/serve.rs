@@ -2,21 +2,17 @@
 //! embedded Redis (`[embedded]`).
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
-use sessiondb_http::config::Scope;
+use sessiondb_engine::named_enum;
 
-use crate::schema::DEFAULT_EMBEDDED_DATA_DIR;
-
-/// The HTTP layer: listeners, API keys, limits, CORS and TLS.
-/// [`Settings::http_config`](crate::Settings::http_config) turns it into the HTTP crate's
-/// configuration.
+/// The HTTP layer: listeners, API keys, limits, CORS and TLS. The HTTP crate turns it
+/// into its configuration (`HttpConfig::from_settings`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address of the API listener.
     pub listen: SocketAddr,
@@ -50,27 +46,6 @@ pub struct ServerSettings {
     pub tls_key_file: Option<PathBuf>,
 }
 
-impl Default for ServerSettings {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080)),
-            admin_listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9090)),
-            api_keys: Vec::new(),
-            max_body_bytes: 65_536,
-            request_timeout_ms: 10_000,
-            shutdown_grace_seconds: 30,
-            trusted_proxies: Vec::new(),
-            cors_origins: Vec::new(),
-            redeem_rate_per_minute: 10,
-            redeem_burst: 5,
-            refresh_rate_per_minute: 60,
-            refresh_burst: 10,
-            tls_cert_file: None,
-            tls_key_file: None,
-        }
-    }
-}
-
 /// One API key: a name, the SHA-256 of the key (never the key itself) and its scopes.
 ///
 /// `Debug` does not print the hash.
@@ -100,16 +75,32 @@ impl fmt::Debug for ApiKeySettings {
 fn scopes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Scope>, D::Error> {
     Vec::<String>::deserialize(deserializer)?
         .iter()
-        .map(|name| {
-            Scope::parse(name).ok_or_else(|| D::Error::custom(format!("unknown scope {name:?}")))
-        })
+        .map(|name| name.parse().map_err(serde::de::Error::custom))
         .collect()
 }
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Read sessions (`sessions:read`).
+    SessionsRead,
+    /// Create, update, rotate, refresh and revoke sessions (`sessions:write`).
+    SessionsWrite,
+    /// Per-user operations: list, revoke all, revoke by id, issue deletion tokens
+    /// (`sessions:admin`).
+    SessionsAdmin,
+}
+
+named_enum!(Scope, "server.api_keys", {
+    SessionsRead = "sessions:read",
+    SessionsWrite = "sessions:write",
+    SessionsAdmin = "sessions:admin",
+});
 
 /// The local `redis-server` that `sessiondb serve` starts and supervises when
 /// `redis.mode = embedded`; ignored in the other modes.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct EmbeddedSettings {
     /// Directory for the server's data and log files; created when missing. The
     /// default, `.sessiondb/embedded`, is relative to the working directory.
@@ -118,14 +109,4 @@ pub struct EmbeddedSettings {
     pub redis_server: Option<PathBuf>,
     /// Port on 127.0.0.1; 0 picks a free port.
     pub port: u16,
-}
-
-impl Default for EmbeddedSettings {
-    fn default() -> Self {
-        Self {
-            data_dir: PathBuf::from(DEFAULT_EMBEDDED_DATA_DIR),
-            redis_server: None,
-            port: 0,
-        }
-    }
 }

@@ -9,10 +9,11 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use serde_json::json;
 use sessiondb_local::stack::{
-    self, write_env_file, PurgeOutcome, StackDir, StackError, StackMode, StackPasswords,
-    StackState, StopOutcome, Topology, TopologyOptions,
+    self, write_env_file, MonitoringOptions, PurgeOutcome, StackDir, StackError, StackMode,
+    StackPasswords, StackState, StopOutcome, Topology, TopologyOptions, ALERTMANAGER_BINARY,
+    EXPORTER_BINARY, PROMETHEUS_BINARY,
 };
-use sessiondb_local::{parent_death_launcher, redis_server_binary};
+use sessiondb_local::{monitoring_binary, parent_death_launcher, redis_server_binary};
 
 use super::{DownArgs, UpArgs};
 
@@ -31,6 +32,17 @@ pub(super) fn up(dir: &StackDir, args: &UpArgs, json: bool) -> anyhow::Result<Ex
     };
     if !dir.has_stack() {
         let defaults = TopologyOptions::default();
+        let monitoring = match args.monitoring {
+            false => None,
+            true => Some(MonitoringOptions {
+                interval_secs: args.monitoring_interval_secs,
+                rules_dir: args
+                    .monitoring_rules_dir
+                    .as_deref()
+                    .map(rules_dir)
+                    .transpose()?,
+            }),
+        };
         let topology = Topology::plan(&TopologyOptions {
             mode,
             base_port: args.port,
@@ -39,6 +51,7 @@ pub(super) fn up(dir: &StackDir, args: &UpArgs, json: bool) -> anyhow::Result<Ex
                 .failover_timeout_ms
                 .unwrap_or(defaults.failover_timeout_ms),
             fast_timers: args.fast_sentinel_timers,
+            monitoring,
         })?;
         dir.create()?;
         dir.save_state(&StackState::new(topology))?;
@@ -58,6 +71,15 @@ pub(super) fn up(dir: &StackDir, args: &UpArgs, json: bool) -> anyhow::Result<Ex
         );
     }
     launch(dir, json, "started")
+}
+
+/// `--monitoring-rules-dir`: an existing directory, made absolute (the
+/// supervisor runs in the stack directory).
+fn rules_dir(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    if !path.is_dir() {
+        bail!("--monitoring-rules-dir {}: not a directory", path.display());
+    }
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
 }
 
 /// Says on stderr which creation-only flags differ from the existing
@@ -82,6 +104,25 @@ fn warn_ignored_flags(args: &UpArgs, topology: &Topology) {
     }
     if args.fast_sentinel_timers && !topology.fast_timers {
         ignored.push("--fast-sentinel-timers");
+    }
+    if args.monitoring && topology.monitoring.is_none() {
+        ignored.push("--monitoring");
+    }
+    let monitoring = topology.monitoring.as_ref();
+    if args.monitoring_interval_secs.is_some()
+        && args.monitoring_interval_secs != monitoring.and_then(|m| m.interval_secs)
+    {
+        ignored.push("--monitoring-interval-secs");
+    }
+    if args.monitoring_rules_dir.is_some()
+        && args
+            .monitoring_rules_dir
+            .as_deref()
+            .map(std::path::absolute)
+            .and_then(Result::ok)
+            != monitoring.and_then(|m| m.rules_dir.clone())
+    {
+        ignored.push("--monitoring-rules-dir");
     }
     if !ignored.is_empty() {
         eprintln!(
@@ -127,6 +168,11 @@ fn launch(dir: &StackDir, json: bool, what: &str) -> anyhow::Result<ExitCode> {
     redis_server_binary()?;
     parent_death_launcher()?;
     let state = dir.load_state()?;
+    if state.topology.monitoring.is_some() {
+        for binary in [EXPORTER_BINARY, PROMETHEUS_BINARY, ALERTMANAGER_BINARY] {
+            monitoring_binary(binary)?;
+        }
+    }
     let leftovers = stack::kill_leftovers(&state)?;
     for (name, pid) in &leftovers {
         eprintln!("sessiondb: killed leftover {name} process (pid {pid}) of a crashed supervisor");
@@ -206,7 +252,7 @@ fn started_json(dir: &StackDir, state: &StackState, what: &str) -> serde_json::V
         .iter()
         .map(|n| json!({"name": n.name, "kind": n.kind, "port": n.port, "pid": state.pids.get(&n.name)}))
         .collect();
-    json!({
+    let mut value = json!({
         "dir": dir.root(),
         "result": what.replace(' ', "_"),
         "mode": state.topology.mode,
@@ -214,7 +260,21 @@ fn started_json(dir: &StackDir, state: &StackState, what: &str) -> serde_json::V
         "master": state.master,
         "env_file": dir.env_file(),
         "nodes": nodes,
-    })
+    });
+    if let Some(monitoring) = &state.topology.monitoring {
+        let services: Vec<_> = monitoring
+            .services()
+            .iter()
+            .map(|s| json!({"name": s.name, "kind": s.kind, "url": s.url(), "pid": state.pids.get(&s.name)}))
+            .collect();
+        value["monitoring"] = json!({
+            "prometheus": monitoring.prometheus_url(),
+            "alertmanager": monitoring.alertmanager_url(),
+            "sessiondb_admin_listen": monitoring.sessiondb_admin_addr(),
+            "processes": services,
+        });
+    }
+    value
 }
 
 fn print_started(dir: &StackDir, state: &StackState, what: &str, from_env: &[&str]) {
@@ -232,6 +292,19 @@ fn print_started(dir: &StackDir, state: &StackState, what: &str, from_env: &[&st
             stack::NodeKind::Redis => "standalone",
         };
         outln!("  {:<11} {:<16} {role}", node.name, node.addr());
+    }
+    if let Some(monitoring) = &state.topology.monitoring {
+        outln!("monitoring:");
+        outln!("  Prometheus   {}", monitoring.prometheus_url());
+        outln!("  Alertmanager {}", monitoring.alertmanager_url());
+        outln!(
+            "  exporters    {} (one per node; `sessiondb local status` lists them)",
+            monitoring.exporters.len()
+        );
+        outln!(
+            "  sessiondb    scraped at http://{}/metrics while `sessiondb serve --local` runs",
+            monitoring.sessiondb_admin_addr()
+        );
     }
     let env = dir.env_file();
     outln!("passwords and connection settings: {}", env.display());

@@ -95,6 +95,19 @@ fn render_status(status: &StackStatus) -> String {
             let _ = writeln!(out, "  {:<11} {line}", view.sentinel);
         }
     }
+    if !status.monitoring.is_empty() {
+        out.push_str("\nMonitoring:\n");
+        for service in &status.monitoring {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:<24} {:>7}  {}",
+                service.name,
+                service.url,
+                dash(service.pid),
+                if service.up { "up" } else { "down" }
+            );
+        }
+    }
     out.push('\n');
     if status.healthy {
         out.push_str("healthy\n");
@@ -154,8 +167,17 @@ pub(super) fn failover(dir: &StackDir, json: bool) -> anyhow::Result<ExitCode> {
 /// log.
 pub(super) fn logs(dir: &StackDir, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let state = dir.load_state()?;
+    let services = state
+        .topology
+        .monitoring
+        .as_ref()
+        .map(|m| m.services())
+        .unwrap_or_default();
+    let service = services.iter().find(|s| s.name == args.node);
     let path = if args.node == "supervisor" {
         dir.supervisor_log()
+    } else if let Some(service) = service {
+        stack::service_log(dir, service)
     } else {
         match state.topology.node(&args.node) {
             Some(node) => dir.node_log(node),
@@ -165,6 +187,7 @@ pub(super) fn logs(dir: &StackDir, args: &LogsArgs) -> anyhow::Result<ExitCode> 
                     .nodes
                     .iter()
                     .map(|n| n.name.as_str())
+                    .chain(services.iter().map(|s| s.name.as_str()))
                     .collect();
                 bail!(
                     "no node called {:?}; the stack has {} and supervisor",

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use sessiondb_http::config::{ApiKeyConfig, Scope};
+use sessiondb_http::config::{ApiKeyConfig, HttpConfig, Scope};
 use sessiondb_http::{App, AppConfig};
 use sessiondb_settings::Settings;
 
@@ -52,16 +52,23 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         settings,
         stack: local_stack,
     } = &loaded;
-    let mut http = settings.http_config();
-    let embedded = match (settings.connection_config(), &local_stack) {
-        (Some(_), _) => None,
+    let mut http = HttpConfig::from_settings(&settings.server);
+    let (embedded, connection) = match (settings.connection_config(), &local_stack) {
+        (Some(connection), _) => (None, connection),
         (None, None) => {
             if let Some(why) = embedded_refusal(settings, &http, |name| std::env::var_os(name)) {
                 bail!(
-                    "no Redis is configured, and sessiondb will not start a private embedded                      redis-server here: {why}. Several instances would each get their own                      Redis and not see each other's sessions. Point it at Redis with                      REDIS_HOST/REDIS_PORT, SESSIONDB_REDIS__URL, redis.sentinels or                      redis.cluster_nodes, or set redis.mode = embedded                      (SESSIONDB_REDIS__MODE=embedded) to run the embedded default anyway"
+                    "no Redis is configured, and sessiondb will not start a private embedded \
+                     redis-server here: {why}. Several instances would each get their own \
+                     Redis and not see each other's sessions. Point it at Redis with \
+                     REDIS_HOST/REDIS_PORT, SESSIONDB_REDIS__URL, redis.sentinels or \
+                     redis.cluster_nodes, or set redis.mode = embedded \
+                     (SESSIONDB_REDIS__MODE=embedded) to run the embedded default anyway"
                 );
             }
-            Some(Embedded::start(settings).await?)
+            let embedded = Embedded::start(settings).await?;
+            let connection = embedded.connection();
+            (Some(embedded), connection)
         }
         (None, Some(dir)) => bail!(
             "--local needs the stack's Redis, but redis.mode is embedded: check --set, and \
@@ -69,11 +76,6 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
             dir.env_file().display(),
             crate::commands::local::dir_flag(dir)
         ),
-    };
-    let connection = match (&embedded, settings.connection_config()) {
-        (Some(e), _) => e.connection(),
-        (None, Some(c)) => c,
-        (None, None) => unreachable!("embedded mode starts a server"),
     };
     let dev_key = if http.api_keys.is_empty() && (embedded.is_some() || local_stack.is_some()) {
         let (name, dir) = match &embedded {

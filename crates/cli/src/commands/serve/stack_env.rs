@@ -8,8 +8,8 @@
 //!
 //! 1. the process environment, minus every variable that says where Redis is or how
 //!    to log in to it (`REDIS_HOST`, `SESSIONDB_REDIS__URL`,
-//!    `SESSIONDB_REDIS__TLS__ENABLED`, …; see [`is_connection_key`]) or sets a role
-//!    password (`acl.*`);
+//!    `SESSIONDB_REDIS__TLS__ENABLED`, a role password, …: the settings declared as
+//!    connection settings; see [`sets_connection`]);
 //! 2. the variables of `local.env`.
 //!
 //! So the connection is exactly the stack's, never mixed with a stray variable meant
@@ -22,33 +22,9 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context as _};
 use sessiondb_local::stack::{parse_env_file, StackDir, StackError};
-use sessiondb_settings::{LoadOptions, LEGACY_ENV_VARS, RESERVED_ENV_VARS};
+use sessiondb_settings::{sets_connection, LoadOptions};
 
 use crate::commands::local::dir_flag;
-
-/// Prefix of the settings' environment variables (`SESSIONDB_<SECTION>__<KEY>`).
-const ENV_PREFIX: &str = "SESSIONDB_";
-
-/// Keys that say where the Redis is and how to log in to it: under `--local` only
-/// the stack sets them.
-const CONNECTION_KEYS: [&str; 12] = [
-    "redis.mode",
-    "redis.url",
-    "redis.host",
-    "redis.port",
-    "redis.username",
-    "redis.password",
-    "redis.db",
-    "redis.sentinels",
-    "redis.sentinel_service",
-    "redis.sentinel_username",
-    "redis.sentinel_password",
-    "redis.cluster_nodes",
-];
-
-/// Sections whose every key only the stack sets under `--local`: TLS towards Redis
-/// (the stack has none) and the role passwords (`local.env` has all six).
-const CONNECTION_SECTIONS: [&str; 2] = ["redis.tls.", "acl."];
 
 /// Settings sources for `serve --local`: `config_file` and `overrides` as given, and
 /// the environment layer described in the module docs. Says on stderr (by name
@@ -117,7 +93,7 @@ fn merge(
 ) -> (Vec<(String, String)>, Vec<String>) {
     let (left_out, mut env): (Vec<_>, Vec<_>) = process
         .into_iter()
-        .partition(|(name, _)| keys_set_by(name).iter().any(|k| is_connection_key(k)));
+        .partition(|(name, _)| sets_connection(name));
     env.extend(stack);
     let mut ignored: Vec<String> = left_out
         .into_iter()
@@ -126,26 +102,6 @@ fn merge(
         .collect();
     ignored.sort_unstable();
     (env, ignored)
-}
-
-/// The setting keys an environment variable sets: a legacy name's keys, or the key
-/// a `SESSIONDB_<SECTION>__<KEY>` name stands for (whether or not it exists; the
-/// loader rejects unknown ones).
-fn keys_set_by(name: &str) -> Vec<String> {
-    if let Some((_, keys)) = LEGACY_ENV_VARS.iter().find(|(legacy, _)| *legacy == name) {
-        return keys.iter().map(|k| (*k).to_owned()).collect();
-    }
-    match name.strip_prefix(ENV_PREFIX) {
-        Some(rest) if !RESERVED_ENV_VARS.contains(&name) => {
-            vec![rest.replace("__", ".").to_ascii_lowercase()]
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Whether `key` says where the Redis is or how to log in to it.
-fn is_connection_key(key: &str) -> bool {
-    CONNECTION_KEYS.contains(&key) || CONNECTION_SECTIONS.iter().any(|s| key.starts_with(s))
 }
 
 #[cfg(test)]
@@ -172,7 +128,8 @@ mod tests {
             ("SESSIONDB_REDIS__MODE", "standalone"),
             ("SESSIONDB_REDIS__HOST", "127.0.0.1"),
             ("SESSIONDB_REDIS__PORT", "41000"),
-            ("SESSIONDB_REDIS__PASSWORD", "admin-pw"),
+            ("SESSIONDB_REDIS__USERNAME", "app"),
+            ("SESSIONDB_REDIS__PASSWORD", "app-pw"),
         ])
     }
 
@@ -230,11 +187,13 @@ mod tests {
         assert_eq!(redis.host.as_deref(), Some("127.0.0.1"));
         assert_eq!(redis.port, 41000);
         assert_eq!(redis.db, 0);
-        assert!(redis.username.is_none() && !redis.tls.enabled);
+        assert_eq!(redis.username.as_deref(), Some("app"));
+        assert!(!redis.tls.enabled);
         assert!(redis.sentinels.is_empty());
         assert_eq!(
             redis.password.as_ref().map(|p| p.expose_secret()),
-            Some("admin-pw")
+            Some("app-pw"),
+            "the API logs in as `app`"
         );
         assert_eq!(
             settings
@@ -262,26 +221,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!(settings.redis.port, 41001);
-    }
-
-    #[test]
-    fn variable_names_map_to_the_keys_they_set() {
-        assert_eq!(
-            keys_set_by("REDIS_PASSWORD"),
-            ["redis.password", "acl.admin_password"]
-        );
-        assert_eq!(
-            keys_set_by("SESSIONDB_REDIS__SENTINEL_SERVICE"),
-            ["redis.sentinel_service"]
-        );
-        assert_eq!(
-            keys_set_by("SESSIONDB_REDIS__TLS__ENABLED"),
-            ["redis.tls.enabled"]
-        );
-        assert!(keys_set_by("SESSIONDB_CONFIG").is_empty());
-        assert!(keys_set_by("HOME").is_empty());
-        assert!(is_connection_key("redis.tls.enabled"));
-        assert!(!is_connection_key("redis.wait_replicas"));
     }
 
     #[test]
