@@ -16,8 +16,8 @@ source "$ROOT/bench/lib.sh"
 build_release
 new_api_key
 STACK="$OUT/stack"
-"$BIN" local up --ha --local-dir "$STACK" >"$OUT/local-up.txt"
-trap 'stop_all; "$BIN" local down --purge --local-dir "$STACK" >/dev/null 2>&1 || true' EXIT
+"$BIN" local --dir "$STACK" up --ha >"$OUT/local-up.txt"
+trap 'stop_all; "$BIN" local --dir "$STACK" down --purge >/dev/null 2>&1 || true' EXIT
 
 echo "| durability | workload | req/s | p50 ms | p99 ms | non-2xx |" >"$OUT/summary.md"
 echo "|---|---|---:|---:|---:|---:|" >>"$OUT/summary.md"
