@@ -39,13 +39,12 @@ use sessiondb_local::stack::{
     StackPasswords, StackState, Topology, TopologyOptions,
 };
 use sessiondb_local::testkit::eventually;
-use sessiondb_monitoring_tests::dashboards::{substitute_variables, Dashboard};
 use sessiondb_monitoring_tests::paths::{self, AREAS};
 use sessiondb_monitoring_tests::promql::metric_names;
 use sessiondb_monitoring_tests::tools::{Tool, PROMTOOL, REDIS_EXPORTER};
 use tokio::sync::oneshot;
 
-use crate::support::{http, rules};
+use crate::support::{all_queries, http, rules};
 
 /// Metric names the rules or dashboards use that a healthy stack under light traffic
 /// does not have, each with the reason. Anything else missing fails the test.
@@ -427,32 +426,6 @@ impl Drop for LiveApp {
     }
 }
 
-/// Every query of every rule and dashboard (Grafana variables substituted), with where
-/// it comes from.
-fn all_queries() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (area, rule) in rules().all() {
-        let name = rule
-            .alert
-            .as_deref()
-            .or(rule.record.as_deref())
-            .unwrap_or("?");
-        out.push((format!("{area}.rules.yml: {name}"), rule.expr.clone()));
-    }
-    for dashboard in Dashboard::load_all().unwrap_or_else(|e| panic!("{e}")) {
-        for panel in dashboard.panels() {
-            for query in panel.queries {
-                let place = format!("{}: panel {:?}", dashboard.name(), panel.title);
-                out.push((place, substitute_variables(query)));
-            }
-        }
-        for selector in dashboard.variable_selectors() {
-            let place = format!("{}: variable {selector}", dashboard.name());
-            out.push((place, substitute_variables(&selector)));
-        }
-    }
-    out
-}
 
 /// Waits until Prometheus has scraped every target successfully at least once.
 fn wait_for_targets(prometheus: u16, expected: usize) {
@@ -502,7 +475,7 @@ fn assert_rules_evaluate(prometheus: u16) {
 /// Every rule and dashboard query evaluates through the query API, and every metric
 /// name they use has been scraped.
 fn assert_queries_evaluate_and_metrics_exist(prometheus: u16) {
-    let queries = all_queries();
+    let queries = all_queries(true);
     assert!(queries.len() > 60, "only {} queries found", queries.len());
     let mut errors = Vec::new();
     let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();

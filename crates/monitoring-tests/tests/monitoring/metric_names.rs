@@ -12,7 +12,6 @@ use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
 use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig};
 use sessiondb_local::testkit::eventually;
 use sessiondb_local::{RedisOptions, RedisServer};
-use sessiondb_monitoring_tests::dashboards::Dashboard;
 use sessiondb_monitoring_tests::docs::{parse_metric_table, DocMetric, Status};
 use sessiondb_monitoring_tests::exporter::RecordedMetrics;
 use sessiondb_monitoring_tests::openmetrics;
@@ -21,7 +20,7 @@ use sessiondb_monitoring_tests::promql::metric_names;
 
 use tokio::sync::oneshot;
 
-use crate::support::{http, http_get, rules};
+use crate::support::{all_queries, http, http_get, rules};
 
 /// Series Prometheus makes itself for every target.
 const PROMETHEUS_SERIES: [&str; 1] = ["up"];
@@ -34,30 +33,6 @@ fn documented_metrics() -> Vec<DocMetric> {
     metrics
 }
 
-/// Every query of every rule and dashboard, with where it comes from.
-fn queries() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (area, rule) in rules().all() {
-        let name = rule
-            .alert
-            .as_deref()
-            .or(rule.record.as_deref())
-            .unwrap_or("?");
-        out.push((format!("{area}.rules.yml: {name}"), rule.expr.clone()));
-    }
-    for dashboard in Dashboard::load_all().unwrap_or_else(|e| panic!("{e}")) {
-        for panel in dashboard.panels() {
-            for query in panel.queries {
-                let place = format!("{}: panel {:?}", dashboard.name(), panel.title);
-                out.push((place, query.to_owned()));
-            }
-        }
-        for selector in dashboard.variable_selectors() {
-            out.push((format!("{}: variable", dashboard.name()), selector));
-        }
-    }
-    out
-}
 
 #[test]
 fn every_metric_used_by_rules_and_dashboards_exists() {
@@ -71,7 +46,7 @@ fn every_metric_used_by_rules_and_dashboards_exists() {
 
     let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut used = 0;
-    for (place, query) in queries() {
+    for (place, query) in all_queries(false) {
         for name in metric_names(&query) {
             used += 1;
             if !known.contains(&name) {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use sessiondb_monitoring_tests::dashboards::{substitute_variables, Dashboard};
 use sessiondb_monitoring_tests::paths::AREAS;
 use sessiondb_monitoring_tests::rules::{RuleTestFile, Rules};
 use sessiondb_monitoring_tests::tools::Run;
@@ -93,4 +94,39 @@ pub(crate) fn http_get(port: u16, path: &str) -> Result<String, String> {
         (200, body) => Ok(body),
         (status, body) => Err(format!("GET {path}: {status}\n{body}")),
     }
+}
+
+/// Every query of every rule and dashboard, with where it comes from. With
+/// `substituted`, Grafana's variables in dashboard queries are replaced by values
+/// Prometheus can evaluate; without, the queries are as shipped.
+pub(crate) fn all_queries(substituted: bool) -> Vec<(String, String)> {
+    let dashboard_query = |query: &str| {
+        if substituted {
+            substitute_variables(query)
+        } else {
+            query.to_owned()
+        }
+    };
+    let mut out = Vec::new();
+    for (area, rule) in rules().all() {
+        let name = rule
+            .alert
+            .as_deref()
+            .or(rule.record.as_deref())
+            .unwrap_or("?");
+        out.push((format!("{area}.rules.yml: {name}"), rule.expr.clone()));
+    }
+    for dashboard in Dashboard::load_all().unwrap_or_else(|e| panic!("{e}")) {
+        for panel in dashboard.panels() {
+            for query in panel.queries {
+                let place = format!("{}: panel {:?}", dashboard.name(), panel.title);
+                out.push((place, dashboard_query(query)));
+            }
+        }
+        for selector in dashboard.variable_selectors() {
+            let place = format!("{}: variable {selector}", dashboard.name());
+            out.push((place, dashboard_query(&selector)));
+        }
+    }
+    out
 }
