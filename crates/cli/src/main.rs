@@ -18,6 +18,13 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small
+/// buffers across the runtime's threads; with mimalloc the server runs 10–14% fewer
+/// instructions per read and per create and spends about a third less CPU per create
+/// (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli::Cli { global, command } = cli::Cli::parse();
     let ctx = ctx::Ctx::new(global);

@@ -76,10 +76,15 @@ pub async fn connect_sentinel(
     Ok(client)
 }
 
-/// The record module every engine script starts with (`scripts/lib/record.lua`): the
-/// record's field order, its codec and the liveness rule, for tooling scripts that read
-/// or write records, so the record layout stays defined in one place.
-pub const RECORD_LUA: &str = include_str!("scripts/lib/record.lua");
+/// The clock and record modules engine scripts start with (`scripts/lib/clock.lua`,
+/// `scripts/lib/record.lua`): the store's clock, the record's field order, its codec and
+/// the liveness rule, for tooling scripts that read or write records, so the record
+/// layout stays defined in one place.
+pub const RECORD_LUA: &str = concat!(
+    include_str!("scripts/lib/clock.lua"),
+    "\n",
+    include_str!("scripts/lib/record.lua")
+);
 
 /// The key names of one key prefix (see the key schema in `docs/architecture.md`).
 #[derive(Debug, Clone)]

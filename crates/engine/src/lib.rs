@@ -12,8 +12,8 @@
 //! - [`engine`] (`engine/`): the [`Engine`] and its operations — `sessions.rs` (create,
 //!   get, update, rotate, revoke, list), `refresh.rs`, `deletion.rs`, `cleanup.rs`.
 //! - `scripts/*.lua`: one script per operation, each headed by its KEYS, ARGV, return
-//!   value and invariant; `lib.lua` holds shared helpers and the key schema; `scripts.rs`
-//!   loads them.
+//!   value and invariant; `lib/` holds the shared modules (clock, record and key schema,
+//!   logins); `scripts.rs` loads them.
 //! - `keys.rs`: key names. `ids.rs`: user ids, routing tags, public ids. `token.rs`:
 //!   token formats, hashing and refresh derivation.
 //! - `store.rs`: the Redis connection (fred) and script replies.

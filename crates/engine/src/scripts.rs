@@ -1,20 +1,36 @@
 //! The Lua scripts, loaded from their own files at build time.
 //!
-//! Every script is the shared modules (`lib/record.lua`: the record and its liveness
-//! rule; `lib/logins.lua`: index, cap, revocation) followed by its own body, so helpers
-//! are shared without
-//! Redis Functions (which would need `FUNCTION LOAD` rights and a separate deploy step).
+//! Every script is the shared modules it needs followed by its own body, so helpers are
+//! shared without Redis Functions (which would need `FUNCTION LOAD` rights and a separate
+//! deploy step): `lib/clock.lua` (the store's clock) always, then `lib/record.lua` (the
+//! record and its liveness rule) and `lib/logins.lua` (index, cap, revocation) for every
+//! script but `read.lua`. A script re-defines the functions of its modules on every call,
+//! so the hot read path carries only the clock.
 //! Scripts run by SHA (`EVALSHA`) and are reloaded automatically after `NOSCRIPT`
 //! (a restarted or failed-over server has an empty script cache).
 
 use fred::types::scripts::Script;
 
+/// A script with every shared module.
 macro_rules! script {
     ($file:literal) => {
         concat!(
+            include_str!("scripts/lib/clock.lua"),
+            "\n",
             include_str!("scripts/lib/record.lua"),
             "\n",
             include_str!("scripts/lib/logins.lua"),
+            "\n",
+            include_str!(concat!("scripts/", $file))
+        )
+    };
+}
+
+/// A script that needs only the clock.
+macro_rules! clock_script {
+    ($file:literal) => {
+        concat!(
+            include_str!("scripts/lib/clock.lua"),
             "\n",
             include_str!(concat!("scripts/", $file))
         )
@@ -59,7 +75,7 @@ impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
             create: NamedScript::new("create", script!("create.lua")),
-            read: NamedScript::new("get", script!("read.lua")),
+            read: NamedScript::new("get", clock_script!("read.lua")),
             touch: NamedScript::new("touch", script!("touch.lua")),
             update: NamedScript::new("update", script!("update.lua")),
             rotate: NamedScript::new("rotate", script!("rotate.lua")),

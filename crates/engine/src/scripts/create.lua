@@ -20,21 +20,24 @@ local idle, abs, fttl, fidle = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(A
 local cap, policy = tonumber(ARGV[13]), ARGV[14]
 
 local now = now_ms()
-local ended, evicted = make_room(base, uh, now, cap, policy)
+local ended, evicted, earliest = make_room(base, uh, now, cap, policy)
 if evicted == false then
+  if #ended > 0 then redis.call('DECRBY', base .. 'n', #ended) end
   return append_all({ 'err', 'session_limit_reached', #ended }, ended)
 end
 
 local x = now + fttl
 local a = math.min(now + abs, x)
 local e = math.min(now + idle, a)
-local r = {}
-r[KIND], r[TH], r[UID], r[UH] = LIVE, th, uid, uh
-r[CREATED], r[SEEN], r[IDLE_EXP], r[ABS_EXP], r[IDLE_MS], r[VERSION] = now, now, e, a, idle, 1
-r[FAM_EXP], r[FAM_IDLE], r[FAM_USED] = x, fidle, now
-r[META], r[DATA] = meta, data
-r[CUR], r[PREV], r[NONCE], r[ROTATED], r[GEN], r[RETIRED] = rh, '', '', 0, 1, ''
-save(base, sid, r)
+-- One constructor in field order (see lib/record.lua) builds the table at its final size.
+local r = {
+  LIVE, th, uid, uh, -- KIND, TH, UID, UH
+  now, now, e, a, idle, 1, -- CREATED, SEEN, IDLE_EXP, ABS_EXP, IDLE_MS, VERSION
+  x, fidle, now, -- FAM_EXP, FAM_IDLE, FAM_USED
+  meta, data, -- META, DATA
+  rh, '', '', 0, 1, '', -- CUR, PREV, NONCE, ROTATED, GEN, RETIRED
+}
+save(base, sid, r, #ended, earliest)
 
 local out = append_all({ 'ok', now, e, a, x, #ended }, ended)
 return append_all(out, evicted)

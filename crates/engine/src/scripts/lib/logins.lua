@@ -25,19 +25,35 @@ local function prune(base, uh, now)
   return ended
 end
 
--- Makes room for one more login under the cap (1..1000, so every loop here is bounded).
--- Returns the ended ids and the evicted ids, or the ended ids and false when the user is
--- at the cap and the policy is 'reject' (then nothing live changed).
+-- Makes room for one more login under the cap. One read of the whole index finds both
+-- the ended entries and the live count: an index never holds more than the cap (1..1000)
+-- entries, since every create prunes it and makes room first, so every loop here is
+-- bounded. Removes the ended entries from the index but leaves the bucket count to the
+-- caller (create settles it in `save`).
+-- Returns the ended ids, the evicted ids (or false when the user is at the cap and the
+-- policy is 'reject': then nothing live changed) and the lowest index score read (nil
+-- for an empty index), for `save`.
 local function make_room(base, uh, now, cap, policy)
-  local ended = prune(base, uh, now)
   local idx = index_key(base, uh)
-  local count = redis.call('ZCARD', idx)
-  if count < cap then return ended, {} end
-  if policy ~= 'evict_lru' then return ended, false end
+  local all = redis.call('ZRANGE', idx, '0', '-1', 'WITHSCORES')
+  if #all == 0 then return {}, {}, nil end
+  local earliest = tonumber(all[2])
+  local ended, live = {}, {}
+  for i = 1, #all, 2 do
+    if tonumber(all[i + 1]) <= now then
+      ended[#ended + 1] = all[i]
+    else
+      live[#live + 1] = all[i]
+    end
+  end
+  if #ended > 0 then redis.call('ZREMRANGEBYSCORE', idx, '-inf', now) end
+  local count = #live
+  if count < cap then return ended, {}, earliest end
+  if policy ~= 'evict_lru' then return ended, false, earliest end
   local seen = {}
-  for i, sid in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    local r = load(base, sid, SEEN)
-    seen[i] = { sid = sid, l = r and r[SEEN] or 0 }
+  for i, lsid in ipairs(live) do
+    local r = load(base, lsid, SEEN)
+    seen[i] = { sid = lsid, l = r and r[SEEN] or 0 }
   end
   table.sort(seen, function(x, y) return x.l < y.l end)
   local evicted = {}
@@ -46,7 +62,7 @@ local function make_room(base, uh, now, cap, policy)
     unindex(base, uh, seen[i].sid)
     evicted[i] = seen[i].sid
   end
-  return ended, evicted
+  return ended, evicted, earliest
 end
 
 -- Ends every live login of the user except `keep`. Returns the ended ids (expired

@@ -1,5 +1,5 @@
--- lib/record.lua: the device-login record. Shared by every script (prepended at build
--- time, see scripts.rs), so one script call stays one atomic unit.
+-- lib/record.lua: the device-login record. Shared by every script but read.lua (prepended
+-- at build time, see scripts.rs), so one script call stays one atomic unit.
 --
 -- Key schema (every key of one bucket shares the hash tag in `base` = "<prefix>:{<tag>}:"):
 --   base.."s:"..sid   STRING  device login (session + refresh family), a MessagePack
@@ -10,7 +10,7 @@
 --   base.."due"       ZSET    cleanup schedule: "<uh>:<user id>" -> earliest index score
 --   base.."n"         STRING  indexed device logins in the bucket (active-sessions gauge)
 --
--- Time: every script reads the clock with TIME, so all API instances share Redis's clock.
+-- Time: every script reads the clock with now_ms (lib/clock.lua).
 
 -- Field order of a record. crates/engine/src/record.rs decodes the same order; the
 -- fields a session read needs come first, the family's last, so readers stop early.
@@ -23,11 +23,6 @@ local FIELDS = 21
 local LIVE, TOMBSTONE = 'L', 'X'
 -- Token hashes are 16 bytes (truncated SHA-256 of the token); RETIRED concatenates them.
 local HASH_LEN = 16
-
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 
 local function record_key(base, sid) return base .. 's:' .. sid end
 local function index_key(base, uh) return base .. 'u:' .. uh end
@@ -64,14 +59,29 @@ end
 -- Writes a live record. Its key expires when the login ends and its index entry carries
 -- the same instant, so "score > now" in the index means "live" without reading records.
 -- Keeps the bucket's count and the cleanup schedule in step. Returns the encoded record.
-local function save(base, sid, r)
+--
+-- `removed` (create only; default 0): index entries the caller already removed without
+-- counting them down, so one INCRBY settles the count. `earliest` (create only): the
+-- lowest index score the caller read in this script, before any removal. The schedule
+-- always holds a user's entry at or below the user's lowest index score (ZADD LT here;
+-- cleanup rewrites it from the index), so when `earliest` <= the new score the schedule
+-- already covers this login and is left alone.
+local function save(base, sid, r, removed, earliest)
   local t = login_end(r)
+  -- Formatted once as an integer: a number passed to redis.call is formatted as a float
+  -- (%.14g) on every use, which costs more than the command that takes it.
+  local ts = string.format('%d', t)
   local v = cmsgpack.pack(unpack(r, 1, FIELDS))
-  redis.call('SET', record_key(base, sid), v, 'PXAT', t)
-  if redis.call('ZADD', index_key(base, r[UH]), t, sid) == 1 then
+  redis.call('SET', record_key(base, sid), v, 'PXAT', ts)
+  local delta = redis.call('ZADD', index_key(base, r[UH]), ts, sid) - (removed or 0)
+  if delta == 1 then
     redis.call('INCR', base .. 'n')
+  elseif delta ~= 0 then
+    redis.call('INCRBY', base .. 'n', delta)
   end
-  redis.call('ZADD', base .. 'due', 'LT', t, r[UH] .. ':' .. r[UID])
+  if not (earliest and earliest <= t) then
+    redis.call('ZADD', base .. 'due', 'LT', ts, r[UH] .. ':' .. r[UID])
+  end
   return v
 end
 
