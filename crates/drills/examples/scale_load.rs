@@ -144,15 +144,22 @@ async fn create(
     user: &str,
     data: &Value,
 ) -> Result<(String, String)> {
-    let response = http
-        .post(format!("{url}/v1/sessions"))
-        .bearer_auth(key)
-        .json(&json!({ "user_id": user, "data": data }))
-        .send()
-        .await?;
-    if response.status().as_u16() != 201 {
-        bail!("create answered {}", response.status());
-    }
+    // A 503 is retryable (e.g. `not_replicated` with replicated durability).
+    let mut attempts = 0;
+    let response = loop {
+        let response = http
+            .post(format!("{url}/v1/sessions"))
+            .bearer_auth(key)
+            .json(&json!({ "user_id": user, "data": data }))
+            .send()
+            .await?;
+        attempts += 1;
+        match response.status().as_u16() {
+            201 => break response,
+            503 if attempts < 5 => tokio::time::sleep(Duration::from_millis(100)).await,
+            _ => bail!("create answered {}", response.status()),
+        }
+    };
     let body: Value = response.json().await?;
     let field = |name: &str| {
         body.get(name)

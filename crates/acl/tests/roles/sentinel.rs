@@ -98,7 +98,7 @@ async fn app_runs_every_operation_through_sentinel_with_sentinel_auth() -> anyho
     expired_logins(
         &conn,
         &config,
-        &["acl-short-1", "acl-short-2", "acl-short-3"],
+        &["acl-short-1", "acl-short-2", "acl-short-3", "acl-short-3"],
     )
     .await?;
     let engine = Engine::connect(&conn, config).await?;

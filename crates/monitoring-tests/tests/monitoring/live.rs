@@ -426,7 +426,6 @@ impl Drop for LiveApp {
     }
 }
 
-
 /// Waits until Prometheus has scraped every target successfully at least once.
 fn wait_for_targets(prometheus: u16, expected: usize) {
     eventually("every target to be up", SCRAPE_DEADLINE, || {

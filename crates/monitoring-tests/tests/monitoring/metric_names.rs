@@ -33,7 +33,6 @@ fn documented_metrics() -> Vec<DocMetric> {
     metrics
 }
 
-
 #[test]
 fn every_metric_used_by_rules_and_dashboards_exists() {
     let recorded = RecordedMetrics::load().unwrap_or_else(|e| panic!("{e}"));
