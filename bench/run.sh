@@ -13,6 +13,7 @@
 #   bench/run.sh                      all peers (about 4 minutes)
 #   PEERS="ceiling tower" bench/run.sh   fewer built-in peers
 #   LIFECYCLE=0 bench/run.sh           the harness only
+#   SKIP_HARNESS=1 OUT=DIR bench/run.sh   the lifecycle runs only (into a harness run's DIR)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/bench}"
@@ -45,12 +46,15 @@ export SESSIONDB_CREATE_LUA="$ROOT/bench/create.lua"
 export SESSIONDB_SEED_CMD="python3 '$ROOT/bench/seed.py'"
 export OUT="${OUT:-$ROOT/bench/results/run-$(date -u +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
-bash "$HARNESS/bench.sh"
+[[ "${SKIP_HARNESS:-0}" == 1 ]] || bash "$HARNESS/bench.sh"
 [[ "${LIFECYCLE:-1}" == 1 ]] || exit 0
+# The harness's SESSIONDB_* variables are not settings; sessiondb refuses unknown ones.
+unset SESSIONDB_NAME SESSIONDB_URL SESSIONDB_CMD SESSIONDB_GET_LUA SESSIONDB_CREATE_LUA \
+  SESSIONDB_SEED_CMD SESSIONDB_CHECK SESSIONDB_PID
 
 # ------------------------------------------------------------ refresh, revoke, create cost
 DURATION="${DURATION:-10}"
-LIFE_N="${LIFE_N:-300000}"
+LIFE_N="${LIFE_N:-420000}"
 log() { printf '[run %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PIDS=()

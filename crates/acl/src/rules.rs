@@ -52,6 +52,7 @@ const APP: &[&str] = &[
     "script|load",
     "set",
     "time",
+    "wait",
     "xadd",
     "zadd",
     "zrange",

@@ -13,7 +13,7 @@ use anyhow::{ensure, Context as _};
 use fred::prelude::*;
 use sessiondb_acl::{refusals, Role};
 use sessiondb_engine::{
-    CleanupOptions, ConnectionConfig, DeletionTarget, Engine, EngineConfig, NewSession,
+    CleanupOptions, ConnectionConfig, DeletionTarget, Durability, Engine, EngineConfig, NewSession,
     SessionMetadata, UserId,
 };
 use support::{engine_config, eventually, short_logins, AclServer, PREFIX};
@@ -147,6 +147,25 @@ async fn app_role_is_exactly_what_the_engine_sends() -> anyhow::Result<()> {
     let engine = Engine::connect(&server.connection(Role::App), engine_config()).await?;
     every_engine_operation(&engine).await?;
     engine.shutdown().await?;
+    // Replicated durability follows each write with WAIT. This server has no replica,
+    // so the write is applied but not confirmed.
+    let replicated = Engine::connect(
+        &server.connection(Role::App),
+        EngineConfig {
+            durability: Durability::Replicated {
+                replicas: 1,
+                timeout: Duration::from_millis(10),
+            },
+            ..engine_config()
+        },
+    )
+    .await?;
+    let outcome = replicated.create(new_session("acl-replicated")?).await;
+    ensure!(
+        matches!(outcome, Err(sessiondb_engine::Error::NotReplicated { .. })),
+        "{outcome:?}"
+    );
+    replicated.shutdown().await?;
     server.assert_exactly(Role::App)
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::ensure;
 use sessiondb_acl::Role;
-use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig};
+use sessiondb_engine::{ConnectionConfig, Durability, Engine, EngineConfig};
 use sessiondb_local::resp::Connection;
 use sessiondb_local::stack::{
     supervise, wait_running, write_env_file, NodeKind, StackDir, StackError, StackMode,
@@ -73,7 +73,8 @@ fn acl_log(port: u16, admin: &SecretString) -> anyhow::Result<usize> {
 }
 
 #[tokio::test]
-async fn app_runs_every_operation_through_sentinel_with_sentinel_auth() -> anyhow::Result<()> {
+async fn app_runs_every_operation_through_sentinel_with_sentinel_auth_and_replicated_writes(
+) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     let dir = StackDir::new(temp.path().join("stack"))?;
     let (topology, passwords, _supervised) = start_ha_stack(&dir)?;
@@ -91,8 +92,14 @@ async fn app_runs_every_operation_through_sentinel_with_sentinel_auth() -> anyho
     conn.username = Some(Role::App.user().to_owned());
     conn.password = Some(passwords.app.clone());
     conn.pool_size = 2;
+    // Replicated durability, as Sentinel deployments run it: every write is followed by
+    // WAIT, which `app` must be allowed too.
     let config = EngineConfig {
         key_prefix: STACK_KEY_PREFIX.to_owned(),
+        durability: Durability::Replicated {
+            replicas: 1,
+            timeout: Duration::from_secs(5),
+        },
         ..engine_config()
     };
     expired_logins(

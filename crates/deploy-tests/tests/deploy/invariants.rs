@@ -680,11 +680,7 @@ fn the_argo_cd_project_allows_exactly_the_kinds_the_manifests_use() {
         missing.is_empty(),
         "kinds rendered but not allowed: {missing:?}"
     );
-    let mut unused: Vec<_> = allowed.difference(&used).collect();
-    if support::with_components().is_none() {
-        // Those come from the prometheus-operator component, not rendered here.
-        unused.retain(|(g, _)| g != "monitoring.coreos.com");
-    }
+    let unused: Vec<_> = allowed.difference(&used).collect();
     assert!(
         unused.is_empty(),
         "kinds allowed but never rendered: {unused:?}"

@@ -2,10 +2,9 @@
 
 use std::sync::OnceLock;
 
-use sessiondb_deploy_tests::generated::RULES_DIR;
 use sessiondb_deploy_tests::objects::Object;
 use sessiondb_deploy_tests::render::{Rendered, Workspace};
-use sessiondb_deploy_tests::{repo_root, OVERLAYS};
+use sessiondb_deploy_tests::OVERLAYS;
 
 type Renderings = Result<Vec<(&'static str, Rendered)>, String>;
 
@@ -40,14 +39,10 @@ pub(crate) fn objects(overlay: &str) -> &'static [Object] {
 }
 
 /// The optional components, each rendered on top of the overlays it is meant for:
-/// `monitoring` on dev and ha, `prometheus-operator` on ha and production.
-/// `None` while `deploy/monitoring` (the rule files those components read) does not
-/// exist in this checkout.
-pub(crate) fn with_components() -> Option<&'static [(String, Rendered)]> {
+/// `monitoring` on dev and ha, `prometheus-operator` on ha and production (both read
+/// the rule files of `deploy/monitoring`).
+pub(crate) fn with_components() -> &'static [(String, Rendered)] {
     static CELL: OnceLock<Result<Vec<(String, Rendered)>, String>> = OnceLock::new();
-    if !monitoring_assets_present() {
-        return None;
-    }
     let renderings = CELL.get_or_init(|| {
         let workspace = Workspace::new().map_err(|e| format!("{e:#}"))?;
         [
@@ -66,33 +61,17 @@ pub(crate) fn with_components() -> Option<&'static [(String, Rendered)]> {
         .collect()
     });
     match renderings {
-        Ok(r) => Some(r),
+        Ok(r) => r,
         Err(e) => panic!("rendering the monitoring components failed: {e}"),
     }
 }
 
-/// Whether `deploy/monitoring/prometheus/rules` exists; prints why the tests of the
-/// monitoring components are skipped when it does not.
-pub(crate) fn monitoring_assets_present() -> bool {
-    let present = repo_root().join(RULES_DIR).is_dir();
-    if !present {
-        eprintln!(
-            "SKIPPED: the monitoring and prometheus-operator components are not rendered: \
-             {RULES_DIR} does not exist in this checkout (they read its rule files)"
-        );
-    }
-    present
-}
-
-/// Every rendering: the overlays, then the overlays with components (when the
-/// monitoring assets exist).
+/// Every rendering: the overlays, then the overlays with components.
 pub(crate) fn all_renderings() -> Vec<(String, &'static Rendered)> {
     let mut all: Vec<(String, &'static Rendered)> = overlays()
         .iter()
         .map(|(n, r)| ((*n).to_owned(), r))
         .collect();
-    if let Some(extra) = with_components() {
-        all.extend(extra.iter().map(|(n, r)| (n.clone(), r)));
-    }
+    all.extend(with_components().iter().map(|(n, r)| (n.clone(), r)));
     all
 }
