@@ -6,13 +6,13 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Operators and `sessiondb restore`: every command on every key.
+    /// Operators, `sessiondb restore` and `sessiondb stats`: every command on every key.
     Admin,
     /// The Sentinels (monitoring, failover) and the replicas (replication stream).
     Sentinel,
     /// The API (`sessiondb serve`): the engine's scripts and reads on the key prefix.
     App,
-    /// `health`, `status`, `stats` and redis_exporter: server state, no session values.
+    /// `health`, `status` and redis_exporter: server state, no session values.
     Monitor,
     /// `sessiondb cleanup`: the cleanup pass on the key prefix.
     Cleanup,
@@ -43,7 +43,7 @@ pub const ROLES: [RoleSpec; 6] = [
         user: "admin",
         env_var: "REDIS_PASSWORD",
         setting_key: "acl.admin_password",
-        purpose: "operators and `sessiondb restore`: every command on every key",
+        purpose: "operators, `sessiondb restore` and `sessiondb stats`: every command on every key",
     },
     RoleSpec {
         role: Role::Sentinel,
@@ -66,7 +66,7 @@ pub const ROLES: [RoleSpec; 6] = [
         user: "monitor",
         env_var: "MONITOR_PASSWORD",
         setting_key: "acl.monitor_password",
-        purpose: "`sessiondb health`/`status`/`stats` and redis_exporter: server state and \
+        purpose: "`sessiondb health`/`status` and redis_exporter: server state and \
                   counters, never session values",
     },
     RoleSpec {
