@@ -564,16 +564,21 @@ fn production_configs_replicate_and_monitor_over_tls_with_acl_users() {
         },
     );
     let app = test_password("APP_PASSWORD");
-    assert_eq!(
-        redis_cli(
-            data[0].port,
-            &app,
-            Some("app"),
-            true,
-            &["SET", "sdb:x", "1"]
-        )
-        .trim(),
-        "OK"
+    // The master takes writes once it counts the replica as good (min-replicas-to-write:
+    // the replica's first acknowledgement can follow the link coming up by a second).
+    eventually(
+        "the master to accept a write from app",
+        Duration::from_secs(20),
+        || {
+            let out = redis_cli(
+                data[0].port,
+                &app,
+                Some("app"),
+                true,
+                &["SET", "sdb:x", "1"],
+            );
+            (out.trim() == "OK").then_some(()).ok_or(out)
+        },
     );
     let refused = redis_cli(
         data[0].port,
