@@ -53,7 +53,7 @@
 //! | `ports`                | `src/ports.rs`              | [`free_port`], [`free_cluster_port`] |
 //! | `binaries`             | `src/binaries.rs`           | [`redis_server_binary`], [`redis_cli_binary`], [`monitoring_binary`], [`parent_death_launcher`] |
 //! | `error`                | `src/error.rs`              | [`LocalError`] |
-//! | `tls`                  | `src/tls.rs`                | [`TlsFiles`]: a throw-away CA and server certificate |
+//! | `tls`                  | `src/tls.rs`                | [`TlsFiles`]: a throw-away CA, server and client certificate; [`TlsClient`] |
 //! | [`stack`]              | `src/stack/`                | a persistent stack in a directory, run by a supervisor (`sessiondb local`) |
 
 mod binaries;
@@ -81,10 +81,10 @@ pub use cluster::RedisCluster;
 pub use error::LocalError;
 pub use ports::{free_cluster_port, free_port};
 pub use private_dir::{check_private_dir, ensure_private_dir};
-pub use sentinel::{SentinelOptions, SentinelTopology};
+pub use sentinel::{SentinelOptions, SentinelTopology, TopologyAcl};
 pub use sentinel_server::SentinelServer;
 pub use server::{RedisOptions, RedisServer};
-pub use tls::TlsFiles;
+pub use tls::{TlsClient, TlsFiles};
 
 /// Re-exported so callers can build passwords without depending on
 /// `secrecy` themselves.

@@ -20,8 +20,8 @@ use tempfile::TempDir;
 use crate::cli;
 use crate::conf::ConfFile;
 use crate::poll::{poll_until, Pending};
-use crate::resp::{info_field, Connection, Reply, PROBE_TIMEOUT};
-use crate::{free_cluster_port, free_port, LocalError};
+use crate::resp::{info_field, Connection, Reply, IO_TIMEOUT, PROBE_TIMEOUT};
+use crate::{free_cluster_port, free_port, LocalError, TlsClient};
 
 /// The only address anything started by this crate listens on.
 pub(crate) const LOOPBACK: &str = "127.0.0.1";
@@ -125,6 +125,8 @@ pub(crate) struct Spec {
     pub(crate) args: Vec<String>,
     /// Password clients must AUTH with, if any.
     pub(crate) password: Option<SecretString>,
+    /// How to reach it when it speaks TLS only; `None`: plain TCP.
+    pub(crate) tls: Option<TlsClient>,
     /// Command prefix the binary is run through (e.g. `setpriv --pdeathsig
     /// KILL --`); empty to run it directly. It must `exec` the binary so the
     /// pid stays the one the readiness check compares with.
@@ -241,21 +243,33 @@ impl Process {
         self.child.as_ref().map(Child::id)
     }
 
-    /// An authenticated connection to the process.
-    pub(crate) fn connect(&self) -> Result<Connection, LocalError> {
-        Connection::open(LOOPBACK, self.port, self.password())
+    /// How clients reach it over TLS, when it speaks TLS only.
+    pub(crate) fn tls(&self) -> Option<&TlsClient> {
+        self.spec.tls.as_ref()
     }
 
-    /// Runs `redis-cli -h 127.0.0.1 -p <port> <args>`.
+    /// An authenticated connection to the process.
+    pub(crate) fn connect(&self) -> Result<Connection, LocalError> {
+        self.connect_with_timeout(IO_TIMEOUT)
+    }
+
+    fn connect_with_timeout(&self, io_timeout: Duration) -> Result<Connection, LocalError> {
+        let mut conn = Connection::connect(LOOPBACK, self.port, self.tls(), io_timeout)?;
+        if let Some(password) = self.password() {
+            conn.auth(password)?;
+        }
+        Ok(conn)
+    }
+
+    /// Runs `redis-cli -h 127.0.0.1 -p <port> <args>` (with `--tls` and the
+    /// certificates when the process speaks TLS only).
     pub(crate) fn cli(&self, args: &[&str]) -> Result<String, LocalError> {
         let port = self.port.to_string();
         let target = format!("{LOOPBACK}:{port}");
-        cli::run(
-            &target,
-            self.password(),
-            &["-h", LOOPBACK, "-p", &port],
-            args,
-        )
+        let tls_args = self.tls().map(TlsClient::cli_args).unwrap_or_default();
+        let mut conn_args = vec!["-h", LOOPBACK, "-p", &port];
+        conn_args.extend(tls_args.iter().map(String::as_str));
+        cli::run(&target, self.password(), &conn_args, args)
     }
 
     /// True while the process has not exited.
@@ -388,8 +402,7 @@ impl Process {
                     self.start_failed(format!("exited with {status}")),
                 ));
             }
-            let mut conn =
-                Connection::open_with_timeout(LOOPBACK, self.port, self.password(), PROBE_TIMEOUT)?;
+            let mut conn = self.connect_with_timeout(PROBE_TIMEOUT)?;
             let pong = conn.call(&["PING"])?;
             if pong.text() != Some("PONG") {
                 return Err(Pending::wait(format!("PING answered {pong:?}")));
@@ -491,6 +504,7 @@ mod tests {
             log_name: "redis.log",
             args: Vec::new(),
             password: None,
+            tls: None,
             launcher: Vec::new(),
             start_timeout: None,
         }

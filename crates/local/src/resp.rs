@@ -5,19 +5,20 @@
 //! It is deliberately tiny: one request at a time over a short-lived
 //! connection with timeouts, no pipelining, no RESP3.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use rustls::pki_types::ServerName;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::describe_command;
-use crate::LocalError;
+use crate::{LocalError, TlsClient};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Read/write timeout for ordinary commands.
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read/write timeout for readiness probes: a local PING answers in
 /// microseconds, and a probe that times out is simply retried. Keeps a
@@ -60,8 +61,48 @@ impl Reply {
 /// An open, authenticated connection.
 #[derive(Debug)]
 pub struct Connection {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
     target: String,
+}
+
+/// Plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "Plain",
+            Self::Tls(_) => "Tls",
+        })
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
 }
 
 impl Connection {
@@ -81,8 +122,8 @@ impl Connection {
         user: &str,
         password: &SecretString,
     ) -> Result<Self, LocalError> {
-        let mut conn = Self::open_with_timeout(host, port, None, IO_TIMEOUT)?;
-        conn.call(&["AUTH", user, password.expose_secret()])?;
+        let mut conn = Self::connect(host, port, None, IO_TIMEOUT)?;
+        conn.auth_as(user, password)?;
         Ok(conn)
     }
 
@@ -91,6 +132,22 @@ impl Connection {
         host: &str,
         port: u16,
         password: Option<&SecretString>,
+        io_timeout: Duration,
+    ) -> Result<Self, LocalError> {
+        let mut conn = Self::connect(host, port, None, io_timeout)?;
+        if let Some(password) = password {
+            conn.auth(password)?;
+        }
+        Ok(conn)
+    }
+
+    /// Connects to `host:port`, over TLS when `tls` is given (the server certificate
+    /// is checked against the CA and `host`), without authenticating;
+    /// `io_timeout` bounds every read and write.
+    pub fn connect(
+        host: &str,
+        port: u16,
+        tls: Option<&TlsClient>,
         io_timeout: Duration,
     ) -> Result<Self, LocalError> {
         let target = format!("{host}:{port}");
@@ -107,14 +164,33 @@ impl Connection {
             s.set_nodelay(true)
         };
         configure(&stream).map_err(|e| LocalError::io(format!("configuring {target}"), e))?;
-        let mut conn = Self {
+        let stream = match tls {
+            None => Stream::Plain(stream),
+            Some(tls) => {
+                let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+                    LocalError::io(format!("TLS towards {target}"), invalid(e.to_string()))
+                })?;
+                let client = rustls::ClientConnection::new(tls.config(), name).map_err(|e| {
+                    LocalError::io(format!("TLS towards {target}"), invalid(e.to_string()))
+                })?;
+                Stream::Tls(Box::new(rustls::StreamOwned::new(client, stream)))
+            }
+        };
+        Ok(Self {
             reader: BufReader::new(stream),
             target,
-        };
-        if let Some(password) = password {
-            conn.call(&["AUTH", password.expose_secret()])?;
-        }
-        Ok(conn)
+        })
+    }
+
+    /// Authenticates as the default user.
+    pub fn auth(&mut self, password: &SecretString) -> Result<(), LocalError> {
+        self.call(&["AUTH", password.expose_secret()]).map(drop)
+    }
+
+    /// Logs in as the ACL user `user`.
+    pub fn auth_as(&mut self, user: &str, password: &SecretString) -> Result<(), LocalError> {
+        self.call(&["AUTH", user, password.expose_secret()])
+            .map(drop)
     }
 
     /// Sends a command and reads its reply; error replies become
@@ -139,9 +215,10 @@ impl Connection {
             frame.extend_from_slice(b"\r\n");
         }
         let command = describe_command(args);
-        self.reader
-            .get_mut()
+        let stream = self.reader.get_mut();
+        stream
             .write_all(&frame)
+            .and_then(|()| stream.flush())
             .map_err(|e| LocalError::io(format!("sending {command} to {}", self.target), e))?;
         read_reply(&mut self.reader).map_err(|e| {
             LocalError::io(
@@ -162,9 +239,14 @@ pub fn query(
     host: &str,
     port: u16,
     password: Option<&SecretString>,
+    tls: Option<&TlsClient>,
     args: &[&str],
 ) -> Result<Reply, LocalError> {
-    Connection::open(host, port, password)?.call(args)
+    let mut conn = Connection::connect(host, port, tls, IO_TIMEOUT)?;
+    if let Some(password) = password {
+        conn.auth(password)?;
+    }
+    conn.call(args)
 }
 
 /// The value of `field:` in an `INFO` reply.

@@ -3,6 +3,7 @@
 //! watching them).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -11,7 +12,7 @@ use crate::poll::poll_until;
 use crate::process::LOOPBACK;
 use crate::sentinel_group::SentinelGroup;
 use crate::sentinel_server::SentinelConfig;
-use crate::{LocalError, RedisOptions, RedisServer, SentinelServer};
+use crate::{LocalError, RedisOptions, RedisServer, SentinelServer, TlsClient, TlsFiles};
 
 /// How long a fresh topology gets to become fully connected.
 pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,6 +54,26 @@ pub struct SentinelOptions {
     /// A command prefix every data node and sentinel is run through (see
     /// [`RedisOptions::launcher`]); empty (the default) runs them directly.
     pub launcher: Vec<OsString>,
+    /// Runs every data node and sentinel on TLS only, with these certificates (see
+    /// [`RedisOptions::tls`]); `None` (the default): plain TCP.
+    pub tls: Option<TlsFiles>,
+    /// ACL users on the data nodes (see [`TopologyAcl`]); `None` (the default): the
+    /// default user only.
+    pub acl: Option<TopologyAcl>,
+}
+
+/// ACL users on the data nodes of a [`SentinelTopology`], as a production deployment
+/// has them: every data node loads `file`; replicas (`masteruser`) and sentinels
+/// (`sentinel auth-user`) log in as `replication_user` instead of the default user.
+#[derive(Debug, Clone)]
+pub struct TopologyAcl {
+    /// The `aclfile`. It must keep the `default` user with
+    /// [`SentinelOptions::password`], which the fixture's own probes use.
+    pub file: PathBuf,
+    /// The user replicas and sentinels log in to the data nodes as.
+    pub replication_user: String,
+    /// Its password.
+    pub replication_password: SecretString,
 }
 
 impl Default for SentinelOptions {
@@ -70,6 +91,8 @@ impl Default for SentinelOptions {
             min_replicas_to_write: None,
             fast_timers: false,
             launcher: Vec::new(),
+            tls: None,
+            acl: None,
         }
     }
 }
@@ -85,6 +108,7 @@ pub struct SentinelTopology {
     quorum: usize,
     password: Option<SecretString>,
     sentinel_password: Option<SecretString>,
+    tls: Option<TlsClient>,
     failover_wait: Duration,
 }
 
@@ -105,6 +129,14 @@ impl SentinelTopology {
             replica_of,
             extra_args: extra_args.clone(),
             launcher: opts.launcher.clone(),
+            tls: opts.tls.clone(),
+            acl_file: opts.acl.as_ref().map(|acl| acl.file.clone()),
+            master_user: opts.acl.as_ref().map(|acl| {
+                (
+                    acl.replication_user.clone(),
+                    acl.replication_password.clone(),
+                )
+            }),
             ..RedisOptions::default()
         };
         let master = RedisServer::start(node_options(None))?;
@@ -122,12 +154,16 @@ impl SentinelTopology {
             quorum: opts.quorum,
             down_after_ms: opts.down_after_ms,
             failover_timeout_ms: opts.failover_timeout_ms,
-            data_password: opts.password.as_ref(),
-            data_user: None,
+            data_password: match &opts.acl {
+                Some(acl) => Some(&acl.replication_password),
+                None => opts.password.as_ref(),
+            },
+            data_user: opts.acl.as_ref().map(|acl| acl.replication_user.as_str()),
             sentinel_password: opts.sentinel_password.as_ref(),
             launcher: &opts.launcher,
             dir: None,
             port: None,
+            tls: opts.tls.as_ref(),
         };
         let sentinels = (0..opts.sentinels)
             .map(|_| {
@@ -145,6 +181,7 @@ impl SentinelTopology {
             quorum: opts.quorum,
             password: opts.password,
             sentinel_password: opts.sentinel_password,
+            tls: opts.tls.as_ref().map(TlsFiles::client).transpose()?,
             failover_wait: Duration::from_millis(opts.failover_timeout_ms).max(MIN_FAILOVER_WAIT),
         };
         let what = format!("sentinel topology {} to be ready", topology.service_name);
@@ -169,6 +206,11 @@ impl SentinelTopology {
     /// The password of the sentinels, if any.
     pub fn sentinel_password(&self) -> Option<&SecretString> {
         self.sentinel_password.as_ref()
+    }
+
+    /// How clients reach the nodes and sentinels, when they speak TLS only.
+    pub fn tls(&self) -> Option<&TlsClient> {
+        self.tls.as_ref()
     }
 
     /// `(host, port)` of every sentinel, in start order.
@@ -246,6 +288,7 @@ impl SentinelTopology {
             sentinel_ports,
             password: self.password.as_ref(),
             sentinel_password: self.sentinel_password.as_ref(),
+            tls: self.tls.as_ref(),
         }
     }
 }

@@ -13,8 +13,8 @@ use secrecy::SecretString;
 
 use crate::poll::{poll_until, Pending};
 use crate::process::LOOPBACK;
-use crate::resp::{query, Connection, Reply};
-use crate::LocalError;
+use crate::resp::{query, Connection, Reply, IO_TIMEOUT};
+use crate::{LocalError, TlsClient};
 
 /// Sentinels on 127.0.0.1 monitoring the master `service_name`.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,8 @@ pub(crate) struct SentinelGroup<'a> {
     pub(crate) password: Option<&'a SecretString>,
     /// Password of the sentinels themselves.
     pub(crate) sentinel_password: Option<&'a SecretString>,
+    /// TLS towards the sentinels and data nodes, when they speak TLS only.
+    pub(crate) tls: Option<&'a TlsClient>,
 }
 
 impl SentinelGroup<'_> {
@@ -49,8 +51,17 @@ impl SentinelGroup<'_> {
 
     /// The master according to the sentinel on `sentinel_port`.
     pub(crate) fn master_addr_from(&self, sentinel_port: u16) -> Result<(String, u16), LocalError> {
-        let mut conn = Connection::open(LOOPBACK, sentinel_port, self.sentinel_password)?;
+        let mut conn = self.open(sentinel_port, self.sentinel_password)?;
         self.master_addr_on(&mut conn)
+    }
+
+    /// A connection to the node or sentinel on `port`, authenticated with `password`.
+    fn open(&self, port: u16, password: Option<&SecretString>) -> Result<Connection, LocalError> {
+        let mut conn = Connection::connect(LOOPBACK, port, self.tls, IO_TIMEOUT)?;
+        if let Some(password) = password {
+            conn.auth(password)?;
+        }
+        Ok(conn)
     }
 
     fn master_addr_on(&self, conn: &mut Connection) -> Result<(String, u16), LocalError> {
@@ -81,7 +92,7 @@ impl SentinelGroup<'_> {
             let mut last = String::from("no sentinel");
             for &port in self.sentinel_ports {
                 let args = ["SENTINEL", "FAILOVER", self.service_name];
-                match query(LOOPBACK, port, self.sentinel_password, &args) {
+                match query(LOOPBACK, port, self.sentinel_password, self.tls, &args) {
                     Ok(_) => return Ok(()),
                     // Another failover is already running: wait for it.
                     Err(LocalError::Command { message, .. }) if message.starts_with("INPROG") => {
@@ -137,7 +148,7 @@ impl SentinelGroup<'_> {
         poll_until(&what, deadline, || {
             let mut answers = Vec::new();
             for &port in self.sentinel_ports {
-                let Ok(mut conn) = Connection::open(LOOPBACK, port, self.sentinel_password) else {
+                let Ok(mut conn) = self.open(port, self.sentinel_password) else {
                     continue;
                 };
                 answers.push(self.master_addr_on(&mut conn)?);
@@ -157,7 +168,7 @@ impl SentinelGroup<'_> {
             if first.0 == old_host && first.1 == old_port {
                 return Err(Pending::wait("sentinels still report the old master"));
             }
-            let role = role_of(&first.0, first.1, self.password)?;
+            let role = role_of(&first.0, first.1, self.password, self.tls)?;
             if role != "master" {
                 return Err(Pending::wait(format!(
                     "new master {first:?} has role {role}"
@@ -178,7 +189,7 @@ impl SentinelGroup<'_> {
         let new_port = new.1.to_string();
         for &port in self.sentinel_ports {
             let args = ["SENTINEL", "MASTER", self.service_name];
-            let reply = query(LOOPBACK, port, self.sentinel_password, &args)?;
+            let reply = query(LOOPBACK, port, self.sentinel_password, self.tls, &args)?;
             let fields = pairs(&reply);
             let seen = |key: &str| fields.get(key).copied().unwrap_or("?");
             if seen("ip") != new.0 || seen("port") != new_port || seen("flags") != "master" {
@@ -198,7 +209,7 @@ impl SentinelGroup<'_> {
     /// that acknowledge its writes (`WAIT`), and every sentinel sees it as master with all replicas and all other
     /// sentinels.
     pub(crate) fn check_ready(&self, master_port: u16, replicas: usize) -> Result<(), Pending> {
-        let role = role_of(LOOPBACK, master_port, self.password)?;
+        let role = role_of(LOOPBACK, master_port, self.password, self.tls)?;
         if role != "master" {
             return Err(Pending::wait(format!("master has role {role}")));
         }
@@ -206,6 +217,7 @@ impl SentinelGroup<'_> {
             LOOPBACK,
             master_port,
             self.password,
+            self.tls,
             &["INFO", "replication"],
         )?;
         let info = info.text().unwrap_or_default();
@@ -223,7 +235,7 @@ impl SentinelGroup<'_> {
         // once-a-second cron). A replica promoted before then lacks every write made
         // since. So propagate something (a PUBLISH, which leaves no data behind) and
         // WAIT on the same connection until every replica acknowledged it.
-        let mut conn = Connection::open(LOOPBACK, master_port, self.password)?;
+        let mut conn = self.open(master_port, self.password)?;
         conn.call(&["PUBLISH", "__sessiondb_fixture__:ready", "1"])?;
         let wanted = replicas.to_string();
         let acked = conn.call(&["WAIT", wanted.as_str(), "100"])?;
@@ -237,7 +249,7 @@ impl SentinelGroup<'_> {
         let replicas = replicas.to_string();
         for &port in self.sentinel_ports {
             let args = ["SENTINEL", "MASTER", self.service_name];
-            let reply = query(LOOPBACK, port, self.sentinel_password, &args)?;
+            let reply = query(LOOPBACK, port, self.sentinel_password, self.tls, &args)?;
             let fields = pairs(&reply);
             let seen = |key: &str| fields.get(key).copied().unwrap_or("?");
             if seen("flags") != "master"
@@ -261,8 +273,9 @@ pub(crate) fn role_of(
     host: &str,
     port: u16,
     password: Option<&SecretString>,
+    tls: Option<&TlsClient>,
 ) -> Result<String, LocalError> {
-    let reply = query(host, port, password, &["ROLE"])?;
+    let reply = query(host, port, password, tls, &["ROLE"])?;
     match reply
         .items()
         .and_then(|items| items.first())

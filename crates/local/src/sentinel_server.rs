@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::binaries::sentinel_launcher;
 use crate::conf::ConfFile;
 use crate::process::{Layout, NodeDir, PortChoice, Process, Spec, LOOPBACK};
-use crate::LocalError;
+use crate::{LocalError, TlsFiles};
 
 /// What one sentinel monitors, and how.
 #[derive(Debug)]
@@ -32,6 +32,8 @@ pub(crate) struct SentinelConfig<'a> {
     pub(crate) dir: Option<PathBuf>,
     /// A fixed port; `None` picks a free one.
     pub(crate) port: Option<u16>,
+    /// Serve TLS only and reach the data nodes and other sentinels over TLS.
+    pub(crate) tls: Option<&'a TlsFiles>,
 }
 
 /// A running `redis-sentinel` bound to 127.0.0.1, usually part of a
@@ -58,6 +60,7 @@ impl SentinelServer {
             log_name: "sentinel.log",
             args: launcher.args_after_conf,
             password: config.sentinel_password.cloned(),
+            tls: config.tls.map(TlsFiles::client).transpose()?,
             launcher: config.launcher.to_vec(),
             start_timeout: None,
         };
@@ -151,8 +154,13 @@ fn render(config: &SentinelConfig<'_>, layout: &Layout<'_>) -> ConfFile {
     let name = config.service_name;
     let (master_host, master_port) = config.master;
     let mut conf = ConfFile::new();
-    conf.directive("port", &[&layout.port.to_string()])
-        .directive("bind", &[LOOPBACK])
+    match config.tls {
+        Some(tls) => tls.tls_only_directives(&mut conf, layout.port),
+        None => {
+            conf.directive("port", &[&layout.port.to_string()]);
+        }
+    }
+    conf.directive("bind", &[LOOPBACK])
         .directive("daemonize", &["no"])
         .directive("dir", &[layout.dir])
         .directive("logfile", &[layout.log])

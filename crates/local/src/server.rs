@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::conf::ConfFile;
 use crate::process::{Layout, NodeDir, PortChoice, Process, Spec, LOOPBACK};
-use crate::{redis_server_binary, LocalError};
+use crate::{redis_server_binary, LocalError, TlsFiles};
 
 /// How to start a [`RedisServer`].
 ///
@@ -59,6 +59,10 @@ pub struct RedisOptions {
     /// server loading a large data set (an append-only file) answers `LOADING` until
     /// it is done.
     pub start_timeout: Option<Duration>,
+    /// Serves TLS only, with these certificates: the plaintext port is off, clients
+    /// must present a certificate signed by the CA, and replication runs over TLS.
+    /// The guard's probes and [`RedisServer::cli`] then use TLS too.
+    pub tls: Option<TlsFiles>,
 }
 
 /// A running `redis-server` bound to 127.0.0.1.
@@ -93,6 +97,7 @@ impl RedisServer {
             acl_file,
             master_user,
             start_timeout,
+            tls,
         } = opts;
         if cluster && replica_of.is_some() {
             return Err(LocalError::InvalidOptions(
@@ -106,6 +111,7 @@ impl RedisServer {
             cluster,
             acl_file: acl_file.as_deref(),
             master_user: master_user.as_ref(),
+            tls: tls.as_ref(),
         };
         let spec = Spec {
             program: "redis-server",
@@ -117,6 +123,7 @@ impl RedisServer {
             log_name: "redis.log",
             args: extra_args,
             password: password.clone(),
+            tls: tls.as_ref().map(TlsFiles::client).transpose()?,
             launcher,
             start_timeout,
         };
@@ -213,14 +220,19 @@ struct Settings<'a> {
     cluster: bool,
     acl_file: Option<&'a Path>,
     master_user: Option<&'a (String, SecretString)>,
+    tls: Option<&'a TlsFiles>,
 }
 
 /// The `redis.conf` for `opts` at `layout`.
 fn render(opts: &Settings<'_>, layout: &Layout<'_>) -> ConfFile {
-    let port = layout.port.to_string();
     let mut conf = ConfFile::new();
-    conf.directive("port", &[&port])
-        .directive("bind", &[LOOPBACK])
+    match opts.tls {
+        Some(tls) => tls.tls_only_directives(&mut conf, layout.port),
+        None => {
+            conf.directive("port", &[&layout.port.to_string()]);
+        }
+    }
+    conf.directive("bind", &[LOOPBACK])
         .directive("protected-mode", &["yes"])
         .directive("daemonize", &["no"])
         .directive("dir", &[layout.dir])

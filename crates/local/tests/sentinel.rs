@@ -129,3 +129,68 @@ fn killing_the_master_triggers_an_automatic_failover() {
         },
     );
 }
+
+/// Every node and sentinel on TLS only, replicas and sentinels logging in as the
+/// `sentinel` ACL user: the plaintext port is refused, a forced failover completes
+/// and the demoted master resyncs from the new one over TLS.
+#[test]
+fn a_tls_only_topology_with_acl_users_fails_over_and_resyncs() {
+    use sessiondb_acl::{render_with, DefaultUser, Passwords, Role};
+    use sessiondb_local::{TlsFiles, TopologyAcl};
+
+    let dir = tempfile::tempdir().unwrap();
+    let password = |role: Role| SecretString::from(format!("{} pass", role.user()));
+    let passwords = Passwords::from_fn(|role| Some(password(role)));
+    let acl_file = dir.path().join("users.acl");
+    std::fs::write(
+        &acl_file,
+        render_with(&passwords, "sdb", DefaultUser::Admin).unwrap(),
+    )
+    .unwrap();
+    let tls = TlsFiles::generate(dir.path(), &["127.0.0.1"]).unwrap();
+    let mut topology = SentinelTopology::start(SentinelOptions {
+        password: Some(password(Role::Admin)),
+        sentinel_password: Some(password(Role::Sentinel)),
+        tls: Some(tls),
+        acl: Some(TopologyAcl {
+            file: acl_file,
+            replication_user: Role::Sentinel.user().to_owned(),
+            replication_password: password(Role::Sentinel),
+        }),
+        ..options()
+    })
+    .unwrap();
+    assert!(topology.tls().is_some());
+
+    // Nothing answers in plaintext.
+    let master = topology.current_master().unwrap();
+    let plain = sessiondb_local::resp::Connection::open("127.0.0.1", master.1, None)
+        .and_then(|mut conn| conn.call(&["PING"]));
+    assert!(plain.is_err(), "plaintext PING answered: {plain:?}");
+
+    let old_node = topology.node_by_port(master.1).unwrap();
+    assert_eq!(old_node.cli(&["SET", "before", "failover"]).unwrap(), "OK");
+    let new = topology.failover().unwrap();
+    assert_ne!(new, master);
+    let promoted = topology.node_by_port(new.1).unwrap();
+    assert_eq!(promoted.cli(&["GET", "before"]).unwrap(), "failover");
+    assert_eq!(promoted.cli(&["SET", "after", "failover"]).unwrap(), "OK");
+
+    let old_node = topology.node_by_port(master.1).unwrap();
+    eventually(
+        "the old master to resync from the new one over TLS",
+        Duration::from_secs(30),
+        || {
+            let info = old_node
+                .cli(&["INFO", "replication"])
+                .map_err(|e| e.to_string())?;
+            let key = old_node.cli(&["GET", "after"]).map_err(|e| e.to_string())?;
+            let linked = info.contains("master_link_status:up")
+                && info.contains(&format!("master_port:{}", new.1));
+            match (linked, key.as_str()) {
+                (true, "failover") => Ok(()),
+                _ => Err(format!("GET after: {key:?}; {info}")),
+            }
+        },
+    );
+}

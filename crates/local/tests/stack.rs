@@ -28,7 +28,7 @@ fn prepare(dir: &StackDir, mode: StackMode) -> StackPasswords {
     })
     .unwrap();
     let (passwords, _) = StackPasswords::from_env_or_generate(|_| None).unwrap();
-    write_env_file(&dir.env_file(), &topology, &passwords).unwrap();
+    write_env_file(&dir.env_file(), &topology, &passwords, None).unwrap();
     dir.save_state(&StackState::new(topology)).unwrap();
     passwords
 }

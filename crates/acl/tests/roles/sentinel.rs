@@ -44,7 +44,7 @@ fn start_ha_stack(dir: &StackDir) -> anyhow::Result<(Topology, StackPasswords, S
         ..TopologyOptions::default()
     })?;
     let (passwords, _) = StackPasswords::from_env_or_generate(|_| None)?;
-    write_env_file(&dir.env_file(), &topology, &passwords)?;
+    write_env_file(&dir.env_file(), &topology, &passwords, None)?;
     dir.save_state(&StackState::new(topology.clone()))?;
     let shutdown = Arc::new(AtomicBool::new(false));
     let thread = {

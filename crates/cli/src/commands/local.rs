@@ -98,6 +98,13 @@ pub(crate) struct UpArgs {
     /// Fixed at the first `up`.
     #[arg(long)]
     pub(crate) monitoring: bool,
+    /// Run every Redis and Sentinel on TLS only: a CA, a server and a client
+    /// certificate are generated into `<dir>/tls/`, plaintext ports are off,
+    /// replication and Sentinel use TLS, and clients must present the client
+    /// certificate. `local.env` points `serve --local` at them. Fixed at the
+    /// first `up`.
+    #[arg(long)]
+    pub(crate) tls: bool,
     /// Prometheus scrape and rule evaluation interval in seconds instead of
     /// the shipped 15 (for tests).
     #[arg(

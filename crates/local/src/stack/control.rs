@@ -182,9 +182,10 @@ pub fn failover(dir: &StackDir) -> Result<FailoverOutcome, StackError> {
         )));
     }
     let passwords = StackPasswords::load(&dir.env_file())?;
+    let tls = dir.tls_client(&state.topology)?;
     let topology = &state.topology;
     let ports = topology.sentinel_ports();
-    let sentinels = group(topology, &ports, &passwords);
+    let sentinels = group(topology, &ports, &passwords, tls.as_ref());
     let node_at = |port: u16| {
         topology.data_node_by_port(port).cloned().ok_or_else(|| {
             StackError::Invalid(format!(
@@ -205,7 +206,14 @@ pub fn failover(dir: &StackDir) -> Result<FailoverOutcome, StackError> {
     let demoted = poll_until(
         "the old master to rejoin as a replica",
         remaining(),
-        || match role_of(&old_addr.0, old_addr.1, Some(&passwords.admin))?.as_str() {
+        || match role_of(
+            &old_addr.0,
+            old_addr.1,
+            Some(&passwords.admin),
+            tls.as_ref(),
+        )?
+        .as_str()
+        {
             "slave" => Ok(()),
             role => Err(Pending::wait(format!("it says ROLE {role}"))),
         },
@@ -229,7 +237,7 @@ pub enum PurgeOutcome {
 }
 
 /// Deletes a stopped stack: the node directories, `monitoring/` (the
-/// exporters', Prometheus's and Alertmanager's data and logs), `local.env`, `users.acl`,
+/// exporters', Prometheus's and Alertmanager's data and logs), `local.env`, `users.acl`, `tls/`,
 /// `supervisor.log` and finally `state.json`; then the directory itself if
 /// nothing else is left in it. Only what the stack created is deleted, so a
 /// mistaken `--dir` never wipes unrelated files.
@@ -257,6 +265,7 @@ pub fn purge(dir: &StackDir) -> Result<PurgeOutcome, StackError> {
         remove_dir(dir.node_dir(&node.name))?;
     }
     remove_dir(super::monitoring::monitoring_dir(dir))?;
+    remove_dir(dir.tls_dir())?;
     remove_file(dir.env_file())?;
     remove_file(dir.acl_file())?;
     remove_file(dir.supervisor_log())?;

@@ -317,12 +317,22 @@ pub(crate) fn service_args(
                 .ok_or_else(|| {
                     StackError::Invalid(format!("{} watches no node of the stack", service.name))
                 })?;
-            vec![
-                format!("-redis.addr=redis://{}", node.addr()),
+            let mut args = Vec::new();
+            match dir.tls_files(topology)? {
+                None => args.push(format!("-redis.addr=redis://{}", node.addr())),
+                Some(tls) => {
+                    args.push(format!("-redis.addr=rediss://{}", node.addr()));
+                    args.push(format!("-tls-ca-cert-file={}", path(tls.ca_cert)?));
+                    args.push(format!("-tls-client-cert-file={}", path(tls.client_cert)?));
+                    args.push(format!("-tls-client-key-file={}", path(tls.client_key)?));
+                }
+            }
+            args.extend([
                 "-include-config-metrics".to_owned(),
                 "-web.listen-address".to_owned(),
                 listen,
-            ]
+            ]);
+            args
         }
         ServiceKind::Prometheus => vec![
             format!("--config.file={}", path(own.join("prometheus.yml"))?),

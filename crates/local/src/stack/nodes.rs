@@ -15,7 +15,7 @@ use super::topology::{NodeKind, NodeSpec, StackMode, Topology};
 use super::StackError;
 use crate::process::LOOPBACK;
 use crate::sentinel_server::SentinelConfig;
-use crate::{LocalError, RedisOptions, RedisServer, SentinelServer};
+use crate::{LocalError, RedisOptions, RedisServer, SentinelServer, TlsFiles};
 
 /// First pause before retrying a failed restart; doubles up to
 /// [`MAX_RETRY_BACKOFF`].
@@ -96,6 +96,8 @@ pub(crate) struct Launch<'a> {
     pub(crate) passwords: &'a StackPasswords,
     /// The parent-death launcher prefix.
     pub(crate) launcher: &'a [OsString],
+    /// The certificates, when the stack runs on TLS only.
+    pub(crate) tls: Option<&'a TlsFiles>,
 }
 
 impl Launch<'_> {
@@ -132,6 +134,7 @@ impl Launch<'_> {
                 Role::Sentinel.user().to_owned(),
                 self.passwords.sentinel.clone(),
             )),
+            tls: self.tls.cloned(),
             ..RedisOptions::default()
         };
         let server = RedisServer::start(options)?;
@@ -156,6 +159,7 @@ impl Launch<'_> {
             launcher: self.launcher,
             dir: Some(self.dir.node_dir(&spec.name)),
             port: Some(spec.port),
+            tls: self.tls,
         };
         let sentinel = SentinelServer::start(&config)?;
         if self.topology.fast_timers {

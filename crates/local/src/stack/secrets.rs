@@ -15,6 +15,7 @@ use sessiondb_acl::Role;
 use super::state::write_atomically;
 use super::topology::Topology;
 use super::StackError;
+use crate::TlsFiles;
 
 /// The environment variables of the six roles, as named by the original
 /// shell deployment, in the order they are written (the role table's order).
@@ -155,6 +156,7 @@ pub fn write_env_file(
     path: &Path,
     topology: &Topology,
     passwords: &StackPasswords,
+    tls: Option<&TlsFiles>,
 ) -> Result<(), StackError> {
     let mut text = String::new();
     let dir = path.display();
@@ -191,6 +193,20 @@ pub fn write_env_file(
             "SESSIONDB_REDIS__SENTINEL_PASSWORD",
             passwords.sentinel.expose_secret(),
         );
+    }
+    if let Some(tls) = tls {
+        text.push_str(
+            "\n# TLS only (`--tls`): verify the servers with the stack's CA and present the\n\
+             # client certificate (the servers require one).\n",
+        );
+        push_assignment(&mut text, "SESSIONDB_REDIS__TLS__ENABLED", "true");
+        for (variable, file) in [
+            ("SESSIONDB_REDIS__TLS__CA_FILE", &tls.ca_cert),
+            ("SESSIONDB_REDIS__TLS__CLIENT_CERT_FILE", &tls.client_cert),
+            ("SESSIONDB_REDIS__TLS__CLIENT_KEY_FILE", &tls.client_key),
+        ] {
+            push_assignment(&mut text, variable, &file.display().to_string());
+        }
     }
     write_atomically(path, text.as_bytes(), 0o600)
 }
@@ -323,7 +339,7 @@ mod tests {
         .unwrap();
         let temp = tempfile::tempdir().unwrap();
         let path = temp.path().join("local.env");
-        write_env_file(&path, &topology, &passwords).unwrap();
+        write_env_file(&path, &topology, &passwords, None).unwrap();
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(&path).unwrap().permissions(),
         );
@@ -360,7 +376,7 @@ mod tests {
         let topology = Topology::plan(&TopologyOptions::default()).unwrap();
         let temp = tempfile::tempdir().unwrap();
         let path = temp.path().join("local.env");
-        write_env_file(&path, &topology, &passwords).unwrap();
+        write_env_file(&path, &topology, &passwords, None).unwrap();
         let output = std::process::Command::new("sh")
             .arg("-c")
             .arg(r#"set -a; . "$1"; set +a; printf %s "$CLEANUP_PASSWORD""#)

@@ -4,7 +4,9 @@
 //! <dir>/
 //!   state.json        topology, current master, supervisor pid and phase, node pids
 //!   local.env         passwords and `sessiondb serve` settings (mode 0600)
+//!   users.acl         the ACL users of the six roles, loaded by every data node
 //!   supervisor.log    the supervisor's own log
+//!   tls/              with --tls: ca.crt, server.crt/.key, client.crt/.key
 //!   redis-0/          redis.conf, redis.log, appendonlydir/, ...
 //!   sentinel-0/       sentinel.conf, sentinel.log
 //!   monitoring/       with --monitoring: exporter-<node>/, prometheus/, alertmanager/
@@ -25,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use super::procfs;
 use super::topology::{NodeKind, NodeSpec, Topology};
 use super::StackError;
+use crate::process::LOOPBACK;
+use crate::{TlsClient, TlsFiles};
 
 /// Version of the state file layout.
 const STATE_VERSION: u32 = 1;
@@ -72,6 +76,36 @@ impl StackDir {
     /// `users.acl`: the Redis ACL users of the six roles, loaded by every data node.
     pub fn acl_file(&self) -> PathBuf {
         self.root.join("users.acl")
+    }
+
+    /// `tls/`: the CA, server and client certificates of a `--tls` stack.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.root.join("tls")
+    }
+
+    /// Generates the certificates of a `--tls` stack into [`tls_dir`](Self::tls_dir)
+    /// (for `localhost` and `127.0.0.1`), replacing any there.
+    pub fn generate_tls(&self) -> Result<TlsFiles, StackError> {
+        let dir = self.tls_dir();
+        crate::private_dir::ensure_private_dir(&dir)?;
+        Ok(TlsFiles::generate(&dir, &["localhost", LOOPBACK])?)
+    }
+
+    /// The certificates of the stack when `topology` runs on TLS, `None` otherwise.
+    pub fn tls_files(&self, topology: &Topology) -> Result<Option<TlsFiles>, StackError> {
+        if !topology.tls {
+            return Ok(None);
+        }
+        Ok(Some(TlsFiles::load(&self.tls_dir())?))
+    }
+
+    /// How clients reach the nodes of the stack: over TLS with the stack's CA and
+    /// client certificate when `topology` runs on TLS, `None` for plain TCP.
+    pub fn tls_client(&self, topology: &Topology) -> Result<Option<TlsClient>, StackError> {
+        match self.tls_files(topology)? {
+            Some(files) => Ok(Some(files.client()?)),
+            None => Ok(None),
+        }
     }
 
     /// `supervisor.log`.

@@ -2,7 +2,6 @@
 //! replication, the sentinels' view of the master, and the list of
 //! problems that make the stack unhealthy.
 
-use secrecy::SecretString;
 use serde::Serialize;
 use sessiondb_acl::Role as AclRole;
 
@@ -13,9 +12,9 @@ use super::state::{Phase, StackDir, StackState};
 use super::topology::{NodeKind, NodeSpec, StackMode};
 use super::StackError;
 use crate::process::LOOPBACK;
-use crate::resp::{info_field, Connection};
+use crate::resp::{info_field, Connection, IO_TIMEOUT};
 use crate::sentinel_group::pairs;
-use crate::LocalError;
+use crate::{LocalError, TlsClient};
 
 /// The whole stack as seen right now.
 #[derive(Debug, Clone, Serialize)]
@@ -151,6 +150,11 @@ pub struct SentinelView {
 pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     let state = dir.load_state()?;
     let passwords = StackPasswords::load(&dir.env_file())?;
+    let tls = dir.tls_client(&state.topology)?;
+    let access = Access {
+        passwords: &passwords,
+        tls: tls.as_ref(),
+    };
     let supervisor_pid = state.live_supervisor();
     let supervisor = SupervisorStatus {
         pid: supervisor_pid,
@@ -160,17 +164,17 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
         .topology
         .nodes
         .iter()
-        .map(|spec| probe_node(&state, spec, &passwords))
+        .map(|spec| probe_node(&state, spec, &access))
         .collect();
     let master = nodes
         .iter()
         .find(|n| n.role == Some(Role::Master))
         .map(|n| n.name.clone());
-    fill_lag(&state, &mut nodes, master.as_deref(), &passwords);
+    fill_lag(&state, &mut nodes, master.as_deref(), &access);
     let sentinels: Vec<SentinelView> = state
         .topology
         .sentinels()
-        .map(|spec| probe_sentinel(&state, spec, &passwords.sentinel))
+        .map(|spec| probe_sentinel(&state, spec, &access))
         .collect();
     let mut status = StackStatus {
         dir: dir.root().display().to_string(),
@@ -188,7 +192,34 @@ pub fn collect_status(dir: &StackDir) -> Result<StackStatus, StackError> {
     Ok(status)
 }
 
-fn probe_node(state: &StackState, spec: &NodeSpec, passwords: &StackPasswords) -> NodeStatus {
+/// How the probes reach the nodes: the stack's passwords, and TLS when it runs on TLS.
+struct Access<'a> {
+    passwords: &'a StackPasswords,
+    tls: Option<&'a TlsClient>,
+}
+
+impl Access<'_> {
+    /// A connection to the node on `port`, not yet authenticated.
+    fn connect(&self, port: u16) -> Result<Connection, LocalError> {
+        Connection::connect(LOOPBACK, port, self.tls, IO_TIMEOUT)
+    }
+
+    /// A connection to the sentinel on `port`, authenticated.
+    fn open_sentinel(&self, port: u16) -> Result<Connection, LocalError> {
+        let mut conn = self.connect(port)?;
+        conn.auth(&self.passwords.sentinel)?;
+        Ok(conn)
+    }
+
+    /// A connection to the data node on `port` as the `monitor` role.
+    fn open_monitor(&self, port: u16) -> Result<Connection, LocalError> {
+        let mut conn = self.connect(port)?;
+        conn.auth_as(AclRole::Monitor.user(), &self.passwords.monitor)?;
+        Ok(conn)
+    }
+}
+
+fn probe_node(state: &StackState, spec: &NodeSpec, access: &Access<'_>) -> NodeStatus {
     let pid = state
         .pids
         .get(&spec.name)
@@ -212,10 +243,11 @@ fn probe_node(state: &StackState, spec: &NodeSpec, passwords: &StackPasswords) -
         return status;
     }
     let result = match spec.kind {
-        NodeKind::Sentinel => {
-            ping(spec.port, Some(&passwords.sentinel)).map(|()| status.role = Some(Role::Sentinel))
-        }
-        NodeKind::Redis => probe_replication(state, spec.port, passwords, &mut status),
+        NodeKind::Sentinel => access
+            .open_sentinel(spec.port)
+            .and_then(|mut conn| conn.call(&["PING"]))
+            .map(|_| status.role = Some(Role::Sentinel)),
+        NodeKind::Redis => probe_replication(state, spec.port, access, &mut status),
     };
     match result {
         Ok(()) => status.up = true,
@@ -224,23 +256,13 @@ fn probe_node(state: &StackState, spec: &NodeSpec, passwords: &StackPasswords) -
     status
 }
 
-fn ping(port: u16, password: Option<&SecretString>) -> Result<(), LocalError> {
-    Connection::open(LOOPBACK, port, password)?.call(&["PING"])?;
-    Ok(())
-}
-
-/// A connection to the data node on `port` as the `monitor` role.
-fn open_monitor(port: u16, passwords: &StackPasswords) -> Result<Connection, LocalError> {
-    Connection::open_as(LOOPBACK, port, AclRole::Monitor.user(), &passwords.monitor)
-}
-
 fn probe_replication(
     state: &StackState,
     port: u16,
-    passwords: &StackPasswords,
+    access: &Access<'_>,
     status: &mut NodeStatus,
 ) -> Result<(), LocalError> {
-    let info = open_monitor(port, passwords)?.call(&["INFO", "replication"])?;
+    let info = access.open_monitor(port)?.call(&["INFO", "replication"])?;
     let info = info.text().unwrap_or_default();
     let number = |field: &str| info_field(info, field).and_then(|v| v.trim().parse::<i64>().ok());
     match info_field(info, "role").map(str::trim) {
@@ -275,13 +297,14 @@ fn fill_lag(
     state: &StackState,
     nodes: &mut [NodeStatus],
     master: Option<&str>,
-    passwords: &StackPasswords,
+    access: &Access<'_>,
 ) {
     let Some(master) = master.and_then(|m| state.topology.node(m)) else {
         return;
     };
-    let Ok(reply) =
-        open_monitor(master.port, passwords).and_then(|mut c| c.call(&["INFO", "replication"]))
+    let Ok(reply) = access
+        .open_monitor(master.port)
+        .and_then(|mut c| c.call(&["INFO", "replication"]))
     else {
         return;
     };
@@ -310,7 +333,7 @@ fn fill_lag(
     }
 }
 
-fn probe_sentinel(state: &StackState, spec: &NodeSpec, password: &SecretString) -> SentinelView {
+fn probe_sentinel(state: &StackState, spec: &NodeSpec, access: &Access<'_>) -> SentinelView {
     let mut view = SentinelView {
         sentinel: spec.name.clone(),
         master: None,
@@ -322,7 +345,7 @@ fn probe_sentinel(state: &StackState, spec: &NodeSpec, password: &SecretString) 
         error: None,
     };
     let service = state.topology.service_name.as_str();
-    let result = Connection::open(LOOPBACK, spec.port, Some(password)).and_then(|mut conn| {
+    let result = access.open_sentinel(spec.port).and_then(|mut conn| {
         let reply = conn.call(&["SENTINEL", "MASTER", service])?;
         let fields = pairs(&reply);
         let get = |key: &str| fields.get(key).copied();

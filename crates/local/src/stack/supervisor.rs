@@ -22,9 +22,9 @@ use super::service::Service;
 use super::state::{Phase, StackDir, StackState, SupervisorState};
 use super::topology::StackMode;
 use super::StackError;
-use crate::parent_death_launcher;
 use crate::poll::Pending;
 use crate::sentinel_group::SentinelGroup;
+use crate::{parent_death_launcher, TlsClient, TlsFiles};
 
 /// How often the nodes are checked.
 const TICK: Duration = Duration::from_millis(250);
@@ -156,6 +156,8 @@ pub fn supervise(
         )));
     }
     let passwords = StackPasswords::load(&dir.env_file())?;
+    let tls_files = dir.tls_files(&state.topology)?;
+    let tls = tls_files.as_ref().map(TlsFiles::client).transpose()?;
     let launcher = parent_death_launcher()?;
     set_phase(&mut state, Phase::Starting, None);
     state.pids.clear();
@@ -173,6 +175,7 @@ pub fn supervise(
         topology: &topology,
         passwords: &passwords,
         launcher: &launcher,
+        tls: tls_files.as_ref(),
     };
     let mut nodes = Vec::new();
     let mut services = Vec::new();
@@ -212,6 +215,7 @@ pub fn supervise(
             &mut state,
             &mut running,
             &passwords,
+            tls.as_ref(),
             shutdown,
             on_event,
         );
@@ -229,7 +233,7 @@ pub fn supervise(
         }
     }
     drop(services);
-    refresh_master(&mut state, &passwords, on_event);
+    refresh_master(&mut state, &passwords, tls.as_ref(), on_event);
     let master = state.master.clone().unwrap_or_default();
     for index in stop_order(&nodes, &master) {
         let node = &mut nodes[index];
@@ -282,7 +286,8 @@ fn start_all(
     }
     if topology.mode == StackMode::Ha {
         let ports = topology.sentinel_ports();
-        let group = group(topology, &ports, launch.passwords);
+        let tls = launch.tls.map(TlsFiles::client).transpose()?;
+        let group = group(topology, &ports, launch.passwords, tls.as_ref());
         let replicas = topology.data_nodes().count() - 1;
         wait_ready(shutdown, || group.check_ready(master.port, replicas))?;
     }
@@ -368,6 +373,7 @@ fn watch(
     state: &mut StackState,
     running: &mut Running<'_>,
     passwords: &StackPasswords,
+    tls: Option<&TlsClient>,
     shutdown: &AtomicBool,
     on_event: &mut dyn FnMut(&SupervisorEvent),
 ) {
@@ -415,7 +421,7 @@ fn watch(
         }
         if last_master_check.elapsed() >= MASTER_CHECK {
             last_master_check = Instant::now();
-            changed |= refresh_master(state, passwords, on_event);
+            changed |= refresh_master(state, passwords, tls, on_event);
         }
         if changed {
             state.pids = all_pids(running.nodes, running.services);
@@ -429,13 +435,14 @@ fn watch(
 fn refresh_master(
     state: &mut StackState,
     passwords: &StackPasswords,
+    tls: Option<&TlsClient>,
     on_event: &mut dyn FnMut(&SupervisorEvent),
 ) -> bool {
     if state.topology.mode != StackMode::Ha {
         return false;
     }
     let ports = state.topology.sentinel_ports();
-    let Ok((_, port)) = group(&state.topology, &ports, passwords).current_master() else {
+    let Ok((_, port)) = group(&state.topology, &ports, passwords, tls).current_master() else {
         return false;
     };
     let Some(name) = state
@@ -461,12 +468,14 @@ pub(crate) fn group<'a>(
     topology: &'a super::Topology,
     sentinel_ports: &'a [u16],
     passwords: &'a StackPasswords,
+    tls: Option<&'a TlsClient>,
 ) -> SentinelGroup<'a> {
     SentinelGroup {
         service_name: &topology.service_name,
         sentinel_ports,
         password: Some(&passwords.admin),
         sentinel_password: Some(&passwords.sentinel),
+        tls,
     }
 }
 

@@ -77,6 +77,9 @@ pub struct TopologyOptions {
     /// Also run exporters, Prometheus and Alertmanager (`--monitoring`);
     /// their ports follow the nodes'.
     pub monitoring: Option<MonitoringOptions>,
+    /// Run every data node and sentinel on TLS only (`--tls`), with a CA and
+    /// certificates generated into the stack directory.
+    pub tls: bool,
 }
 
 impl Default for TopologyOptions {
@@ -88,6 +91,7 @@ impl Default for TopologyOptions {
             failover_timeout_ms: 30_000,
             fast_timers: false,
             monitoring: None,
+            tls: false,
         }
     }
 }
@@ -113,6 +117,10 @@ pub struct Topology {
     /// with `--monitoring`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSpec>,
+    /// Whether every data node and sentinel speaks TLS only (`--tls`); the
+    /// certificates are in [`StackDir::tls_dir`](super::StackDir::tls_dir).
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// Number of replicas in an HA stack.
@@ -162,6 +170,7 @@ impl Topology {
             fast_timers: opts.fast_timers,
             nodes,
             monitoring,
+            tls: opts.tls,
         })
     }
 

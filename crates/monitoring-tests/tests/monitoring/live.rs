@@ -143,7 +143,7 @@ impl LiveStack {
         .expect("planning the stack");
         let (passwords, _) =
             StackPasswords::from_env_or_generate(|_| None).expect("generating passwords");
-        stack::write_env_file(&dir.env_file(), &topology, &passwords).expect("local.env");
+        stack::write_env_file(&dir.env_file(), &topology, &passwords, None).expect("local.env");
         dir.save_state(&StackState::new(topology))
             .expect("state.json");
         let shutdown = Arc::new(AtomicBool::new(false));

@@ -52,8 +52,12 @@ pub(super) fn up(dir: &StackDir, args: &UpArgs, json: bool) -> anyhow::Result<Ex
                 .unwrap_or(defaults.failover_timeout_ms),
             fast_timers: args.fast_sentinel_timers,
             monitoring,
+            tls: args.tls,
         })?;
         dir.create()?;
+        if topology.tls {
+            dir.generate_tls()?;
+        }
         dir.save_state(&StackState::new(topology))?;
         return launch(dir, json, "created and started");
     }
@@ -107,6 +111,9 @@ fn warn_ignored_flags(args: &UpArgs, topology: &Topology) {
     }
     if args.monitoring && topology.monitoring.is_none() {
         ignored.push("--monitoring");
+    }
+    if args.tls && !topology.tls {
+        ignored.push("--tls");
     }
     let monitoring = topology.monitoring.as_ref();
     if args.monitoring_interval_secs.is_some()
@@ -241,7 +248,12 @@ fn ensure_env_file(dir: &StackDir, topology: &Topology) -> anyhow::Result<Vec<&'
     } else {
         StackPasswords::from_env_or_generate(|name| std::env::var(name).ok())?
     };
-    write_env_file(&path, topology, &passwords)?;
+    write_env_file(
+        &path,
+        topology,
+        &passwords,
+        dir.tls_files(topology)?.as_ref(),
+    )?;
     Ok(from_env)
 }
 
