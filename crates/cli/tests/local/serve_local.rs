@@ -1,5 +1,6 @@
 //! `sessiondb serve --local`: the API on a stack started by `sessiondb local up`.
 
+use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{eventually, output, Stack};
@@ -11,6 +12,11 @@ use serve::Serve;
 /// Creates a session for alice over the API, reads it back with its token and
 /// returns its id.
 fn create_and_read_a_session(api: &str, key: &str) -> String {
+    try_create_and_read_a_session(api, key).unwrap()
+}
+
+/// [`create_and_read_a_session`], with what went wrong as the error.
+fn try_create_and_read_a_session(api: &str, key: &str) -> Result<String, String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -20,36 +26,51 @@ fn create_and_read_a_session(api: &str, key: &str) -> String {
             .json(&serde_json::json!({"user_id": "alice", "data": {"role": "admin"}}))
             .send()
             .await
-            .unwrap();
-        assert_eq!(created.status(), 201);
-        let body: serde_json::Value = created.json().await.unwrap();
+            .map_err(|e| e.to_string())?;
+        if created.status() != 201 {
+            return Err(format!("create answered {}", created.status()));
+        }
+        let body: serde_json::Value = created.json().await.map_err(|e| e.to_string())?;
         let read = client
             .get(format!("{api}/v1/sessions/current"))
             .bearer_auth(key)
             .header("X-Session-Token", body["session_token"].as_str().unwrap())
             .send()
             .await
-            .unwrap();
-        assert_eq!(read.status(), 200);
-        let session: serde_json::Value = read.json().await.unwrap();
+            .map_err(|e| e.to_string())?;
+        if read.status() != 200 {
+            return Err(format!("read answered {}", read.status()));
+        }
+        let session: serde_json::Value = read.json().await.map_err(|e| e.to_string())?;
         assert_eq!(session["user_id"], "alice", "{session}");
         assert_eq!(session["session_id"], body["session_id"], "{session}");
-        body["session_id"].as_str().unwrap().to_owned()
+        Ok(body["session_id"].as_str().unwrap().to_owned())
     })
+}
+
+/// Creates and reads a session, retrying for up to 30 s while the stack recovers.
+fn create_and_read_a_session_eventually(api: &str, key: &str) -> String {
+    eventually(
+        "a session created and read through the API",
+        Duration::from_secs(30),
+        || try_create_and_read_a_session(api, key),
+    )
 }
 
 /// Starts `serve --local --local-dir <stack>` with stray settings for another Redis
 /// in its environment, and returns it with its API address and printed API key.
 fn serve_local(stack: &Stack) -> (Serve, String, String) {
-    serve_local_with(stack, Serve::start_with)
+    serve_local_with(stack, Serve::start_with, &[])
 }
 
 /// [`serve_local`], started by `start`.
 fn serve_local_with(
     stack: &Stack,
     start: fn(std::process::Command, &[&str]) -> Serve,
+    env: &[(&str, &str)],
 ) -> (Serve, String, String) {
     let mut cmd = stack.command();
+    cmd.envs(env.iter().copied());
     cmd.env("REDIS_HOST", "192.0.2.1")
         .env("SESSIONDB_REDIS__PORT", "1")
         .env("SESSIONDB_REDIS__TLS__ENABLED", "true");
@@ -268,7 +289,7 @@ fn serve_local_on_a_monitoring_stack_is_scraped_by_its_prometheus() {
     }
 
     // serve --local puts its admin listener where the stack's Prometheus scrapes.
-    let (mut serve, _api, _key) = serve_local_with(&stack, Serve::start_with_settings_admin);
+    let (mut serve, _api, _key) = serve_local_with(&stack, Serve::start_with_settings_admin, &[]);
     eventually(
         "serve to log its admin listener",
         Duration::from_secs(10),
@@ -304,4 +325,149 @@ fn serve_local_on_a_monitoring_stack_is_scraped_by_its_prometheus() {
         .assert_stdout_contains("deleted");
     stack.assert_all_gone(&pids);
     assert!(!stack.dir.join("monitoring").exists());
+}
+
+/// `local up --ha --tls`: every node and Sentinel speaks TLS only and asks for a client
+/// certificate; `serve --local` (with `replicated` durability) connects as `app` over
+/// TLS and follows a forced failover and a master killed with SIGKILL, losing no
+/// acknowledged write; the replicas resync over TLS.
+#[test]
+fn serve_local_on_a_tls_stack_follows_failover_and_a_killed_master() {
+    let stack = Stack::in_subdir();
+    stack
+        .run(&[
+            "up",
+            "--ha",
+            "--tls",
+            "--down-after-ms",
+            "1000",
+            "--fast-sentinel-timers",
+        ])
+        .assert_code(0);
+    assert!(stack.tls());
+    let tls_dir = stack.dir.join("tls");
+    for (file, mode) in [
+        ("ca.crt", 0o644),
+        ("server.crt", 0o644),
+        ("server.key", 0o600),
+        ("client.crt", 0o644),
+        ("client.key", 0o600),
+    ] {
+        let meta = std::fs::metadata(tls_dir.join(file)).unwrap();
+        let actual = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
+        assert_eq!(actual, mode, "{file}");
+    }
+    assert_eq!(stack.env("SESSIONDB_REDIS__TLS__ENABLED"), "true");
+    assert_eq!(
+        stack.env("SESSIONDB_REDIS__TLS__CA_FILE"),
+        tls_dir.join("ca.crt").display().to_string()
+    );
+
+    // TLS only, with client certificates required, on data nodes and Sentinels.
+    for node in ["redis-0", "sentinel-0"] {
+        let port = stack.node_port(node);
+        let plain = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port, "PING"])
+            .output()
+            .unwrap();
+        let plain = String::from_utf8_lossy(&plain.stdout).to_string()
+            + &String::from_utf8_lossy(&plain.stderr);
+        assert!(
+            !plain.contains("PONG"),
+            "{node} answered in plaintext: {plain}"
+        );
+        let ca = tls_dir.join("ca.crt");
+        let no_cert = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port, "--tls", "--cacert"])
+            .arg(&ca)
+            .arg("PING")
+            .output()
+            .unwrap();
+        let no_cert = String::from_utf8_lossy(&no_cert.stdout).to_string()
+            + &String::from_utf8_lossy(&no_cert.stderr);
+        assert!(
+            !no_cert.contains("PONG"),
+            "{node} answered without a client certificate: {no_cert}"
+        );
+    }
+    let status = stack.status_json();
+    assert_eq!(status["healthy"], true, "{status}");
+
+    let durability = [("SESSIONDB_REDIS__DURABILITY", "replicated")];
+    let (mut serve, api, key) = serve_local_with(&stack, Serve::start_with, &durability);
+    let before = create_and_read_a_session(&api, &key);
+
+    let failover = stack.run(&["failover"]);
+    failover.assert_code(0);
+    let after_failover = create_and_read_a_session_eventually(&api, &key);
+    let master = master_port(&stack);
+    assert_ne!(master, stack.node_port("redis-0"), "{failover}");
+    for id in [&before, &after_failover] {
+        session_in_redis(&stack, &master, id).unwrap();
+    }
+
+    // SIGKILL the master: the supervisor restarts it, or the Sentinels promote a
+    // replica; either way the API writes again and every replica resyncs over TLS.
+    let master_name = status_master_name(&stack);
+    let pid = stack.node_pid(&master_name);
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let after_kill = create_and_read_a_session_eventually(&api, &key);
+    eventually(
+        "every replica linked to the master over TLS",
+        Duration::from_secs(60),
+        || {
+            let status = stack.status_json();
+            let nodes = status["nodes"].as_array().cloned().unwrap_or_default();
+            let replicas: Vec<_> = nodes.iter().filter(|n| n["role"] == "replica").collect();
+            let linked = replicas.iter().filter(|n| n["link_up"] == true).count();
+            if replicas.len() == 2 && linked == 2 && status["healthy"] == true {
+                Ok(())
+            } else {
+                Err(status.to_string())
+            }
+        },
+    );
+    let master = master_port(&stack);
+    for (name, id) in [
+        ("before", &before),
+        ("after failover", &after_failover),
+        ("after kill", &after_kill),
+    ] {
+        for node in ["redis-0", "redis-1", "redis-2"] {
+            let port = stack.node_port(node);
+            // A node the Sentinels repointed after the kill may need a full resync first.
+            let what = format!("the session created {name} on {node}");
+            eventually(&what, Duration::from_secs(30), || {
+                session_in_redis(&stack, &port, id).map_err(|e| {
+                    let replication = stack.redis_cli(&port, &["INFO", "replication"]);
+                    format!("{e}; {replication}")
+                })
+            });
+        }
+        session_in_redis(&stack, &master, id).unwrap();
+    }
+    assert_no_password_printed(&stack, &serve);
+
+    serve.signal("TERM");
+    assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));
+    stack.run(&["down", "--purge"]).assert_code(0);
+    assert!(!tls_dir.exists(), "--purge deletes the certificates");
+}
+
+/// The name of the node `local status` reports as master.
+fn status_master_name(stack: &Stack) -> String {
+    let status = stack.status_json();
+    status["master"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no master in {status}"))
+        .to_owned()
+}
+
+/// The port of the node `local status` reports as master.
+fn master_port(stack: &Stack) -> String {
+    stack.node_port(&status_master_name(stack))
 }

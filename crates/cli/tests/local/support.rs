@@ -205,6 +205,29 @@ impl Stack {
             .unwrap_or_else(|| panic!("{name} not in local.env"))
     }
 
+    /// Whether the stack was created with `--tls`.
+    pub fn tls(&self) -> bool {
+        self.state()["topology"]["tls"] == true
+    }
+
+    /// `redis-cli` arguments for the stack's TLS (CA and client certificate), or
+    /// none for a plaintext stack.
+    pub fn tls_args(&self) -> Vec<String> {
+        if !self.tls() {
+            return Vec::new();
+        }
+        let file = |name: &str| self.dir.join("tls").join(name).display().to_string();
+        vec![
+            "--tls".into(),
+            "--cacert".into(),
+            file("ca.crt"),
+            "--cert".into(),
+            file("client.crt"),
+            "--key".into(),
+            file("client.key"),
+        ]
+    }
+
     /// `redis-cli -p <port> <args>` authenticated with `REDIS_PASSWORD`
     /// from `local.env`.
     pub fn redis_cli(&self, port: &str, args: &[&str]) -> String {
@@ -218,6 +241,7 @@ impl Stack {
     fn redis_cli_with(&self, port: &str, args: &[&str], password: Option<String>) -> String {
         let mut cmd = Command::new("redis-cli");
         cmd.args(["-h", "127.0.0.1", "-p", port])
+            .args(self.tls_args())
             .args(args)
             .env_remove("REDISCLI_AUTH");
         if let Some(password) = password {
