@@ -54,16 +54,32 @@ pub(crate) fn credentials(
 }
 
 /// `conn` logged in as `role` when its credentials are configured; `conn` unchanged
-/// otherwise. Returns whether the role's credentials were applied.
+/// otherwise, saying in its `password_from` that the role's password is not set (so a
+/// refused login names both). Returns whether the role's credentials were applied.
 pub(crate) fn apply(conn: &mut ConnectionConfig, settings: &Settings, role: Role) -> bool {
     match credentials(settings, role) {
         Some((username, password)) => {
             conn.username = username;
             conn.password = Some(password);
+            conn.password_from = Some(password_from(role));
             true
         }
-        None => false,
+        None => {
+            let configured = conn.password_from.as_deref().unwrap_or("redis.password");
+            conn.password_from = Some(format!(
+                "{configured}, as {} ({}) is not set",
+                role.setting_key(),
+                role.env_var()
+            ));
+            false
+        }
     }
+}
+
+/// Where the password of `role` comes from, as errors name it, e.g.
+/// `APP_PASSWORD (acl.app_password)`.
+pub(crate) fn password_from(role: Role) -> String {
+    format!("{} ({})", role.env_var(), role.setting_key())
 }
 
 #[cfg(test)]
@@ -114,8 +130,17 @@ mod tests {
         let mut conn = s.connection_config().unwrap();
         assert!(!apply(&mut conn, &s, Role::Cleanup));
         assert_eq!(conn.username.as_deref(), Some("app"));
+        assert_eq!(
+            conn.password_from.as_deref(),
+            Some("redis.password, as acl.cleanup_password (CLEANUP_PASSWORD) is not set")
+        );
+        let mut conn = s.connection_config().unwrap();
         assert!(apply(&mut conn, &s, Role::Monitor));
         assert_eq!(conn.username.as_deref(), Some("monitor"));
+        assert_eq!(
+            conn.password_from.as_deref(),
+            Some("MONITOR_PASSWORD (acl.monitor_password)")
+        );
         assert_eq!(conn.password.unwrap().expose_secret(), "m");
     }
 

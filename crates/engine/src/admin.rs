@@ -13,6 +13,7 @@ use crate::error::{Error, InvalidInput};
 use crate::ids::Tag;
 use crate::ids::UserHash;
 use crate::keys::Keyspace;
+use crate::refused::{address, connect_error, Login};
 
 /// A connected pool of `size` clients to the deployment: the standalone server, the
 /// master found through Sentinel, or the Cluster (commands routed by key slot).
@@ -52,6 +53,7 @@ pub async fn connect_sentinel(
     else {
         return Err(InvalidInput::new("redis.sentinels", "no Sentinel is configured").into());
     };
+    let tls = conn.tls.as_ref().map(crate::tls::client_tls).transpose()?;
     let config = SentinelConfig {
         host: host.to_owned(),
         port,
@@ -59,11 +61,7 @@ pub async fn connect_sentinel(
         password: sentinel_password
             .as_ref()
             .map(|p| p.expose_secret().to_owned()),
-        tls: conn
-            .tls
-            .as_ref()
-            .map(crate::store::tls_config)
-            .transpose()?,
+        tls: tls.as_ref().map(|t| t.config.clone()),
         ..SentinelConfig::default()
     };
     let connection = FredConnectionConfig {
@@ -72,7 +70,20 @@ pub async fn connect_sentinel(
         ..FredConnectionConfig::default()
     };
     let client = SentinelClient::new(config, None, Some(connection), None);
-    let _task = client.init().await.map_err(Error::Backend)?;
+    let _task = client.init().await.map_err(|error| {
+        let login = Login {
+            user: sentinel_username.as_deref(),
+            password_from: Some("redis.sentinel_password"),
+        };
+        let server = format!("the Sentinel at {}", address(host, port));
+        connect_error(
+            conn,
+            server,
+            &login,
+            tls.as_ref().map(|t| &t.refused),
+            error,
+        )
+    })?;
     Ok(client)
 }
 

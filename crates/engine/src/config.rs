@@ -319,6 +319,9 @@ pub struct ConnectionConfig {
     pub username: Option<String>,
     /// Password for the data nodes.
     pub password: Option<SecretString>,
+    /// Where `password` comes from, named when Redis refuses the login (a setting or
+    /// environment variable, e.g. `APP_PASSWORD (acl.app_password)`; never the value).
+    pub password_from: Option<String>,
     /// Logical database (standalone and Sentinel only; Cluster has only 0).
     pub database: u8,
     /// TLS towards the data nodes and Sentinels; `None` is plain TCP.
@@ -401,6 +404,7 @@ impl ConnectionConfig {
             },
             username: None,
             password: None,
+            password_from: None,
             database: 0,
             tls: None,
             pool_size: 8,

@@ -1,5 +1,8 @@
 //! Engine errors, each with a stable machine-readable code.
 
+use std::path::PathBuf;
+use std::time::SystemTime;
+
 /// Everything an engine operation can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -62,6 +65,11 @@ pub enum Error {
     /// Redis could not be reached or did not answer in time.
     #[error("the session store is unavailable")]
     Backend(#[source] fred::error::Error),
+    /// Redis refused the login, or its TLS certificate was refused, while connecting:
+    /// the credentials or TLS settings (or the server's certificate) need fixing, and
+    /// retrying cannot help.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// A script answered something the engine does not understand (a bug or a key
     /// schema mismatch); never caused by client input.
     #[error("unexpected reply from the {script} script: {detail}")]
@@ -87,7 +95,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::InvalidInput(_) => "invalid_request",
             Error::NotReplicated { .. } => "not_replicated",
-            Error::Backend(_) => "backend_unavailable",
+            Error::Backend(_) | Error::Refused(_) => "backend_unavailable",
             Error::Protocol { .. } | Error::SchemaMismatch { .. } => "internal_error",
         }
     }
@@ -103,6 +111,161 @@ impl From<fred::error::Error> for Error {
         Error::Backend(error)
     }
 }
+
+/// Why a connection was refused, naming the server and what to check: the user and
+/// where its password comes from, or the TLS setting the certificate failed. Never a
+/// password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server answered `WRONGPASS`: a wrong password, or the user does not exist or
+    /// is disabled (Redis does not say which).
+    WrongPassword {
+        /// The server, e.g. `Redis at 10.0.0.5:6379`.
+        server: String,
+        /// The user that logged in (`default` when none is configured).
+        user: String,
+        /// Where the password came from, e.g. `APP_PASSWORD (acl.app_password)`.
+        password_from: Option<String>,
+    },
+    /// The server answered `NOAUTH`: it requires a login, and no password was sent.
+    NoPassword {
+        /// The server.
+        server: String,
+        /// The user the connection is configured with.
+        user: String,
+        /// Where a password would come from.
+        password_from: Option<String>,
+    },
+    /// The server certificate is not signed by a trusted CA.
+    UntrustedCertificate {
+        /// The server.
+        server: String,
+        /// The configured CA file (`redis.tls.ca_file`); `None`: the system's CAs.
+        ca_file: Option<PathBuf>,
+    },
+    /// The server certificate has expired.
+    ExpiredCertificate {
+        /// The server.
+        server: String,
+        /// When it stopped being valid, when known.
+        not_after: Option<SystemTime>,
+    },
+    /// The server certificate is not valid yet (or the client's clock is behind).
+    CertificateNotYetValid {
+        /// The server.
+        server: String,
+        /// When it becomes valid, when known.
+        not_before: Option<SystemTime>,
+    },
+    /// The server certificate is not valid for the name it was checked against.
+    WrongServerName {
+        /// The server.
+        server: String,
+        /// The name it was checked against, when known.
+        expected: Option<String>,
+        /// Whether that name is `redis.tls.server_name` (otherwise the host).
+        configured: bool,
+        /// The names the certificate is valid for.
+        valid_for: Vec<String>,
+    },
+    /// Any other reason the certificate was refused.
+    OtherCertificate {
+        /// The server.
+        server: String,
+        /// Why, as rustls says it.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let certificate = |server: &str| format!("the TLS certificate of {server}");
+        match self {
+            Refusal::WrongPassword {
+                server,
+                user,
+                password_from,
+            } => {
+                write!(f, "{server} refused the login of user `{user}`")?;
+                if let Some(from) = password_from {
+                    write!(f, " with the password from {from}")?;
+                }
+                write!(
+                    f,
+                    ": wrong password, or the user does not exist or is disabled"
+                )
+            }
+            Refusal::NoPassword {
+                server,
+                user,
+                password_from,
+            } => {
+                write!(
+                    f,
+                    "{server} requires a password, and none is set for user `{user}`"
+                )?;
+                if let Some(from) = password_from {
+                    write!(f, " (expected from {from})")?;
+                }
+                Ok(())
+            }
+            Refusal::UntrustedCertificate { server, ca_file } => {
+                write!(f, "{} is not signed by ", certificate(server))?;
+                match ca_file {
+                    Some(path) => write!(f, "a CA in redis.tls.ca_file ({})", path.display()),
+                    None => write!(
+                        f,
+                        "a CA the system trusts (redis.tls.ca_file is not set): set it to \
+                         the CA that signed it"
+                    ),
+                }
+            }
+            Refusal::ExpiredCertificate { server, not_after } => {
+                write!(f, "{} has expired", certificate(server))?;
+                if let Some(time) = not_after {
+                    write!(f, " (valid until {})", crate::tls::format_time(*time))?;
+                }
+                Ok(())
+            }
+            Refusal::CertificateNotYetValid { server, not_before } => {
+                write!(f, "{} is not valid yet", certificate(server))?;
+                if let Some(time) = not_before {
+                    write!(
+                        f,
+                        " (valid from {}; is this host's clock right?)",
+                        crate::tls::format_time(*time)
+                    )?;
+                }
+                Ok(())
+            }
+            Refusal::WrongServerName {
+                server,
+                expected,
+                configured,
+                valid_for,
+            } => {
+                let checked = match (expected, configured) {
+                    (Some(name), true) => format!("{name} (redis.tls.server_name)"),
+                    (Some(name), false) => {
+                        format!("{name} (the host; redis.tls.server_name is not set)")
+                    }
+                    (None, true) => "redis.tls.server_name".to_owned(),
+                    (None, false) => "the host (redis.tls.server_name is not set)".to_owned(),
+                };
+                write!(f, "{} is not valid for {checked}", certificate(server))?;
+                match valid_for.as_slice() {
+                    [] => Ok(()),
+                    names => write!(f, "; it is valid for {}", names.join(", ")),
+                }
+            }
+            Refusal::OtherCertificate { server, reason } => {
+                write!(f, "{} was refused: {reason}", certificate(server))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 /// A value that failed validation, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

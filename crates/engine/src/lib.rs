@@ -16,7 +16,9 @@
 //!   logins); `scripts.rs` loads them.
 //! - `keys.rs`: key names. `ids.rs`: user ids, routing tags, public ids. `token.rs`:
 //!   token formats, hashing and refresh derivation.
-//! - `store.rs`: the Redis connection (fred) and script replies.
+//! - `store.rs`: the Redis connection (fred) and script replies. `refused.rs`: a login
+//!   or certificate refused at connect time, as a [`Refusal`] naming what to check.
+//! - `tls.rs`: TLS towards Redis (rustls), noting refused server certificates.
 //! - [`events`] (`events.rs`): lifecycle events (stream + observer).
 //! - [`error`] (`error.rs`): [`Error`] with stable codes.
 //! - [`model`] (`model.rs`): request and response values.
@@ -35,11 +37,13 @@ pub mod model;
 mod ids;
 mod keys;
 mod record;
+mod refused;
 mod replicas;
 mod scripts;
 mod sentinel;
 mod store;
 mod throttle;
+mod tls;
 mod token;
 
 pub use config::{
@@ -48,7 +52,7 @@ pub use config::{
     MAX_REFRESH_GRACE, MAX_SESSIONS_PER_USER,
 };
 pub use engine::{CleanupOptions, CleanupReport, Engine, JobRuns, SCHEMA_VERSION};
-pub use error::{Error, InvalidInput};
+pub use error::{Error, InvalidInput, Refusal};
 pub use events::{Event, EventKind, Observer, Reason};
 pub use ids::{DeletionId, SessionId, Tag, UserId, TAG_BUCKETS};
 pub use model::*;

@@ -62,8 +62,9 @@ impl SwitchWatcher {
         let tls = conn
             .tls
             .as_ref()
-            .map(crate::store::tls_config)
-            .transpose()?;
+            .map(crate::tls::client_tls)
+            .transpose()?
+            .map(|t| t.config);
         let (stop, stopped) = watch::channel(());
         let moving = Arc::new(Mutex::new(None));
         for (host, port) in sentinels {

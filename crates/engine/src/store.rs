@@ -7,19 +7,20 @@ use std::time::{Duration, Instant};
 use fred::prelude::*;
 use fred::types::config::{
     ClusterDiscoveryPolicy, ConnectionConfig as FredConnectionConfig, PerformanceConfig,
-    ReconnectError, ReconnectPolicy, Server, ServerConfig, TlsConfig as FredTlsConfig,
-    TlsHostMapping,
+    ReconnectError, ReconnectPolicy, Server, ServerConfig,
 };
 use fred::types::{ClusterHash, CustomCommand, Value};
 use secrecy::ExposeSecret;
 
-use crate::config::{ConnectionConfig, Durability, ReadFrom, TlsConfig, Topology};
+use crate::config::{ConnectionConfig, Durability, ReadFrom, Topology};
 use crate::error::Error;
 use crate::events::Observer;
+use crate::refused::{connect_error, describe, Login};
 use crate::replicas::{ClusterReplicas, Follower, ReplicaClient, ReplicaReads};
 use crate::scripts::NamedScript;
 use crate::sentinel::SwitchWatcher;
 use crate::throttle::Throttle;
+use crate::tls::client_tls;
 
 /// A pool of connections to one Redis deployment.
 #[derive(Debug, Clone)]
@@ -361,13 +362,16 @@ pub(crate) async fn connect_pool(
     size: usize,
 ) -> Result<Pool, Error> {
     let cluster = matches!(server, ServerConfig::Clustered { .. });
+    let described = describe(&server);
+    let tls = conn.tls.as_ref().map(client_tls).transpose()?;
+    let refused = tls.as_ref().map(|t| t.refused.clone());
     let config = Config {
         server,
         username: conn.username.clone(),
         password: conn.password.as_ref().map(|p| p.expose_secret().to_owned()),
         database: (!cluster && conn.database != 0).then_some(conn.database),
         fail_fast: true,
-        tls: conn.tls.as_ref().map(tls_config).transpose()?,
+        tls: tls.map(|t| t.config),
         ..Config::default()
     };
     let timeout = conn.command_timeout;
@@ -396,7 +400,13 @@ pub(crate) async fn connect_pool(
         ))
         .build_pool(size)
         .map_err(Error::Backend)?;
-    let _tasks = pool.init().await.map_err(Error::Backend)?;
+    let _tasks = pool.init().await.map_err(|error| {
+        let login = Login {
+            user: conn.username.as_deref(),
+            password_from: conn.password_from.as_deref(),
+        };
+        connect_error(conn, described, &login, refused.as_ref(), error)
+    })?;
     Ok(pool)
 }
 
@@ -409,77 +419,6 @@ fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
         tracing::warn!(script = script.name, %error, suppressed, "script call failed");
     }
     Error::Backend(error)
-}
-
-pub(crate) fn tls_config(tls: &TlsConfig) -> Result<FredTlsConfig, Error> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-    let bad = |what: &str, path: &std::path::Path, detail: String| {
-        Error::InvalidInput(crate::error::InvalidInput::new(
-            "redis.tls",
-            format!("cannot use {what} {}: {detail}", path.display()),
-        ))
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    match &tls.ca_file {
-        Some(path) => {
-            for cert in CertificateDer::pem_file_iter(path)
-                .map_err(|e| bad("CA file", path, e.to_string()))?
-            {
-                let cert = cert.map_err(|e| bad("CA file", path, e.to_string()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| bad("CA file", path, e.to_string()))?;
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                // Unusable system certificates are skipped, as browsers do.
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| bad("TLS", std::path::Path::new("-"), e.to_string()))?
-    .with_root_certificates(roots);
-    let client = match (&tls.client_cert_file, &tls.client_key_file) {
-        (Some(cert_path), Some(key_path)) => {
-            let certs = CertificateDer::pem_file_iter(cert_path)
-                .map_err(|e| bad("client certificate", cert_path, e.to_string()))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| bad("client certificate", cert_path, e.to_string()))?;
-            let key = PrivateKeyDer::from_pem_file(key_path)
-                .map_err(|e| bad("client key", key_path, e.to_string()))?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| bad("client certificate", cert_path, e.to_string()))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
-    // Nodes discovered through CLUSTER SLOTS are checked against the configured name too.
-    let hostnames = match &tls.server_name {
-        Some(name) => TlsHostMapping::Custom(Arc::new(FixedServerName(name.clone()))),
-        None => TlsHostMapping::None,
-    };
-    Ok(FredTlsConfig {
-        connector: client.into(),
-        hostnames,
-    })
-}
-
-/// Checks every server certificate against one configured name (for servers reached by
-/// address whose certificate names a host).
-#[derive(Debug)]
-struct FixedServerName(String);
-
-impl fred::types::config::HostMapping for FixedServerName {
-    fn map(&self, _ip: &std::net::IpAddr, _default_host: &str) -> Option<String> {
-        Some(self.0.clone())
-    }
 }
 
 /// Reads the array a script returned, element by element.

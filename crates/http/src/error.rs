@@ -250,7 +250,11 @@ impl ApiError {
     /// Logs the cause of a server-side failure once, in the current (request) span.
     fn log(&self) {
         match self {
-            ApiError::Engine(e @ (EngineError::Backend(_) | EngineError::NotReplicated { .. })) => {
+            ApiError::Engine(
+                e @ (EngineError::Backend(_)
+                | EngineError::Refused(_)
+                | EngineError::NotReplicated { .. }),
+            ) => {
                 tracing::warn!(code = e.code(), error = %chain(e), "session store request failed");
             }
             ApiError::Engine(
@@ -327,7 +331,7 @@ fn engine_status(error: &EngineError) -> StatusCode {
         EngineError::TokenSpent => StatusCode::GONE,
         EngineError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         EngineError::InvalidInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        EngineError::NotReplicated { .. } | EngineError::Backend(_) => {
+        EngineError::NotReplicated { .. } | EngineError::Backend(_) | EngineError::Refused(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         EngineError::Protocol { .. } | EngineError::SchemaMismatch { .. } => {
@@ -346,7 +350,7 @@ fn engine_detail(error: &EngineError) -> (String, Option<String>) {
         EngineError::PayloadTooLarge { field, .. } => {
             (error.to_string(), Some((*field).to_owned()))
         }
-        EngineError::Backend(_) => (
+        EngineError::Backend(_) | EngineError::Refused(_) => (
             "the session store is unavailable; retry shortly".to_owned(),
             None,
         ),

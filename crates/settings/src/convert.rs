@@ -102,6 +102,7 @@ impl Settings {
             topology,
             username: r.username.clone(),
             password: r.password.clone(),
+            password_from: Some("redis.password".to_owned()),
             database: r.db,
             tls,
             pool_size: r.pool_size,

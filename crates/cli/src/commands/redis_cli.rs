@@ -35,11 +35,8 @@ pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
     let mut conn = loaded.configured()?;
     if let Some(role) = args.role {
         if !role::apply(&mut conn, &loaded.settings, role) {
-            bail!(
-                "--role {}: {} is not set (its environment variable or the config file)",
-                role.user(),
-                role.setting_key()
-            );
+            let missing = sessiondb_acl::AclError::MissingPassword(role);
+            bail!("--role {}: {missing}", role.user());
         }
     }
     let command = ctx.block_on(sessiondb_ops::redis_cli_command(&conn))??;

@@ -10,5 +10,6 @@ mod config;
 mod image;
 mod ops;
 mod readme;
+mod security;
 mod serve;
 mod support;

@@ -1,8 +1,8 @@
 //! Running the binary and watching processes.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 #[path = "../common/serve.rs"]
 mod serve;
@@ -51,4 +51,25 @@ pub fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool
     sessiondb_local::testkit::eventually(what, timeout, || {
         check().then_some(()).ok_or_else(|| "not yet".to_owned())
     });
+}
+
+/// Runs `cmd` to its end and returns its output; kills it and panics when it has not
+/// ended within `timeout` (a command that should fail at once must not hang a test).
+pub fn output_within(mut cmd: Command, timeout: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("{cmd:?} still running after {timeout:?}: {out:?}");
+        }
+        std::thread::sleep(sessiondb_local::testkit::POLL_INTERVAL);
+    }
+    child.wait_with_output().unwrap()
 }

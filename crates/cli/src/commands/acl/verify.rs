@@ -4,7 +4,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use fred::prelude::*;
 use fred::types::{ClusterHash, CustomCommand, Value};
 use serde::Serialize;
@@ -73,16 +73,12 @@ fn as_role(
     role: Role,
 ) -> anyhow::Result<ConnectionConfig> {
     let Some(password) = settings.acl.password(role) else {
-        bail!(
-            "the password of the `{role}` ACL user is not set: set {} (or {} in the \
-             configuration file)",
-            role.env_var(),
-            role.setting_key()
-        );
+        return Err(sessiondb_acl::AclError::MissingPassword(role).into());
     };
     let mut conn = base.clone();
     conn.username = Some(role.user().to_owned());
     conn.password = Some(password.clone());
+    conn.password_from = Some(crate::role::password_from(role));
     conn.pool_size = 1;
     Ok(conn)
 }
@@ -93,12 +89,9 @@ async fn verify_role(
     role: Role,
     checks: &mut Vec<CheckLine>,
 ) -> anyhow::Result<()> {
-    let pool = admin::connect(conn, 1).await.with_context(|| {
-        format!(
-            "logging in as `{role}` with the password from {}",
-            role.env_var()
-        )
-    })?;
+    let pool = admin::connect(conn, 1)
+        .await
+        .with_context(|| format!("checking `{role}`"))?;
     let prefix = settings.key_prefix.as_str();
     let mut line = |check: String, outcome: Result<(), String>| {
         checks.push(CheckLine {
