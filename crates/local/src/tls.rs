@@ -51,6 +51,16 @@ impl TlsFiles {
     /// Generates a CA, a server certificate for `server_names` (DNS names or IP
     /// addresses) and a client certificate into `dir`. The CA's key is not kept.
     pub fn generate(dir: &Path, server_names: &[&str]) -> Result<Self, LocalError> {
+        Self::generate_valid(dir, server_names, true)
+    }
+
+    /// [`generate`](Self::generate), but the server certificate expired on
+    /// 2021-01-01: for tests of how clients refuse it.
+    pub fn generate_expired(dir: &Path, server_names: &[&str]) -> Result<Self, LocalError> {
+        Self::generate_valid(dir, server_names, false)
+    }
+
+    fn generate_valid(dir: &Path, server_names: &[&str], valid: bool) -> Result<Self, LocalError> {
         let tls_error = |e: rcgen::Error| {
             LocalError::InvalidOptions(format!("generating TLS certificates: {e}"))
         };
@@ -74,6 +84,10 @@ impl TlsFiles {
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
+        if !valid {
+            server_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            server_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
         let server_cert = server_params
             .signed_by(&server_key, &ca)
             .map_err(tls_error)?;

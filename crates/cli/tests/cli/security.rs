@@ -150,24 +150,7 @@ fn other_ca(dir: &Path) -> PathBuf {
 
 /// A CA and a server certificate for [`NAME`] signed by it that expired on 2021-01-01.
 fn expired_files(dir: &Path) -> TlsFiles {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let files = TlsFiles {
-        ca_cert: dir.join("ca.crt"),
-        cert: dir.join("server.crt"),
-        key: dir.join("server.key"),
-    };
-    std::fs::write(&files.ca_cert, ca.pem()).unwrap();
-    std::fs::write(&files.cert, cert.pem()).unwrap();
-    std::fs::write(&files.key, key.serialize_pem()).unwrap();
-    files
+    TlsFiles::generate_expired(dir, &[NAME]).unwrap()
 }
 
 fn run(mut cmd: Command, args: &[&str]) -> Output {
