@@ -4,27 +4,32 @@
 
 use std::time::{Duration, Instant};
 
-use sessiondb_engine::{ConnectionConfig, Durability, Engine, EngineConfig, Topology};
+use sessiondb_engine::{ConnectionConfig, Durability, Engine, EngineConfig, TlsConfig, Topology};
 use sessiondb_http::config::{ApiKeyConfig, HttpConfig, RateLimit, Scope};
 use sessiondb_http::{generate_api_key, hash_api_key, App, AppConfig, HttpError};
-use sessiondb_local::{RedisServer, SentinelTopology};
+use sessiondb_local::RedisServer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::ApiClient;
+use crate::drill::DrillTopology;
 use crate::DrillError;
+
+/// The drill engine's key prefix; a secure topology's ACL roles are granted keys under
+/// it.
+pub const DRILL_KEY_PREFIX: &str = "drill";
 
 /// The refresh grace window of the drills: the longest the specification allows, so
 /// a refresh whose answer was lost in a failover can be retried after it.
 pub const DRILL_REFRESH_GRACE: Duration = sessiondb_engine::MAX_REFRESH_GRACE;
 
-/// Engine policies for a drill with `durability`: key prefix `drill` and a
+/// Engine policies for a drill with `durability`: key prefix [`DRILL_KEY_PREFIX`] and a
 /// [`DRILL_REFRESH_GRACE`] grace window (each load-generator session has its own user,
 /// so the default per-user cap never evicts an acknowledged session); everything else
 /// as in production.
 pub fn engine_config(durability: Durability) -> EngineConfig {
     let mut config = EngineConfig {
-        key_prefix: "drill".to_owned(),
+        key_prefix: DRILL_KEY_PREFIX.to_owned(),
         durability,
         ..EngineConfig::default()
     };
@@ -33,15 +38,30 @@ pub fn engine_config(durability: Durability) -> EngineConfig {
 }
 
 /// Reaching a Sentinel-managed topology the way `sessiondb serve` does (pool and
-/// command timeout at their production defaults).
-pub fn sentinel_connection(topology: &SentinelTopology) -> ConnectionConfig {
+/// command timeout at their production defaults). On a secure topology: as the `app`
+/// ACL user, to the Sentinels with the Sentinel password, over TLS verifying the
+/// servers against the topology's CA and presenting its client certificate.
+pub fn sentinel_connection(topology: &DrillTopology) -> ConnectionConfig {
     let mut connection = ConnectionConfig::standalone("unused", 0);
     connection.topology = Topology::Sentinel {
         sentinels: topology.sentinel_addrs(),
         service_name: topology.service_name().to_owned(),
         sentinel_username: None,
-        sentinel_password: None,
+        sentinel_password: topology.sentinel_password().cloned(),
     };
+    if let Some((user, password)) = topology.app_login() {
+        connection.username = Some(user.to_owned());
+        connection.password = Some(password.clone());
+    }
+    connection.tls = topology.tls().map(|tls| {
+        let files = tls.files();
+        TlsConfig {
+            ca_file: Some(files.ca_cert.clone()),
+            client_cert_file: Some(files.client_cert.clone()),
+            client_key_file: Some(files.client_key.clone()),
+            server_name: None,
+        }
+    });
     connection
 }
 

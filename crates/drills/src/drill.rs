@@ -5,16 +5,19 @@
 //! [`tokio::task::block_in_place`], so the drills need a multi-threaded runtime.
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
+use sessiondb_acl::Role as AclRole;
 use sessiondb_engine::Durability;
-use sessiondb_local::{SentinelOptions, SentinelTopology};
+use sessiondb_local::{SecretString, SentinelOptions, SentinelTopology};
 use tokio::task::block_in_place;
 
 use crate::app::{engine_config, sentinel_connection, DrillApp};
 use crate::load::{Load, LoadOptions};
-use crate::probe::{self, Role};
+use crate::probe::{self, Access, Role};
 use crate::report::{outcome_histogram, time_to_first_write, DrillReport, RequestStats};
+use crate::secure::Secrets;
 use crate::verify::verify;
 use crate::watch::{MasterSummary, RoleWatcher, WatchTargets};
 use crate::{DrillError, POLL_INTERVAL};
@@ -60,42 +63,127 @@ impl fmt::Display for Mode {
     }
 }
 
+/// Who may talk to a drill topology's processes, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Security {
+    /// Plain TCP, no passwords.
+    #[default]
+    Open,
+    /// As in production: every data node and Sentinel on TLS only (plaintext port off,
+    /// client certificates required, replication over TLS), the six ACL roles with
+    /// random passwords, a Sentinel password. The engine logs in as `app`, to the
+    /// Sentinels with the Sentinel password, verifying the servers against the CA and
+    /// presenting the client certificate; replicas and Sentinels log in to the data
+    /// nodes as `sentinel`.
+    Secure,
+}
+
+impl fmt::Display for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Open => "none (plain TCP, no passwords)",
+            Self::Secure => "ACL roles, Sentinel password and TLS on every connection",
+        })
+    }
+}
+
+/// A drill's Sentinel topology and what its clients need to reach it. Derefs to the
+/// [`SentinelTopology`]; dropping it stops the processes, then removes the
+/// certificates and ACL file of a secure topology.
+#[derive(Debug)]
+pub struct DrillTopology {
+    /// The processes. Declared first: they stop before the files they read go away.
+    topology: SentinelTopology,
+    /// Passwords, certificates and `users.acl` ([`Security::Secure`] only).
+    secrets: Option<Secrets>,
+}
+
+impl DrillTopology {
+    /// Whether the topology runs with ACL users, passwords and TLS.
+    pub fn security(&self) -> Security {
+        match self.secrets {
+            Some(_) => Security::Secure,
+            None => Security::Open,
+        }
+    }
+
+    /// How the probes reach the data nodes and Sentinels.
+    pub fn access(&self) -> Access {
+        Access::to(&self.topology)
+    }
+
+    /// The ACL user the engine logs in as, with its password (`app`, on a secure
+    /// topology).
+    pub fn app_login(&self) -> Option<(&'static str, &SecretString)> {
+        self.secrets
+            .as_ref()
+            .map(|s| (AclRole::App.user(), s.password(AclRole::App)))
+    }
+}
+
+impl Deref for DrillTopology {
+    type Target = SentinelTopology;
+
+    fn deref(&self) -> &SentinelTopology {
+        &self.topology
+    }
+}
+
+impl DerefMut for DrillTopology {
+    fn deref_mut(&mut self) -> &mut SentinelTopology {
+        &mut self.topology
+    }
+}
+
 /// The HA topology of the specification: 1 master, 2 replicas, 3 Sentinels with
 /// quorum 2, AOF on every data node, `down-after-milliseconds` as given, and in
 /// [`Mode::Replicated`] `min-replicas-to-write 1` (a master with no replica refuses
 /// writes). `fast_timers` shortens Sentinel's INFO and hello periods (not its failure
-/// detection).
+/// detection). `security` says whether it runs with ACL users, passwords and TLS.
 pub async fn start_topology(
     mode: Mode,
     down_after_ms: u64,
     fast_timers: bool,
-) -> Result<SentinelTopology, DrillError> {
-    let options = SentinelOptions {
-        replicas: 2,
-        sentinels: 3,
-        quorum: 2,
-        down_after_ms,
-        appendonly: true,
-        min_replicas_to_write: (mode == Mode::Replicated).then_some(1),
-        fast_timers,
-        ..SentinelOptions::default()
-    };
-    Ok(block_in_place(|| SentinelTopology::start(options))?)
+    security: Security,
+) -> Result<DrillTopology, DrillError> {
+    block_in_place(|| {
+        let secrets = match security {
+            Security::Open => None,
+            Security::Secure => Some(Secrets::generate()?),
+        };
+        let mut options = SentinelOptions {
+            replicas: 2,
+            sentinels: 3,
+            quorum: 2,
+            down_after_ms,
+            appendonly: true,
+            min_replicas_to_write: (mode == Mode::Replicated).then_some(1),
+            fast_timers,
+            ..SentinelOptions::default()
+        };
+        if let Some(secrets) = &secrets {
+            secrets.apply(&mut options);
+        }
+        let topology = SentinelTopology::start(options)?;
+        Ok(DrillTopology { topology, secrets })
+    })
 }
 
 /// What [`RoleWatcher`] should sample for `topology`.
-pub fn watch_targets(topology: &mut SentinelTopology) -> WatchTargets {
+pub fn watch_targets(topology: &mut DrillTopology) -> WatchTargets {
     WatchTargets {
         service_name: topology.service_name().to_owned(),
         sentinel_ports: topology.sentinel_addrs().iter().map(|(_, p)| *p).collect(),
         data_ports: topology.data_nodes().iter().map(|n| n.port()).collect(),
+        access: topology.access(),
     }
 }
 
 /// Waits until every reachable Sentinel reports a master other than `old_port`, that
-/// node says `ROLE` master and has at least one replica connected. Returns its port.
+/// node says `ROLE` master and has at least one replica connected (over TLS on a
+/// secure topology: its nodes replicate over nothing else). Returns its port.
 pub async fn wait_for_new_master(
-    topology: &SentinelTopology,
+    topology: &DrillTopology,
     old_port: u16,
     deadline: Duration,
 ) -> Result<u16, DrillError> {
@@ -103,15 +191,16 @@ pub async fn wait_for_new_master(
 }
 
 fn new_master_with_replica(
-    topology: &SentinelTopology,
+    topology: &DrillTopology,
     old_port: u16,
     deadline: Duration,
 ) -> Result<u16, DrillError> {
     let started = Instant::now();
+    let access = topology.access();
     let old = ("127.0.0.1".to_owned(), old_port);
     let (_, new) = topology.wait_for_master_change(old, deadline)?;
     loop {
-        let role = probe::role(new);
+        let role = probe::role(&access, new);
         if matches!(&role, Ok(Role::Master { replicas }) if !replicas.is_empty()) {
             return Ok(new);
         }
@@ -135,6 +224,8 @@ pub struct DrillOptions {
     pub down_after_ms: u64,
     /// Sentinel fast timers (see [`SentinelOptions::fast_timers`]).
     pub fast_timers: bool,
+    /// ACL users, passwords and TLS, or none of them.
+    pub security: Security,
     /// The write load.
     pub load: LoadOptions,
     /// Client timeout of every request.
@@ -151,12 +242,13 @@ pub struct DrillOptions {
 impl DrillOptions {
     /// The defaults of the issue: down-after 5000 ms, production Sentinel timers,
     /// 8 clients at 50 requests/s with a 5 s client timeout, 100 writes before the
-    /// kill, 3 s of load after writes resume.
+    /// kill, 3 s of load after writes resume; no ACL users, passwords or TLS.
     pub fn new(mode: Mode) -> Self {
         Self {
             mode,
             down_after_ms: 5000,
             fast_timers: false,
+            security: Security::Open,
             load: LoadOptions {
                 clients: 8,
                 rate_per_sec: 50.0,
@@ -175,8 +267,13 @@ impl DrillOptions {
 ///
 /// Needs a multi-threaded tokio runtime.
 pub async fn kill_master(options: &DrillOptions) -> Result<DrillReport, DrillError> {
-    let mut topology =
-        start_topology(options.mode, options.down_after_ms, options.fast_timers).await?;
+    let mut topology = start_topology(
+        options.mode,
+        options.down_after_ms,
+        options.fast_timers,
+        options.security,
+    )
+    .await?;
     let app = DrillApp::start(
         &sentinel_connection(&topology),
         engine_config(options.mode.durability()),

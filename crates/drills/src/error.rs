@@ -44,6 +44,24 @@ pub enum DrillError {
     #[error("drill task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 
+    /// The passwords of a secure topology could not be generated.
+    #[error("secure topology: {0}")]
+    Secrets(#[from] sessiondb_local::stack::StackError),
+
+    /// The ACL file of a secure topology could not be rendered.
+    #[error("secure topology: {0}")]
+    Acl(#[from] sessiondb_acl::AclError),
+
+    /// A file of the drill could not be written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The options are inconsistent.
     #[error("invalid drill options: {0}")]
     InvalidOptions(String),

@@ -21,7 +21,7 @@
 //!
 //! | Module       | File            | Contents |
 //! |--------------|-----------------|----------|
-//! | [`drill`]    | `src/drill.rs`  | [`drill::Mode`], the HA topology, [`drill::kill_master`] |
+//! | [`drill`]    | `src/drill.rs`  | [`drill::Mode`], [`drill::Security`], the HA topology, [`drill::kill_master`] |
 //! | [`app`]      | `src/app.rs`    | [`app::DrillApp`]: engine + HTTP server in-process, API key, drill engine policies |
 //! | [`api`]      | `src/api.rs`    | [`api::ApiClient`]: create / read / update / refresh / readyz with outcome and latency |
 //! | [`load`]     | `src/load.rs`   | [`load::Load`]: K clients at a fixed rate, every request recorded |
@@ -29,7 +29,8 @@
 //! | [`verify`]   | `src/verify.rs` | [`verify::verify`]: reads everything back after the fault |
 //! | [`report`]   | `src/report.rs` | [`report::DrillReport`], request statistics, the printed table |
 //! | [`watch`]    | `src/watch.rs`  | [`watch::RoleWatcher`]: samples Sentinel views and node roles |
-//! | [`probe`]    | `src/probe.rs`  | blocking `ROLE` / `SENTINEL` probes (tiny RESP2 client) |
+//! | [`probe`]    | `src/probe.rs`  | blocking `ROLE` / `SENTINEL` probes (tiny RESP2 client), [`probe::Access`] |
+//! | `secure`     | `src/secure.rs` | passwords, certificates and `users.acl` of a secure topology |
 //! | `error`      | `src/error.rs`  | [`DrillError`] |
 //!
 //! Faults the drills inject are never errors: 503s, timeouts and lost writes are
@@ -45,6 +46,7 @@ pub mod ledger;
 pub mod load;
 pub mod probe;
 pub mod report;
+mod secure;
 pub mod verify;
 pub mod watch;
 

@@ -3,12 +3,55 @@
 //!
 //! One short-lived connection per command (the RESP client of
 //! `sessiondb_local::resp`) with short timeouts, so a dead or stopped process
-//! costs at most [`PROBE_TIMEOUT`] and a sampling loop never stalls. The drills
-//! need no passwords (loopback only).
+//! costs at most [`PROBE_TIMEOUT`] and a sampling loop never stalls. [`Access`]
+//! says how to get in: plaintext without passwords, or (a secure drill topology)
+//! TLS with the client certificate, the admin password on data nodes and the
+//! Sentinel password on Sentinels.
 
 use sessiondb_local::resp::Connection;
 pub use sessiondb_local::resp::{Reply, PROBE_TIMEOUT};
-use sessiondb_local::LocalError;
+use sessiondb_local::{LocalError, SecretString, SentinelTopology, TlsClient};
+
+/// How the probes reach the data nodes and Sentinels. `Debug` shows no password.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Password of the data nodes' `default` user (under ACLs a second admin with the
+    /// admin password); `None`: no `AUTH`.
+    pub password: Option<SecretString>,
+    /// Password of the Sentinels; `None`: no `AUTH`.
+    pub sentinel_password: Option<SecretString>,
+    /// TLS (CA and client certificate) when the processes speak TLS only; `None`:
+    /// plain TCP.
+    pub tls: Option<TlsClient>,
+}
+
+impl Access {
+    /// Plain TCP, no passwords.
+    pub fn open() -> Self {
+        Self::default()
+    }
+
+    /// How the fixture that started `topology` reaches it.
+    pub fn to(topology: &SentinelTopology) -> Self {
+        Self {
+            password: topology.password().cloned(),
+            sentinel_password: topology.sentinel_password().cloned(),
+            tls: topology.tls().cloned(),
+        }
+    }
+
+    fn connect(
+        &self,
+        port: u16,
+        password: Option<&SecretString>,
+    ) -> Result<Connection, LocalError> {
+        let mut conn = Connection::connect("127.0.0.1", port, self.tls.as_ref(), PROBE_TIMEOUT)?;
+        if let Some(password) = password {
+            conn.auth(password)?;
+        }
+        Ok(conn)
+    }
+}
 
 /// A probe that could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -49,15 +92,21 @@ pub enum Role {
     Sentinel,
 }
 
-/// Runs one command on `127.0.0.1:port`; error replies are errors.
-pub fn query(port: u16, args: &[&str]) -> Result<Reply, ProbeError> {
-    let mut conn = Connection::open_with_timeout("127.0.0.1", port, None, PROBE_TIMEOUT)?;
+/// Runs one command on the data node on `127.0.0.1:port`; error replies are errors.
+pub fn query(access: &Access, port: u16, args: &[&str]) -> Result<Reply, ProbeError> {
+    let mut conn = access.connect(port, access.password.as_ref())?;
     Ok(conn.call(args)?)
 }
 
-/// The role of the process on `port`.
-pub fn role(port: u16) -> Result<Role, ProbeError> {
-    let reply = query(port, &["ROLE"])?;
+/// Runs one command on the Sentinel on `127.0.0.1:port`; error replies are errors.
+pub fn sentinel_query(access: &Access, port: u16, args: &[&str]) -> Result<Reply, ProbeError> {
+    let mut conn = access.connect(port, access.sentinel_password.as_ref())?;
+    Ok(conn.call(args)?)
+}
+
+/// The role of the data node on `port`.
+pub fn role(access: &Access, port: u16) -> Result<Role, ProbeError> {
+    let reply = query(access, port, &["ROLE"])?;
     let bad = |message: String| ProbeError::Reply {
         port,
         command: "ROLE".to_owned(),
@@ -101,8 +150,13 @@ fn number(reply: &Reply) -> Option<i64> {
 
 /// The master port the Sentinel on `sentinel_port` reports for `service`
 /// (`SENTINEL GET-MASTER-ADDR-BY-NAME`); `None` when it knows no such master.
-pub fn sentinel_master(sentinel_port: u16, service: &str) -> Result<Option<u16>, ProbeError> {
-    let reply = query(
+pub fn sentinel_master(
+    access: &Access,
+    sentinel_port: u16,
+    service: &str,
+) -> Result<Option<u16>, ProbeError> {
+    let reply = sentinel_query(
+        access,
         sentinel_port,
         &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", service],
     )?;
@@ -122,8 +176,12 @@ pub fn sentinel_master(sentinel_port: u16, service: &str) -> Result<Option<u16>,
 
 /// The `flags` field of `SENTINEL MASTER <service>` (e.g. `master`,
 /// `s_down,master`, `o_down,s_down,master,failover_in_progress`).
-pub fn sentinel_flags(sentinel_port: u16, service: &str) -> Result<String, ProbeError> {
-    let reply = query(sentinel_port, &["SENTINEL", "MASTER", service])?;
+pub fn sentinel_flags(
+    access: &Access,
+    sentinel_port: u16,
+    service: &str,
+) -> Result<String, ProbeError> {
+    let reply = sentinel_query(access, sentinel_port, &["SENTINEL", "MASTER", service])?;
     let items = reply.items().unwrap_or_default();
     items
         .chunks_exact(2)

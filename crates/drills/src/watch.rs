@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::probe::{self, Role};
+use crate::probe::{self, Access, Role};
 
 /// Pause between two samples.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
@@ -22,6 +22,8 @@ pub struct WatchTargets {
     pub sentinel_ports: Vec<u16>,
     /// Every data node, dead or alive.
     pub data_ports: Vec<u16>,
+    /// How to reach them.
+    pub access: Access,
 }
 
 /// One round of probes.
@@ -138,7 +140,7 @@ fn sample(targets: &WatchTargets, at: Instant) -> Sample {
         .sentinel_ports
         .iter()
         .map(|&port| {
-            probe::sentinel_master(port, &targets.service_name)
+            probe::sentinel_master(&targets.access, port, &targets.service_name)
                 .ok()
                 .flatten()
         })
@@ -146,7 +148,7 @@ fn sample(targets: &WatchTargets, at: Instant) -> Sample {
     let nodes = targets
         .data_ports
         .iter()
-        .map(|&port| (port, probe::role(port).ok()))
+        .map(|&port| (port, probe::role(&targets.access, port).ok()))
         .collect();
     Sample {
         at,

@@ -2,7 +2,9 @@
 //! through the sessiondb API, `--runs` times per durability mode, each run on a
 //! fresh topology (1 master, 2 replicas, 3 Sentinels, quorum 2, AOF), and prints per
 //! run the time to the first successful write after the kill, acknowledged and lost
-//! writes and requests that hung longer than 2 s, then the median per mode.
+//! writes and requests that hung longer than 2 s, then the median per mode. With
+//! `--secure` the topology runs as production does: ACL roles, a Sentinel password
+//! and TLS on every Redis and Sentinel connection.
 //! Exits with status 1 when a guarantee was violated (an acknowledged write lost in
 //! replicated mode, a retried refresh taken for reuse).
 //!
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, ValueEnum};
-use sessiondb_drills::drill::{kill_master, DrillOptions, Mode};
+use sessiondb_drills::drill::{kill_master, DrillOptions, Mode, Security};
 use sessiondb_drills::load::LoadOptions;
 use sessiondb_drills::report::{mode_summary, outcome_line, table_header, table_row};
 
@@ -45,6 +47,11 @@ struct Args {
     /// keeps `--down-after-ms`.
     #[arg(long)]
     fast_timers: bool,
+    /// ACL roles, Sentinel password and TLS on every connection: the data nodes and
+    /// Sentinels speak TLS only and require client certificates, the engine logs in as
+    /// `app`, replicas and Sentinels as `sentinel`.
+    #[arg(long)]
+    secure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +94,11 @@ impl Args {
         let mut options = DrillOptions::new(Mode::Async);
         options.down_after_ms = self.down_after_ms;
         options.fast_timers = self.fast_timers;
+        options.security = if self.secure {
+            Security::Secure
+        } else {
+            Security::Open
+        };
         options.load = LoadOptions {
             clients: self.clients,
             rate_per_sec: self.rate,
@@ -134,6 +146,7 @@ async fn drill(plan: Plan) -> anyhow::Result<()> {
         o.down_after_ms,
         if o.fast_timers { "fast" } else { "default" },
     );
+    println!("security: {}", o.security);
     println!(
         "load: {} clients, {} req/s (create/update/refresh/update), client timeout {} ms; \
          replicated = WAIT 1 1000 + min-replicas-to-write 1",

@@ -11,4 +11,5 @@ mod minority;
 mod outage;
 mod refresh_grace;
 mod rejoin;
+mod secure;
 mod support;

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use sessiondb_drills::app::{engine_config, sentinel_connection, DrillApp};
-use sessiondb_drills::drill::{start_topology, Mode};
+use sessiondb_drills::drill::{start_topology, Mode, Security};
 use sessiondb_drills::probe::{self, Role};
 use sessiondb_drills::POLL_INTERVAL;
 use sessiondb_engine::Durability;
@@ -17,7 +17,7 @@ const FAST: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sentinel_minority_does_not_fail_over() {
-    let mut topology = start_topology(Mode::Async, DOWN_AFTER_MS, true)
+    let mut topology = start_topology(Mode::Async, DOWN_AFTER_MS, true, Security::Open)
         .await
         .expect("topology starts");
     let app = DrillApp::start(
@@ -31,6 +31,7 @@ async fn a_sentinel_minority_does_not_fail_over() {
         .await
         .expect("ready");
     let service = topology.service_name().to_owned();
+    let access = topology.access();
     let survivor = topology.sentinel_addrs()[2].1;
     let (old, replicas) = block_in_place(|| {
         for sentinel in &mut topology.sentinels()[..2] {
@@ -68,16 +69,18 @@ async fn a_sentinel_minority_does_not_fail_over() {
     let mut samples = 0;
     while killed_at.elapsed() < window {
         block_in_place(|| {
-            let flags = probe::sentinel_flags(survivor, &service).expect("the survivor answers");
+            let flags =
+                probe::sentinel_flags(&access, survivor, &service).expect("the survivor answers");
             saw_sdown |= flags.contains("s_down");
             assert!(
                 !flags.contains("o_down") && !flags.contains("failover"),
                 "one sentinel of three reached {flags}"
             );
-            let master = probe::sentinel_master(survivor, &service).expect("the survivor answers");
+            let master =
+                probe::sentinel_master(&access, survivor, &service).expect("the survivor answers");
             assert_eq!(master, Some(old), "the survivor still names the old master");
             for &replica in &replicas {
-                let r = role(replica);
+                let r = role(&access, replica);
                 assert!(
                     matches!(r, Ok(Role::Replica { master_port, .. }) if master_port == old),
                     "replica {replica} was not promoted: {r:?}"

@@ -5,13 +5,13 @@ use std::time::{Duration, Instant};
 
 use sessiondb_drills::api::{definitive, Outcome};
 use sessiondb_drills::app::{engine_config, sentinel_connection, DrillApp, DRILL_REFRESH_GRACE};
-use sessiondb_drills::drill::{start_topology, Mode};
+use sessiondb_drills::drill::{start_topology, Mode, Security};
 use sessiondb_engine::Durability;
 use tokio::task::block_in_place;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_retried_after_a_failover_within_grace_gets_the_same_successor() {
-    let topology = start_topology(Mode::Replicated, 5000, true)
+    let topology = start_topology(Mode::Replicated, 5000, true, Security::Open)
         .await
         .expect("topology starts");
     // Both replicas confirm every write, so whichever one Sentinel promotes holds

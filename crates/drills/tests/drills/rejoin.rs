@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use sessiondb_drills::drill::{start_topology, wait_for_new_master, watch_targets, Mode};
+use sessiondb_drills::drill::{start_topology, wait_for_new_master, watch_targets, Mode, Security};
 use sessiondb_drills::probe::{self, Reply, Role};
 use sessiondb_drills::watch::RoleWatcher;
 use tokio::task::block_in_place;
@@ -15,9 +15,10 @@ async fn restarted_old_master_rejoins_as_replica_and_sentinels_never_report_two_
     // min-replicas-to-write 1 (replicated mode): a master without replicas refuses
     // writes. Fast timers only speed up Sentinel's INFO polling, which is what
     // notices the returning node.
-    let mut topology = start_topology(Mode::Replicated, 2000, true)
+    let mut topology = start_topology(Mode::Replicated, 2000, true, Security::Open)
         .await
         .expect("topology starts");
+    let access = topology.access();
     let watcher = RoleWatcher::start(watch_targets(&mut topology));
     let old = block_in_place(|| {
         let master = topology.master()?;
@@ -31,7 +32,8 @@ async fn restarted_old_master_rejoins_as_replica_and_sentinels_never_report_two_
     let failed_over_at = Instant::now();
     block_in_place(|| {
         eventually("a write on the new master", Duration::from_secs(30), || {
-            probe::query(new, &["SET", "drill:marker", "after-failover"]).map_err(|e| e.to_string())
+            probe::query(&access, new, &["SET", "drill:marker", "after-failover"])
+                .map_err(|e| e.to_string())
         })
     });
 
@@ -44,7 +46,7 @@ async fn restarted_old_master_rejoins_as_replica_and_sentinels_never_report_two_
             .restart()
     })
     .expect("the old master restarts");
-    let write = probe::query(old, &["SET", "drill:zombie", "1"]);
+    let write = probe::query(&access, old, &["SET", "drill:zombie", "1"]);
     let refused = write
         .as_ref()
         .err()
@@ -60,12 +62,12 @@ async fn restarted_old_master_rejoins_as_replica_and_sentinels_never_report_two_
             "the restarted old master to replicate from the new one",
             Duration::from_secs(60),
             || {
-                match role(old)? {
+                match role(&access, old)? {
                     Role::Replica { master_port, link }
                         if master_port == new && link == "connected" => {}
                     other => return Err(format!("role {other:?}")),
                 }
-                match probe::query(old, &["GET", "drill:marker"]) {
+                match probe::query(&access, old, &["GET", "drill:marker"]) {
                     Ok(Reply::Bulk(Some(v))) if v == "after-failover" => Ok(()),
                     other => Err(format!("GET drill:marker: {other:?}")),
                 }
@@ -122,7 +124,7 @@ async fn restarted_old_master_rejoins_as_replica_and_sentinels_never_report_two_
     let data_ports: Vec<u16> = topology.data_nodes().iter().map(|n| n.port()).collect();
     let masters: Vec<u16> = data_ports
         .into_iter()
-        .filter(|&p| matches!(probe::role(p), Ok(Role::Master { .. })))
+        .filter(|&p| matches!(probe::role(&access, p), Ok(Role::Master { .. })))
         .collect();
     assert_eq!(masters, vec![new], "one master at the end");
 }
