@@ -2,10 +2,9 @@
 //!
 //! Every script is the shared modules it needs followed by its own body, so helpers are
 //! shared without Redis Functions (which would need `FUNCTION LOAD` rights and a separate
-//! deploy step): `lib/clock.lua` (the store's clock) always, then `lib/record.lua` (the
-//! record and its liveness rule) and `lib/logins.lua` (index, cap, revocation) for every
-//! script but `read.lua`. A script re-defines the functions of its modules on every call,
-//! so the hot read path carries only the clock.
+//! deploy step): `lib/clock.lua` (the store's clock), `lib/record.lua` (the record and
+//! its liveness rule) and `lib/logins.lua` (index, cap, revocation). A session read needs
+//! no script: it is `GET` and `TIME` in one pipeline (see `Store::get_with_clock`).
 //! Scripts run by SHA (`EVALSHA`) and are reloaded automatically after `NOSCRIPT`
 //! (a restarted or failed-over server has an empty script cache).
 
@@ -20,17 +19,6 @@ macro_rules! script {
             include_str!("scripts/lib/record.lua"),
             "\n",
             include_str!("scripts/lib/logins.lua"),
-            "\n",
-            include_str!(concat!("scripts/", $file))
-        )
-    };
-}
-
-/// A script that needs only the clock.
-macro_rules! clock_script {
-    ($file:literal) => {
-        concat!(
-            include_str!("scripts/lib/clock.lua"),
             "\n",
             include_str!(concat!("scripts/", $file))
         )
@@ -57,7 +45,6 @@ impl NamedScript {
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub(crate) create: NamedScript,
-    pub(crate) read: NamedScript,
     pub(crate) touch: NamedScript,
     pub(crate) update: NamedScript,
     pub(crate) rotate: NamedScript,
@@ -75,7 +62,6 @@ impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
             create: NamedScript::new("create", script!("create.lua")),
-            read: NamedScript::new("get", clock_script!("read.lua")),
             touch: NamedScript::new("touch", script!("touch.lua")),
             update: NamedScript::new("update", script!("update.lua")),
             rotate: NamedScript::new("rotate", script!("rotate.lua")),
@@ -93,10 +79,9 @@ impl Scripts {
         }
     }
 
-    pub(crate) fn all(&self) -> [&NamedScript; 13] {
+    pub(crate) fn all(&self) -> [&NamedScript; 12] {
         [
             &self.create,
-            &self.read,
             &self.touch,
             &self.update,
             &self.rotate,

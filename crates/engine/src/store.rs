@@ -126,6 +126,57 @@ impl Store {
         result.map_err(|error| backend(script, error))
     }
 
+    /// `GET key` and `TIME` in one pipeline, both to the node that owns `key`: a
+    /// value and the store's clock in one round trip, without a script. `name` labels
+    /// the call in metrics and errors. `None` when the key does not exist.
+    pub(crate) async fn get_with_clock(
+        &self,
+        name: &'static str,
+        key: String,
+    ) -> Result<Option<(fred::bytes::Bytes, u64)>, Error> {
+        let started = Instant::now();
+        let slot = fred::util::redis_keyslot(key.as_bytes());
+        let pipeline = self.pool.next().pipeline();
+        let get = CustomCommand::new_static("GET", ClusterHash::Custom(slot), false);
+        let time = CustomCommand::new_static("TIME", ClusterHash::Custom(slot), false);
+        let queued: Result<(), _> = pipeline.custom(get, vec![Value::from(key)]).await;
+        let queued = queued.and(pipeline.custom::<(), _>(time, Vec::<Value>::new()).await);
+        let replies = match queued {
+            Ok(()) => pipeline.all::<Vec<Value>>().await,
+            Err(error) => Err(error),
+        };
+        let replies = match replies {
+            Ok(replies) => replies,
+            Err(error) => {
+                self.observe(name, started, false);
+                if let Some(suppressed) = FAILED_CALLS.allow() {
+                    tracing::warn!(operation = name, %error, suppressed, "read failed");
+                }
+                return Err(Error::Backend(error));
+            }
+        };
+        self.observe(name, started, true);
+        let protocol = |detail: &str| Error::Protocol {
+            script: name,
+            detail: detail.to_owned(),
+        };
+        let mut replies = replies.into_iter();
+        let (Some(value), Some(Value::Array(time))) = (replies.next(), replies.next()) else {
+            return Err(protocol("expected a value and TIME"));
+        };
+        let part = |i: usize| time.get(i).and_then(Value::as_u64);
+        let (Some(secs), Some(micros)) = (part(0), part(1)) else {
+            return Err(protocol("TIME answered something else than seconds and microseconds"));
+        };
+        let now = secs * 1000 + micros / 1000;
+        match value {
+            Value::Null => Ok(None),
+            Value::Bytes(bytes) => Ok(Some((bytes, now))),
+            Value::String(text) => Ok(Some((text.into_inner(), now))),
+            _ => Err(protocol("GET answered something else than a value")),
+        }
+    }
+
     /// Runs a script by SHA on the background connection (see [`Store::run`]).
     pub(crate) async fn run_background(
         &self,

@@ -121,10 +121,11 @@ impl Engine {
     /// older than the touch interval (never past the absolute expiry); without, never
     /// writes.
     ///
-    /// A read is one read-only script call that returns the login's record and Redis's
-    /// clock: the record outlives its session while the refresh family lives, so the
-    /// idle expiry is checked against the store's time. Only when a touch is due does
-    /// the read run the touch script, which re-checks everything and writes.
+    /// A read is one round trip without a script: `GET` of the login's record and
+    /// `TIME`, pipelined to the node that holds the record. The record outlives its
+    /// session while the refresh family lives, so the idle expiry is checked against the
+    /// store's clock. Only when a touch is due does the read run the touch script, which
+    /// re-checks everything and writes.
     pub async fn get(&self, token: &SessionToken, touch: bool) -> Result<Session, Error> {
         let raw = self.get_raw(token, touch).await?;
         Ok(Session {
@@ -142,24 +143,18 @@ impl Engine {
     /// [`Engine::get`], with the data as the stored JSON text: what an API passes on to
     /// its client without parsing it.
     pub async fn get_raw(&self, token: &SessionToken, touch: bool) -> Result<RawSession, Error> {
-        let tag = token.id().tag();
-        let script = &self.inner.scripts.read;
-        let value = self
-            .inner
-            .store
-            .run(
-                script,
-                self.inner.keys.session(tag, token.id().as_str()),
-                vec![],
-            )
-            .await?;
-        let (head, now) = live_session(script.name, token, value)?;
+        const READ: &str = "get";
+        let key = self.inner.keys.session(token.id().tag(), token.id().as_str());
+        let Some((record, now)) = self.inner.store.get_with_clock(READ, key).await? else {
+            return Err(Error::SessionNotFound);
+        };
+        let (head, now) = live_head(READ, token, &record, now)?;
         let interval =
             u64::try_from(self.inner.config.session.touch_interval.as_millis()).unwrap_or(u64::MAX);
         if touch && now.saturating_sub(head.seen) >= interval {
             return self.touch(token).await;
         }
-        session_from(script.name, token, head)
+        session_from(READ, token, head)
     }
 
     /// The touch script: slides the idle expiry when the interval has passed by Redis's
@@ -581,6 +576,17 @@ fn live_session(
         script,
         detail: "expected a record".to_owned(),
     })?;
+    live_head(script, token, record, now)
+}
+
+/// The leading fields of `record` when it is a live session of `token` at `now`;
+/// [`Error::SessionNotFound`] otherwise (the token hash is compared in constant time).
+fn live_head(
+    script: &'static str,
+    token: &SessionToken,
+    record: &[u8],
+    now: u64,
+) -> Result<(Head, u64), Error> {
     let head = Head::decode(script, record)?;
     let matches = head.token_hash.len() == token.hash().as_bytes().len()
         && bool::from(head.token_hash.ct_eq(token.hash().as_bytes()));

@@ -1,6 +1,5 @@
--- lib/clock.lua: the store's clock. Prepended to every script (see scripts.rs); the only
--- module read.lua needs, so the hot read path does not define the other modules' functions
--- on every call.
+-- lib/clock.lua: the store's clock. Prepended to every script (see scripts.rs). A session
+-- read sends TIME itself, next to its GET (Store::get_with_clock in store.rs).
 --
 -- Every script reads the clock with TIME, so all API instances share Redis's clock.
 local function now_ms()

@@ -1,5 +1,6 @@
--- lib/record.lua: the device-login record. Shared by every script but read.lua (prepended
--- at build time, see scripts.rs), so one script call stays one atomic unit.
+-- lib/record.lua: the device-login record. Shared by every script (prepended at build
+-- time, see scripts.rs), so one script call stays one atomic unit. A session read decodes
+-- the same record without a script (crates/engine/src/record.rs).
 --
 -- Key schema (every key of one bucket shares the hash tag in `base` = "<prefix>:{<tag>}:"):
 --   base.."s:"..sid   STRING  device login (session + refresh family), a MessagePack
