@@ -1,13 +1,16 @@
 //! What each role may run and touch.
 //!
-//! Each list has two parts:
+//! A role's commands are of two kinds:
 //!
-//! - the commands sessiondb itself sends in that role ([`Permissions::sessiondb`]),
-//!   connection set-up and the commands inside its Lua scripts included. These lists
-//!   are proven exact by the `acl` tests of this crate, which run the engine and the
-//!   operations on a live server in each role and compare what the server counted
-//!   (`INFO commandstats`) with the list, both ways: a command sessiondb starts
-//!   sending and a command it stops sending both fail them;
+//! - the commands sessiondb itself sends in that role, connection set-up and the
+//!   commands inside its Lua scripts included: on every topology
+//!   ([`Permissions::sessiondb`]), only on a standalone server or through Sentinel
+//!   ([`Permissions::standalone`]), only on a Redis Cluster ([`Permissions::cluster`]),
+//!   only when listings are read from replicas ([`Permissions::replica_reads`]). These
+//!   lists are proven exact by the `acl` tests of this crate, which run the engine and
+//!   the operations in each role on a live server and on a live Cluster and compare
+//!   what the nodes counted (`INFO commandstats`) with the lists, both ways: a command
+//!   sessiondb starts sending and a command it stops sending both fail them;
 //! - the commands other programs send in that role ([`Permissions::external`]):
 //!   redis_exporter for `monitor`, Sentinel and replication for `sentinel`, from those
 //!   programs' documentation.
@@ -21,8 +24,19 @@ use crate::Role;
 /// The commands and keys of one role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Permissions {
-    /// Commands sessiondb sends in this role (checked against live servers).
+    /// Commands sessiondb sends in this role on every topology (checked against a live
+    /// server and a live Cluster).
     pub sessiondb: &'static [&'static str],
+    /// Commands sessiondb sends in this role only on a standalone server or through
+    /// Sentinel (checked against a live server).
+    pub standalone: &'static [&'static str],
+    /// Commands sessiondb sends in this role only on a Redis Cluster (checked against a
+    /// live Cluster).
+    pub cluster: &'static [&'static str],
+    /// Commands sessiondb sends in this role only with `redis.read_from =
+    /// replica_preferred`, to the replicas it reads listings from, on any topology
+    /// (checked against a live Cluster).
+    pub replica_reads: &'static [&'static str],
     /// Commands other programs send in this role (from their documentation), and which
     /// program.
     pub external: &'static [&'static str],
@@ -68,7 +82,6 @@ const CLEANUP: &[&str] = &[
     "evalsha",
     "get",
     "info",
-    "role",
     "script|load",
     "set",
     "time",
@@ -97,6 +110,36 @@ const BACKUP: &[&str] = &[
 
 /// `sessiondb health` and `status`: INFO, the write probe, the counters.
 const MONITOR: &[&str] = &["client|id", "get", "info", "role", "set", "zcard"];
+
+/// What the Redis client sends on a Cluster: `cluster|info` when it connects to a node
+/// (it checks `cluster_state`), `cluster|slots` to learn the slot layout, `asking`
+/// before a command it follows an ASK redirection with (while a slot migrates).
+const CLUSTER_CLIENT: &[&str] = &["asking", "cluster|info", "cluster|slots"];
+
+/// The engine on a Cluster: the client's commands, and `readonly` on its connections
+/// to replicas (listings with `redis.read_from = replica_preferred`).
+const APP_CLUSTER: &[&str] = &["asking", "cluster|info", "cluster|slots", "readonly"];
+
+/// Listings from a replica: the index page and the records (`get`, already listed).
+const APP_REPLICA_READS: &[&str] = &["zrangebyscore"];
+
+/// On a standalone server or through Sentinel the client asks the server for its
+/// replicas (`role`) when it connects; on a Cluster it learns them from `cluster|slots`.
+const ROLE_PROBE: &[&str] = &["role"];
+
+/// `backup` on a Cluster: the client's commands, the node table (`cluster|nodes`) to
+/// find each shard's master or replica, and `readonly` on the connections to replicas
+/// (`--from replica`).
+const BACKUP_CLUSTER: &[&str] = &[
+    "asking",
+    "cluster|info",
+    "cluster|nodes",
+    "cluster|slots",
+    "readonly",
+];
+
+/// `health` and `status` on a Cluster: the client's commands and the node table.
+const MONITOR_CLUSTER: &[&str] = &["asking", "cluster|info", "cluster|nodes", "cluster|slots"];
 
 /// What redis_exporter sends (its README's minimal ACL, without key checks; the
 /// `roles` tests scrape the installed exporter as `monitor` and check it is refused
@@ -139,33 +182,51 @@ const SENTINEL: &[&str] = &[
 /// The Pub/Sub channel Sentinels announce themselves on.
 pub const SENTINEL_CHANNEL: &str = "__sentinel__:hello";
 
+/// No commands.
+const NONE: &[&str] = &[];
+
+/// The commands sessiondb sends on every topology and only on a Cluster; the other
+/// lists empty.
+const fn sent(sessiondb: &'static [&'static str], cluster: &'static [&'static str]) -> Permissions {
+    Permissions {
+        sessiondb,
+        standalone: NONE,
+        cluster,
+        replica_reads: NONE,
+        external: NONE,
+        external_source: "",
+        only_on: &[],
+    }
+}
+
 impl Role {
     /// The commands this role may run (`admin`: every command, so empty lists).
     pub const fn permissions(self) -> Permissions {
-        type Lists = (
-            &'static [&'static str],
-            &'static [&'static str],
-            &'static str,
-            &'static [(&'static str, &'static str)],
-        );
-        let (sessiondb, external, external_source, only_on): Lists = match self {
-            Role::Admin => (&[], &[], "", &[]),
-            Role::App => (APP, &[], "", &[]),
-            Role::Cleanup => (CLEANUP, &[], "", &[]),
-            Role::Backup => (BACKUP, &[], "", &[("set", "backup:last")]),
-            Role::Monitor => (
-                MONITOR,
-                EXPORTER,
-                "redis_exporter",
-                &[("set", "health"), ("set", "health:{*}")],
-            ),
-            Role::Sentinel => (&[], SENTINEL, "Redis Sentinel and replication", &[]),
-        };
-        Permissions {
-            sessiondb,
-            external,
-            external_source,
-            only_on,
+        match self {
+            Role::Admin => sent(NONE, NONE),
+            Role::App => Permissions {
+                replica_reads: APP_REPLICA_READS,
+                ..sent(APP, APP_CLUSTER)
+            },
+            Role::Cleanup => Permissions {
+                standalone: ROLE_PROBE,
+                ..sent(CLEANUP, CLUSTER_CLIENT)
+            },
+            Role::Backup => Permissions {
+                only_on: &[("set", "backup:last")],
+                ..sent(BACKUP, BACKUP_CLUSTER)
+            },
+            Role::Monitor => Permissions {
+                external: EXPORTER,
+                external_source: "redis_exporter",
+                only_on: &[("set", "health"), ("set", "health:{*}")],
+                ..sent(MONITOR, MONITOR_CLUSTER)
+            },
+            Role::Sentinel => Permissions {
+                external: SENTINEL,
+                external_source: "Redis Sentinel and replication",
+                ..sent(NONE, NONE)
+            },
         }
     }
 
@@ -177,6 +238,9 @@ impl Role {
         let mut all: Vec<&str> = p
             .sessiondb
             .iter()
+            .chain(p.standalone)
+            .chain(p.cluster)
+            .chain(p.replica_reads)
             .chain(p.external)
             .copied()
             .filter(|c| !p.only_on.iter().any(|(only, _)| only == c))
@@ -243,7 +307,14 @@ mod tests {
     fn lists_are_sorted_lower_case_and_never_grant_the_forbidden_commands() {
         for role in Role::ALL {
             let p = role.permissions();
-            for list in [p.sessiondb, p.external] {
+            let lists = [
+                p.sessiondb,
+                p.standalone,
+                p.cluster,
+                p.replica_reads,
+                p.external,
+            ];
+            for list in lists {
                 let mut sorted = list.to_vec();
                 sorted.sort_unstable();
                 sorted.dedup();

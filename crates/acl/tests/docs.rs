@@ -4,10 +4,15 @@ use std::collections::BTreeSet;
 
 use sessiondb_acl::Role;
 
-fn documented_commands(doc: &str, role: Role) -> Option<BTreeSet<String>> {
+/// The commands named in the paragraph of `role`'s section that starts with `label`.
+fn documented_commands(doc: &str, role: Role, label: &str) -> Option<BTreeSet<String>> {
     let heading = format!("### `{}`\n", role.user());
-    let section = doc.split(&heading).nth(1)?;
-    let paragraph = section.split("Commands:").nth(1)?.split("\n\n").next()?;
+    let section = doc.split(&heading).nth(1)?.split("\n### ").next()?;
+    let paragraph = section
+        .split(&format!("\n{label}"))
+        .nth(1)?
+        .split("\n\n")
+        .next()?;
     Some(
         paragraph
             .split('`')
@@ -39,12 +44,28 @@ fn security_doc_lists_every_role_with_its_commands() {
         let granted: BTreeSet<String> = p
             .sessiondb
             .iter()
+            .chain(p.standalone)
+            .chain(p.cluster)
+            .chain(p.replica_reads)
             .chain(p.external)
             .map(|c| (*c).to_owned())
             .collect();
-        let documented = documented_commands(&doc, role)
+        let documented = documented_commands(&doc, role, "Commands:")
             .unwrap_or_else(|| panic!("no `Commands:` paragraph for {role}"));
         assert_eq!(documented, granted, "docs/security.md, role {role}");
+        // The commands sent only in some deployments, each in its own paragraph.
+        for (label, list) in [
+            ("On a Cluster only:", p.cluster),
+            (
+                "On a standalone server or through Sentinel only:",
+                p.standalone,
+            ),
+            ("With replica reads only:", p.replica_reads),
+        ] {
+            let listed: BTreeSet<String> = list.iter().map(|c| (*c).to_owned()).collect();
+            let documented = documented_commands(&doc, role, label).unwrap_or_default();
+            assert_eq!(documented, listed, "docs/security.md, role {role}, {label}");
+        }
     }
 }
 

@@ -1,5 +1,7 @@
-//! A Redis Cluster of masters without replicas: the [`RedisCluster`] guard.
+//! A Redis Cluster of masters, optionally with replicas and ACL users:
+//! [`ClusterOptions`] and the [`RedisCluster`] guard.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -15,8 +17,36 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Number of hash slots in a Redis Cluster.
 const SLOTS: &str = "16384";
 
-/// A Redis Cluster of `masters` nodes on 127.0.0.1, all slots assigned, no
-/// replicas. Dropping it kills and reaps every node.
+/// How to start a [`RedisCluster`].
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Masters (at least 3, as Redis requires; default 3).
+    pub masters: usize,
+    /// Replicas per master (`--cluster-replicas`; default 0).
+    pub replicas: usize,
+    /// The password of every node's default user (`requirepass`, `masterauth`).
+    pub password: Option<SecretString>,
+    /// An ACL users file (`aclfile`) every node loads. With
+    /// [`ClusterOptions::password`] it must keep the `default` user with that password
+    /// and every command (`sessiondb_acl::render_with(.., DefaultUser::Admin)` does),
+    /// which `redis-cli --cluster create`, the replicas' `masterauth` and the
+    /// readiness probes use.
+    pub acl_file: Option<PathBuf>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self {
+            masters: 3,
+            replicas: 0,
+            password: None,
+            acl_file: None,
+        }
+    }
+}
+
+/// A Redis Cluster of `masters` nodes on 127.0.0.1, all slots assigned, with
+/// `replicas` replicas per master. Dropping it kills and reaps every node.
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
@@ -34,7 +64,11 @@ impl RedisCluster {
     /// and waits until every node reports `cluster_state:ok` with all 16384
     /// slots assigned and knows every master.
     pub fn start(masters: usize, password: Option<SecretString>) -> Result<Self, LocalError> {
-        Self::start_with_replicas(masters, 0, password)
+        Self::start_with_options(ClusterOptions {
+            masters,
+            password,
+            ..ClusterOptions::default()
+        })
     }
 
     /// Like [`RedisCluster::start`], with `replicas` replicas per master
@@ -45,6 +79,23 @@ impl RedisCluster {
         replicas: usize,
         password: Option<SecretString>,
     ) -> Result<Self, LocalError> {
+        Self::start_with_options(ClusterOptions {
+            masters,
+            replicas,
+            password,
+            acl_file: None,
+        })
+    }
+
+    /// Starts the cluster `opts` describes (see [`RedisCluster::start_with_replicas`]),
+    /// every node loading [`ClusterOptions::acl_file`] if set.
+    pub fn start_with_options(opts: ClusterOptions) -> Result<Self, LocalError> {
+        let ClusterOptions {
+            masters,
+            replicas,
+            password,
+            acl_file,
+        } = opts;
         if masters < 3 {
             return Err(LocalError::InvalidOptions(format!(
                 "a Redis Cluster needs at least 3 masters, got {masters}"
@@ -55,6 +106,7 @@ impl RedisCluster {
                 RedisServer::start(RedisOptions {
                     password: password.clone(),
                     cluster: true,
+                    acl_file: acl_file.clone(),
                     ..RedisOptions::default()
                 })
             })

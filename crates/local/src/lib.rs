@@ -14,7 +14,8 @@
 //!   node, password-protected or with an append-only file).
 //! - [`SentinelTopology`]: a master, replicas and sentinels, with forced
 //!   [`failover`](SentinelTopology::failover).
-//! - [`RedisCluster`]: a Redis Cluster of masters.
+//! - [`RedisCluster`]: a Redis Cluster of masters, optionally with replicas and
+//!   ACL users ([`ClusterOptions`]).
 //!
 //! The [`stack`] module builds a persistent stack on top of these guards:
 //! one directory with state, passwords, data and logs, run by a detached
@@ -44,7 +45,7 @@
 //! | `sentinel`             | `src/sentinel.rs`           | [`SentinelOptions`], [`SentinelTopology`] |
 //! | `sentinel_server`      | `src/sentinel_server.rs`    | [`SentinelServer`] (one sentinel process) |
 //! | `sentinel_group`       | `src/sentinel_group.rs`     | readiness, current master and failover of sentinels known by port |
-//! | `cluster`              | `src/cluster.rs`            | [`RedisCluster`] |
+//! | `cluster`              | `src/cluster.rs`            | [`ClusterOptions`], [`RedisCluster`] |
 //! | `process`              | `src/process.rs`            | spawning, readiness, stop/kill/reap, log tails |
 //! | `cli`                  | `src/cli.rs`                | running `redis-cli` (password via `REDISCLI_AUTH`) |
 //! | `conf`                 | `src/conf.rs`               | writing quoted `redis.conf`/`sentinel.conf` files (mode 0600) |
@@ -77,7 +78,7 @@ mod tls;
 pub use binaries::{
     monitoring_binary, parent_death_launcher, redis_cli_binary, redis_server_binary,
 };
-pub use cluster::RedisCluster;
+pub use cluster::{ClusterOptions, RedisCluster};
 pub use error::LocalError;
 pub use ports::{free_cluster_port, free_port};
 pub use private_dir::{check_private_dir, ensure_private_dir};

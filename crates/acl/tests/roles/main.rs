@@ -1,8 +1,9 @@
 //! The roles on a live redis-server loaded with the generated `users.acl`: each role's
-//! `sessiondb` command list is exactly what sessiondb sends in that role (so a test
-//! fails when the code starts or stops using a command), and each role is refused what
-//! it must not do.
+//! `sessiondb` and `standalone` command lists are exactly what sessiondb sends in that
+//! role (so a test fails when the code starts or stops using a command), and each role
+//! is refused what it must not do. `cluster` does the same on a Redis Cluster.
 
+mod cluster;
 mod exporter;
 mod sentinel;
 mod support;

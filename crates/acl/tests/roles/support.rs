@@ -78,104 +78,130 @@ impl AclServer {
 
     /// Forgets the command statistics and the ACL log.
     pub(crate) fn reset(&self) -> anyhow::Result<()> {
-        let mut admin = self.login(Role::Admin)?;
-        admin.call(&["CONFIG", "RESETSTAT"])?;
-        admin.call(&["ACL", "LOG", "RESET"])?;
-        Ok(())
+        reset_node(&mut self.login(Role::Admin)?)
     }
 
-    /// Every command the server ran or refused since [`AclServer::reset`], the admin's
-    /// own bookkeeping and the always-allowed commands left out.
+    /// Every command the server ran or refused since [`AclServer::reset`] (see
+    /// [`commands_seen`]).
     pub(crate) fn commands_seen(&self) -> anyhow::Result<BTreeSet<String>> {
-        let mut admin = self.login(Role::Admin)?;
-        let reply = admin.call(&["INFO", "commandstats"])?;
-        let text = reply.text().context("INFO is text")?;
-        let mut seen = BTreeSet::new();
-        for line in text.lines() {
-            let Some((name, stats)) = line
-                .strip_prefix("cmdstat_")
-                .and_then(|l| l.split_once(':'))
-            else {
-                continue;
-            };
-            let count = |field: &str| {
-                stats
-                    .split(',')
-                    .find_map(|kv| kv.strip_prefix(field)?.strip_prefix('='))
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            let bookkeeping = ["config|resetstat", "acl|log"].contains(&name);
-            if (count("calls") > 0 || count("rejected_calls") > 0)
-                && !bookkeeping
-                && !ALWAYS_ALLOWED.contains(&name)
-            {
-                seen.insert(name.to_owned());
-            }
-        }
-        Ok(seen)
+        commands_seen(&mut self.login(Role::Admin)?)
     }
 
-    /// The ACL log (refused commands and keys), one line per entry.
+    /// The server's ACL log, one line per entry.
     pub(crate) fn acl_log(&self) -> anyhow::Result<Vec<String>> {
-        let mut admin = self.login(Role::Admin)?;
-        let reply = admin.call(&["ACL", "LOG"])?;
-        let mut lines = Vec::new();
-        for entry in reply.items().unwrap_or_default() {
-            let fields: Vec<String> = entry
-                .items()
-                .unwrap_or_default()
-                .iter()
-                .map(|r| match r {
-                    Reply::Integer(n) => n.to_string(),
-                    other => other.text().unwrap_or_default().to_owned(),
-                })
-                .collect();
-            let field = |name: &str| {
-                fields
-                    .chunks(2)
-                    .find(|kv| kv[0] == name)
-                    .and_then(|kv| kv.get(1))
-                    .map_or("?", String::as_str)
-            };
-            lines.push(format!(
-                "user {} refused {} {} ({})",
-                field("username"),
-                field("reason"),
-                field("object"),
-                field("context")
-            ));
-        }
-        Ok(lines)
+        acl_log(&mut self.login(Role::Admin)?)
     }
 
-    /// Checks that `role` was refused nothing and ran exactly its `sessiondb` list.
+    /// Checks that `role` was refused nothing and ran exactly its `sessiondb` and
+    /// `standalone` lists.
     pub(crate) fn assert_exactly(&self, role: Role) -> anyhow::Result<()> {
-        let log = self.acl_log()?;
-        if !log.is_empty() {
-            bail!(
-                "the `{role}` role lacks what sessiondb sends (add it to its list in \
-                 crates/acl/src/rules.rs):\n  {}",
-                log.join("\n  ")
-            );
-        }
-        let seen = self.commands_seen()?;
-        let listed: BTreeSet<String> = role
-            .permissions()
-            .sessiondb
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect();
-        let missing: Vec<&String> = seen.difference(&listed).collect();
-        let unused: Vec<&String> = listed.difference(&seen).collect();
-        if !missing.is_empty() || !unused.is_empty() {
-            bail!(
-                "the `{role}` list in crates/acl/src/rules.rs differs from what sessiondb \
-                 sent: sent but not listed {missing:?}; listed but not sent {unused:?}"
-            );
-        }
-        Ok(())
+        let mut admin = self.login(Role::Admin)?;
+        let p = role.permissions();
+        let listed: Vec<&str> = p.sessiondb.iter().chain(p.standalone).copied().collect();
+        check_exactly(
+            role,
+            &acl_log(&mut admin)?,
+            &commands_seen(&mut admin)?,
+            &listed,
+        )
     }
+}
+
+/// Forgets a node's command statistics and ACL log (`admin`: logged in as admin).
+pub(crate) fn reset_node(admin: &mut Connection) -> anyhow::Result<()> {
+    admin.call(&["CONFIG", "RESETSTAT"])?;
+    admin.call(&["ACL", "LOG", "RESET"])?;
+    Ok(())
+}
+
+/// Every command a node ran or refused since [`reset_node`], the admin's own
+/// bookkeeping and the always-allowed commands left out.
+pub(crate) fn commands_seen(admin: &mut Connection) -> anyhow::Result<BTreeSet<String>> {
+    let reply = admin.call(&["INFO", "commandstats"])?;
+    let text = reply.text().context("INFO is text")?;
+    let mut seen = BTreeSet::new();
+    for line in text.lines() {
+        let Some((name, stats)) = line
+            .strip_prefix("cmdstat_")
+            .and_then(|l| l.split_once(':'))
+        else {
+            continue;
+        };
+        let count = |field: &str| {
+            stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(field)?.strip_prefix('='))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let bookkeeping = ["config|resetstat", "acl|log"].contains(&name);
+        if (count("calls") > 0 || count("rejected_calls") > 0)
+            && !bookkeeping
+            && !ALWAYS_ALLOWED.contains(&name)
+        {
+            seen.insert(name.to_owned());
+        }
+    }
+    Ok(seen)
+}
+
+/// A node's ACL log (refused commands and keys), one line per entry.
+pub(crate) fn acl_log(admin: &mut Connection) -> anyhow::Result<Vec<String>> {
+    let reply = admin.call(&["ACL", "LOG"])?;
+    let mut lines = Vec::new();
+    for entry in reply.items().unwrap_or_default() {
+        let fields: Vec<String> = entry
+            .items()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| match r {
+                Reply::Integer(n) => n.to_string(),
+                other => other.text().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|kv| kv[0] == name)
+                .and_then(|kv| kv.get(1))
+                .map_or("?", String::as_str)
+        };
+        lines.push(format!(
+            "user {} refused {} {} ({})",
+            field("username"),
+            field("reason"),
+            field("object"),
+            field("context")
+        ));
+    }
+    Ok(lines)
+}
+
+/// Checks that `role` was refused nothing (`log`, the ACL log) and that the commands
+/// the server(s) counted (`seen`) are exactly `listed`, both ways.
+pub(crate) fn check_exactly(
+    role: Role,
+    log: &[String],
+    seen: &BTreeSet<String>,
+    listed: &[&str],
+) -> anyhow::Result<()> {
+    if !log.is_empty() {
+        bail!(
+            "the `{role}` role lacks what sessiondb sends (add it to its list in \
+             crates/acl/src/rules.rs):\n  {}",
+            log.join("\n  ")
+        );
+    }
+    let listed: BTreeSet<String> = listed.iter().map(|c| (*c).to_owned()).collect();
+    let missing: Vec<&String> = seen.difference(&listed).collect();
+    let unused: Vec<&String> = listed.difference(seen).collect();
+    if !missing.is_empty() || !unused.is_empty() {
+        bail!(
+            "the `{role}` list in crates/acl/src/rules.rs differs from what sessiondb \
+             sent: sent but not listed {missing:?}; listed but not sent {unused:?}"
+        );
+    }
+    Ok(())
 }
 
 /// An engine configuration for [`PREFIX`], with lifetimes short enough to expire
