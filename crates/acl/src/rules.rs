@@ -5,9 +5,8 @@
 //! - the commands sessiondb itself sends in that role, connection set-up and the
 //!   commands inside its Lua scripts included: on every topology
 //!   ([`Permissions::sessiondb`]), only on a standalone server or through Sentinel
-//!   ([`Permissions::standalone`]), only on a Redis Cluster ([`Permissions::cluster`]),
-//!   only when listings are read from replicas ([`Permissions::replica_reads`]). These
-//!   lists are proven exact by the `acl` tests of this crate, which run the engine and
+//!   ([`Permissions::standalone`]), only on a Redis Cluster ([`Permissions::cluster`]).
+//!   These lists are proven exact by the `acl` tests of this crate, which run the engine and
 //!   the operations in each role on a live server and on a live Cluster and compare
 //!   what the nodes counted (`INFO commandstats`) with the lists, both ways: a command
 //!   sessiondb starts sending and a command it stops sending both fail them;
@@ -33,10 +32,6 @@ pub struct Permissions {
     /// Commands sessiondb sends in this role only on a Redis Cluster (checked against a
     /// live Cluster).
     pub cluster: &'static [&'static str],
-    /// Commands sessiondb sends in this role only with `redis.read_from =
-    /// replica_preferred`, to the replicas it reads listings from, on any topology
-    /// (checked against a live Cluster).
-    pub replica_reads: &'static [&'static str],
     /// Commands other programs send in this role (from their documentation), and which
     /// program.
     pub external: &'static [&'static str],
@@ -120,9 +115,6 @@ const CLUSTER_CLIENT: &[&str] = &["asking", "cluster|info", "cluster|slots"];
 /// to replicas (listings with `redis.read_from = replica_preferred`).
 const APP_CLUSTER: &[&str] = &["asking", "cluster|info", "cluster|slots", "readonly"];
 
-/// Listings from a replica: the index page and the records (`get`, already listed).
-const APP_REPLICA_READS: &[&str] = &["zrangebyscore"];
-
 /// On a standalone server or through Sentinel the client asks the server for its
 /// replicas (`role`) when it connects; on a Cluster it learns them from `cluster|slots`.
 const ROLE_PROBE: &[&str] = &["role"];
@@ -192,7 +184,6 @@ const fn sent(sessiondb: &'static [&'static str], cluster: &'static [&'static st
         sessiondb,
         standalone: NONE,
         cluster,
-        replica_reads: NONE,
         external: NONE,
         external_source: "",
         only_on: &[],
@@ -204,10 +195,7 @@ impl Role {
     pub const fn permissions(self) -> Permissions {
         match self {
             Role::Admin => sent(NONE, NONE),
-            Role::App => Permissions {
-                replica_reads: APP_REPLICA_READS,
-                ..sent(APP, APP_CLUSTER)
-            },
+            Role::App => sent(APP, APP_CLUSTER),
             Role::Cleanup => Permissions {
                 standalone: ROLE_PROBE,
                 ..sent(CLEANUP, CLUSTER_CLIENT)
@@ -240,7 +228,6 @@ impl Role {
             .iter()
             .chain(p.standalone)
             .chain(p.cluster)
-            .chain(p.replica_reads)
             .chain(p.external)
             .copied()
             .filter(|c| !p.only_on.iter().any(|(only, _)| only == c))
@@ -307,13 +294,7 @@ mod tests {
     fn lists_are_sorted_lower_case_and_never_grant_the_forbidden_commands() {
         for role in Role::ALL {
             let p = role.permissions();
-            let lists = [
-                p.sessiondb,
-                p.standalone,
-                p.cluster,
-                p.replica_reads,
-                p.external,
-            ];
+            let lists = [p.sessiondb, p.standalone, p.cluster, p.external];
             for list in lists {
                 let mut sorted = list.to_vec();
                 sorted.sort_unstable();

@@ -46,7 +46,6 @@ fn security_doc_lists_every_role_with_its_commands() {
             .iter()
             .chain(p.standalone)
             .chain(p.cluster)
-            .chain(p.replica_reads)
             .chain(p.external)
             .map(|c| (*c).to_owned())
             .collect();
@@ -60,7 +59,6 @@ fn security_doc_lists_every_role_with_its_commands() {
                 "On a standalone server or through Sentinel only:",
                 p.standalone,
             ),
-            ("With replica reads only:", p.replica_reads),
         ] {
             let listed: BTreeSet<String> = list.iter().map(|c| (*c).to_owned()).collect();
             let documented = documented_commands(&doc, role, label).unwrap_or_default();

@@ -92,11 +92,21 @@ impl ReplicaClient {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<String>, fred::error::Error> {
-        let min = i64::try_from(min).unwrap_or(i64::MAX);
+        // A score bound must be a float for fred; milliseconds since 1970 stay below
+        // 2^53, so the conversion is exact.
+        let min = min as f64;
         let page = Some((i64::try_from(offset).unwrap_or(i64::MAX), i64::from(limit)));
+        // ZRANGE … BYSCORE LIMIT, the form the scripts use (one command for the roles).
+        let by_score = Some(fred::types::sorted_sets::ZSort::ByScore);
         match self {
-            Self::Cluster(c) => c.zrangebyscore(key, min, "+inf", false, page).await,
-            Self::Node(c) => c.zrangebyscore(key, min, "+inf", false, page).await,
+            Self::Cluster(c) => {
+                c.zrange(key, min, "+inf", by_score, false, page, false)
+                    .await
+            }
+            Self::Node(c) => {
+                c.zrange(key, min, "+inf", by_score, false, page, false)
+                    .await
+            }
         }
     }
 

@@ -166,7 +166,9 @@ impl Store {
         };
         let part = |i: usize| time.get(i).and_then(Value::as_u64);
         let (Some(secs), Some(micros)) = (part(0), part(1)) else {
-            return Err(protocol("TIME answered something else than seconds and microseconds"));
+            return Err(protocol(
+                "TIME answered something else than seconds and microseconds",
+            ));
         };
         let now = secs * 1000 + micros / 1000;
         match value {

@@ -1,7 +1,6 @@
 //! The roles on a Redis Cluster of three masters with a replica each, every node loading
-//! the generated `users.acl`: each role sends exactly its `sessiondb`, `cluster` and
-//! `replica_reads` lists (the commands counted on all nodes together) and is refused
-//! nothing on any node.
+//! the generated `users.acl`: each role sends exactly its `sessiondb` and `cluster` lists
+//! (the commands counted on all nodes together) and is refused nothing on any node.
 //!
 //! On a Cluster the client reads the slot layout, tells its replica connections
 //! `READONLY` and follows ASK redirections with `ASKING`; the operations read the node
@@ -44,18 +43,11 @@ impl Observed {
         self.refused.extend(other.refused);
     }
 
-    /// Checks that `role` was refused nothing and sent exactly its `sessiondb`,
-    /// `cluster` and `replica_reads` lists (every role here connects with
-    /// `read_from = replica_preferred`).
+    /// Checks that `role` was refused nothing and sent exactly its `sessiondb` and
+    /// `cluster` lists (every role here connects with `read_from = replica_preferred`).
     fn assert_exactly(&self, role: Role) -> anyhow::Result<()> {
         let p = role.permissions();
-        let listed: Vec<&str> = p
-            .sessiondb
-            .iter()
-            .chain(p.cluster)
-            .chain(p.replica_reads)
-            .copied()
-            .collect();
+        let listed: Vec<&str> = p.sessiondb.iter().chain(p.cluster).copied().collect();
         check_exactly(role, &self.refused, &self.seen, &listed)
     }
 }

@@ -144,7 +144,10 @@ impl Engine {
     /// its client without parsing it.
     pub async fn get_raw(&self, token: &SessionToken, touch: bool) -> Result<RawSession, Error> {
         const READ: &str = "get";
-        let key = self.inner.keys.session(token.id().tag(), token.id().as_str());
+        let key = self
+            .inner
+            .keys
+            .session(token.id().tag(), token.id().as_str());
         let Some((record, now)) = self.inner.store.get_with_clock(READ, key).await? else {
             return Err(Error::SessionNotFound);
         };
