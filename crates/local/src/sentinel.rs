@@ -17,8 +17,11 @@ use crate::{LocalError, RedisOptions, RedisServer, SentinelServer, TlsClient, Tl
 /// How long a fresh topology gets to become fully connected.
 pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Lower bound for waiting on a failover.
-pub(crate) const MIN_FAILOVER_WAIT: Duration = Duration::from_secs(30);
+/// Lower bound for waiting on a forced failover. Sentinel refuses or aborts one while it
+/// considers no replica suitable (no fresh `INFO` from them yet, e.g. right after a
+/// previous failover), and the request is then repeated; on a loaded machine that took
+/// more than 30 s.
+pub(crate) const MIN_FAILOVER_WAIT: Duration = Duration::from_secs(60);
 
 /// How to start a [`SentinelTopology`].
 #[derive(Debug, Clone)]
