@@ -329,8 +329,8 @@ fn serve_local_on_a_monitoring_stack_is_scraped_by_its_prometheus() {
 
 /// `local up --ha --tls`: every node and Sentinel speaks TLS only and asks for a client
 /// certificate; `serve --local` (with `replicated` durability) connects as `app` over
-/// TLS and follows a forced failover and a master killed with SIGKILL, losing no
-/// acknowledged write; the replicas resync over TLS.
+/// TLS and follows a forced failover and a master killed with SIGKILL; the replicas
+/// resync over TLS and hold every session written before the kill and after it settled.
 #[test]
 fn serve_local_on_a_tls_stack_follows_failover_and_a_killed_master() {
     let stack = Stack::in_subdir();
@@ -415,7 +415,11 @@ fn serve_local_on_a_tls_stack_follows_failover_and_a_killed_master() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let after_kill = create_and_read_a_session_eventually(&api, &key);
+    // The API writes again. (Whether this write survives is up to Redis: the killed
+    // master comes back within a second, restarted by the supervisor, while the
+    // Sentinels may promote a replica that had not received it yet, and `WAIT` cannot
+    // prevent that. The failover drills measure such losses.)
+    create_and_read_a_session_eventually(&api, &key);
     eventually(
         "every replica linked to the master over TLS",
         Duration::from_secs(60),
@@ -431,11 +435,14 @@ fn serve_local_on_a_tls_stack_follows_failover_and_a_killed_master() {
             }
         },
     );
+    // Once the stack has settled, a new write reaches every node over TLS, and so have
+    // the writes made before the kill.
+    let settled = create_and_read_a_session_eventually(&api, &key);
     let master = master_port(&stack);
     for (name, id) in [
         ("before", &before),
         ("after failover", &after_failover),
-        ("after kill", &after_kill),
+        ("after the stack settled", &settled),
     ] {
         for node in ["redis-0", "redis-1", "redis-2"] {
             let port = stack.node_port(node);
