@@ -168,6 +168,14 @@ pub enum Refusal {
         /// The names the certificate is valid for.
         valid_for: Vec<String>,
     },
+    /// TLS is on and the connection got no answer in time: typically a plaintext port,
+    /// which never answers a TLS handshake (or a server that does not answer at all).
+    NoTlsAnswer {
+        /// The server.
+        server: String,
+        /// How long the connection waited (`redis.command_timeout_ms`).
+        waited: std::time::Duration,
+    },
     /// Any other reason the certificate was refused.
     OtherCertificate {
         /// The server.
@@ -258,6 +266,13 @@ impl std::fmt::Display for Refusal {
                     names => write!(f, "; it is valid for {}", names.join(", ")),
                 }
             }
+            Refusal::NoTlsAnswer { server, waited } => write!(
+                f,
+                "{server} did not answer within {} ms over TLS (redis.tls.enabled is on, or \
+                 the URL is rediss://): is that port a TLS port? A plaintext Redis never \
+                 answers a TLS handshake",
+                waited.as_millis()
+            ),
             Refusal::OtherCertificate { server, reason } => {
                 write!(f, "{} was refused: {reason}", certificate(server))
             }

@@ -30,6 +30,13 @@ pub(crate) fn connect_error(
     {
         return crate::tls::refusal(server, tls, certificate).into();
     }
+    if conn.tls.is_some() && *error.kind() == fred::error::ErrorKind::Timeout {
+        return Refusal::NoTlsAnswer {
+            server,
+            waited: conn.command_timeout,
+        }
+        .into();
+    }
     if *error.kind() != fred::error::ErrorKind::Auth {
         return Error::Backend(error);
     }

@@ -17,7 +17,7 @@ use sessiondb_local::{free_port, RedisOptions, RedisServer, TlsFiles};
 const NAME: &str = "redis.sessiondb.test";
 
 struct TlsRedis {
-    _server: RedisServer,
+    server: RedisServer,
     _dir: tempfile::TempDir,
     files: TlsFiles,
     tls_port: u16,
@@ -41,7 +41,7 @@ fn start_with(password: Option<&str>, make: impl FnOnce(&Path) -> TlsFiles) -> T
     })
     .unwrap();
     TlsRedis {
-        _server: server,
+        server,
         _dir: dir,
         files,
         tls_port,
@@ -226,6 +226,32 @@ async fn an_expired_certificate_is_refused_saying_when_it_expired() {
         )
     );
     assert!(SystemTime::now() > expired_at);
+}
+
+#[tokio::test]
+async fn tls_towards_a_plaintext_port_asks_whether_it_is_a_tls_port() {
+    let redis = start();
+    let plain_port = redis.server.port();
+    let mut plaintext = connection(&redis, trusting(&redis));
+    plaintext.topology = ConnectionConfig::standalone("127.0.0.1", plain_port).topology;
+    let error = refusal(&plaintext).await;
+    let expected = format!("Redis at 127.0.0.1:{plain_port}");
+    assert!(
+        matches!(
+            &error,
+            Error::Refused(Refusal::NoTlsAnswer { server: s, waited })
+                if *s == expected && *waited == Duration::from_secs(1)
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{expected} did not answer within 1000 ms over TLS (redis.tls.enabled is on, or \
+             the URL is rediss://): is that port a TLS port? A plaintext Redis never answers \
+             a TLS handshake"
+        )
+    );
 }
 
 #[tokio::test]
