@@ -566,6 +566,22 @@ async fn refresh(http: &Client, url: &str, key: &str, token: &str) -> Result<(u1
     Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
+/// Refreshes with the refresh token stored for login `i` (the one created first: a later
+/// call presents it again).
+async fn refresh_stored(
+    http: &Client,
+    url: &str,
+    key: &str,
+    tokens: &[Mutex<String>],
+    i: u64,
+) -> Result<(u16, Value)> {
+    let old = tokens[usize::try_from(i).unwrap_or(0)]
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    refresh(http, url, key, &old).await
+}
+
 async fn run_reuse(url: String, n: u64, redis_port: u16, concurrency: u64) -> Result<()> {
     let http = client()?;
     let key = api_key()?;
@@ -589,11 +605,7 @@ async fn run_reuse(url: String, n: u64, redis_port: u16, concurrency: u64) -> Re
     for_each(n, concurrency, move |i| {
         let (h, k, u, t) = (h.clone(), k.clone(), u.clone(), t.clone());
         async move {
-            let old = t[slot(i)]
-                .lock()
-                .map_err(|_| anyhow::anyhow!("poisoned"))?
-                .clone();
-            let (status, _) = refresh(&h, &u, &k, &old).await?;
+            let (status, _) = refresh_stored(&h, &u, &k, &t, i).await?;
             if status != 200 {
                 bail!("refresh answered {status}");
             }
@@ -606,11 +618,7 @@ async fn run_reuse(url: String, n: u64, redis_port: u16, concurrency: u64) -> Re
     for_each(n, concurrency, move |i| {
         let (h, k, u, t) = (h.clone(), k.clone(), u.clone(), t.clone());
         async move {
-            let old = t[slot(i)]
-                .lock()
-                .map_err(|_| anyhow::anyhow!("poisoned"))?
-                .clone();
-            let (status, body) = refresh(&h, &u, &k, &old).await?;
+            let (status, body) = refresh_stored(&h, &u, &k, &t, i).await?;
             let code = body.get("code").and_then(Value::as_str).unwrap_or_default();
             if status != 400 || code != "reuse_detected" {
                 bail!("re-presented refresh token answered {status} {code}");

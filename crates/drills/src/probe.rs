@@ -45,11 +45,8 @@ impl Access {
         port: u16,
         password: Option<&SecretString>,
     ) -> Result<Connection, LocalError> {
-        let mut conn = Connection::connect("127.0.0.1", port, self.tls.as_ref(), PROBE_TIMEOUT)?;
-        if let Some(password) = password {
-            conn.auth(password)?;
-        }
-        Ok(conn)
+        let tls = self.tls.as_ref();
+        Connection::open_tls("127.0.0.1", port, password, tls, PROBE_TIMEOUT)
     }
 }
 

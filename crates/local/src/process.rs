@@ -254,11 +254,7 @@ impl Process {
     }
 
     fn connect_with_timeout(&self, io_timeout: Duration) -> Result<Connection, LocalError> {
-        let mut conn = Connection::connect(LOOPBACK, self.port, self.tls(), io_timeout)?;
-        if let Some(password) = self.password() {
-            conn.auth(password)?;
-        }
-        Ok(conn)
+        Connection::open_tls(LOOPBACK, self.port, self.password(), self.tls(), io_timeout)
     }
 
     /// Runs `redis-cli -h 127.0.0.1 -p <port> <args>` (with `--tls` and the

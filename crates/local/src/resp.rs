@@ -134,7 +134,19 @@ impl Connection {
         password: Option<&SecretString>,
         io_timeout: Duration,
     ) -> Result<Self, LocalError> {
-        let mut conn = Self::connect(host, port, None, io_timeout)?;
+        Self::open_tls(host, port, password, None, io_timeout)
+    }
+
+    /// [`connect`](Self::connect), then authenticates as the default user when a
+    /// password is given.
+    pub fn open_tls(
+        host: &str,
+        port: u16,
+        password: Option<&SecretString>,
+        tls: Option<&TlsClient>,
+        io_timeout: Duration,
+    ) -> Result<Self, LocalError> {
+        let mut conn = Self::connect(host, port, tls, io_timeout)?;
         if let Some(password) = password {
             conn.auth(password)?;
         }
@@ -242,11 +254,7 @@ pub fn query(
     tls: Option<&TlsClient>,
     args: &[&str],
 ) -> Result<Reply, LocalError> {
-    let mut conn = Connection::connect(host, port, tls, IO_TIMEOUT)?;
-    if let Some(password) = password {
-        conn.auth(password)?;
-    }
-    conn.call(args)
+    Connection::open_tls(host, port, password, tls, IO_TIMEOUT)?.call(args)
 }
 
 /// The value of `field:` in an `INFO` reply.

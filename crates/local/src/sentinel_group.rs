@@ -57,11 +57,7 @@ impl SentinelGroup<'_> {
 
     /// A connection to the node or sentinel on `port`, authenticated with `password`.
     fn open(&self, port: u16, password: Option<&SecretString>) -> Result<Connection, LocalError> {
-        let mut conn = Connection::connect(LOOPBACK, port, self.tls, IO_TIMEOUT)?;
-        if let Some(password) = password {
-            conn.auth(password)?;
-        }
-        Ok(conn)
+        Connection::open_tls(LOOPBACK, port, password, self.tls, IO_TIMEOUT)
     }
 
     fn master_addr_on(&self, conn: &mut Connection) -> Result<(String, u16), LocalError> {

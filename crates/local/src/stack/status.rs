@@ -199,21 +199,15 @@ struct Access<'a> {
 }
 
 impl Access<'_> {
-    /// A connection to the node on `port`, not yet authenticated.
-    fn connect(&self, port: u16) -> Result<Connection, LocalError> {
-        Connection::connect(LOOPBACK, port, self.tls, IO_TIMEOUT)
-    }
-
     /// A connection to the sentinel on `port`, authenticated.
     fn open_sentinel(&self, port: u16) -> Result<Connection, LocalError> {
-        let mut conn = self.connect(port)?;
-        conn.auth(&self.passwords.sentinel)?;
-        Ok(conn)
+        let password = Some(&self.passwords.sentinel);
+        Connection::open_tls(LOOPBACK, port, password, self.tls, IO_TIMEOUT)
     }
 
     /// A connection to the data node on `port` as the `monitor` role.
     fn open_monitor(&self, port: u16) -> Result<Connection, LocalError> {
-        let mut conn = self.connect(port)?;
+        let mut conn = Connection::connect(LOOPBACK, port, self.tls, IO_TIMEOUT)?;
         conn.auth_as(AclRole::Monitor.user(), &self.passwords.monitor)?;
         Ok(conn)
     }

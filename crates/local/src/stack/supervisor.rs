@@ -179,8 +179,15 @@ pub fn supervise(
     };
     let mut nodes = Vec::new();
     let mut services = Vec::new();
-    let started = start_all(&launch, &state, &mut nodes, shutdown, on_event)
-        .and_then(|()| start_monitoring(&launch, &mut services, shutdown, on_event));
+    let started = start_all(
+        &launch,
+        tls.as_ref(),
+        &state,
+        &mut nodes,
+        shutdown,
+        on_event,
+    )
+    .and_then(|()| start_monitoring(&launch, &mut services, shutdown, on_event));
     match started {
         Ok(()) => {}
         Err(err) => {
@@ -253,10 +260,12 @@ pub fn supervise(
 }
 
 /// Starts the master, then the other data nodes, then the sentinels, and
-/// (HA) waits until replication and the sentinels are fully connected.
-/// Returns early, with the nodes started so far, when `shutdown` is set.
+/// (HA) waits until replication and the sentinels are fully connected (probing over
+/// `tls` when the stack runs on TLS). Returns early, with the nodes started so far,
+/// when `shutdown` is set.
 fn start_all(
     launch: &Launch<'_>,
+    tls: Option<&TlsClient>,
     state: &StackState,
     nodes: &mut Vec<Node>,
     shutdown: &AtomicBool,
@@ -286,8 +295,7 @@ fn start_all(
     }
     if topology.mode == StackMode::Ha {
         let ports = topology.sentinel_ports();
-        let tls = launch.tls.map(TlsFiles::client).transpose()?;
-        let group = group(topology, &ports, launch.passwords, tls.as_ref());
+        let group = group(topology, &ports, launch.passwords, tls);
         let replicas = topology.data_nodes().count() - 1;
         wait_ready(shutdown, || group.check_ready(master.port, replicas))?;
     }
