@@ -34,6 +34,7 @@ pub mod error;
 pub mod events;
 pub mod model;
 
+mod clock;
 mod ids;
 mod keys;
 mod record;

@@ -12,6 +12,7 @@ use fred::types::config::{
 use fred::types::{ClusterHash, CustomCommand, Value};
 use secrecy::ExposeSecret;
 
+use crate::clock::ReadClock;
 use crate::config::{ConnectionConfig, Durability, ReadFrom, Topology};
 use crate::error::Error;
 use crate::events::Observer;
@@ -37,6 +38,8 @@ pub(crate) struct Store {
     observer: Option<Arc<dyn Observer>>,
     /// Whether writes wait for replicas.
     durability: Durability,
+    /// The store's clock for session reads (one master only; `None` on Cluster).
+    clock: Option<Arc<ReadClock>>,
 }
 
 impl Store {
@@ -59,6 +62,10 @@ impl Store {
             }
         };
         let switch_watcher = SwitchWatcher::start(conn, &pool, observer.as_ref())?.map(Arc::new);
+        let clock = match conn.topology {
+            Topology::Cluster { .. } => None,
+            _ => Some(Arc::new(ReadClock::new(pool.clone()))),
+        };
         Ok(Self {
             pool,
             background,
@@ -66,6 +73,7 @@ impl Store {
             _switch_watcher: switch_watcher,
             observer,
             durability: Durability::Async,
+            clock,
         })
     }
 
@@ -126,15 +134,56 @@ impl Store {
         result.map_err(|error| backend(script, error))
     }
 
-    /// `GET key` and `TIME` in one pipeline, both to the node that owns `key`: a
-    /// value and the store's clock in one round trip, without a script. `name` labels
-    /// the call in metrics and errors. `None` when the key does not exist.
+    /// `GET key` and the store's clock (Unix ms), read after the value: from the
+    /// [`ReadClock`] estimate when one is fresh, else by `TIME` in one pipeline with the
+    /// `GET`, both to the node that owns `key`. `name` labels the call in metrics and
+    /// errors. `None` when the key does not exist.
     pub(crate) async fn get_with_clock(
         &self,
         name: &'static str,
         key: String,
     ) -> Result<Option<(fred::bytes::Bytes, u64)>, Error> {
         let started = Instant::now();
+        let read = match self.clock.as_deref().map(|clock| (clock, clock.now_ms())) {
+            Some((clock, Some(_))) => self.get_then_estimate(name, key, clock).await,
+            _ => self.get_and_time(name, key).await,
+        };
+        self.observe(name, started, read.is_ok());
+        let (value, now) = read?;
+        let protocol = |detail: &str| Error::Protocol {
+            script: name,
+            detail: detail.to_owned(),
+        };
+        match value {
+            Value::Null => Ok(None),
+            Value::Bytes(bytes) => Ok(Some((bytes, now))),
+            Value::String(text) => Ok(Some((text.into_inner(), now))),
+            _ => Err(protocol("GET answered something else than a value")),
+        }
+    }
+
+    /// `GET key`, then the clock's estimate (falling back to `TIME` if the estimate went
+    /// stale meanwhile).
+    async fn get_then_estimate(
+        &self,
+        name: &'static str,
+        key: String,
+        clock: &ReadClock,
+    ) -> Result<(Value, u64), Error> {
+        let value: Value = self
+            .pool
+            .next()
+            .get(key.as_str())
+            .await
+            .map_err(|error| read_failed(name, error))?;
+        match clock.now_ms() {
+            Some(now) => Ok((value, now)),
+            None => self.get_and_time(name, key).await,
+        }
+    }
+
+    /// `GET key` and `TIME` in one pipeline, both to the node that owns `key`.
+    async fn get_and_time(&self, name: &'static str, key: String) -> Result<(Value, u64), Error> {
         let slot = fred::util::redis_keyslot(key.as_bytes());
         let pipeline = self.pool.next().pipeline();
         let get = CustomCommand::new_static("GET", ClusterHash::Custom(slot), false);
@@ -145,17 +194,7 @@ impl Store {
             Ok(()) => pipeline.all::<Vec<Value>>().await,
             Err(error) => Err(error),
         };
-        let replies = match replies {
-            Ok(replies) => replies,
-            Err(error) => {
-                self.observe(name, started, false);
-                if let Some(suppressed) = FAILED_CALLS.allow() {
-                    tracing::warn!(operation = name, %error, suppressed, "read failed");
-                }
-                return Err(Error::Backend(error));
-            }
-        };
-        self.observe(name, started, true);
+        let replies = replies.map_err(|error| read_failed(name, error))?;
         let protocol = |detail: &str| Error::Protocol {
             script: name,
             detail: detail.to_owned(),
@@ -170,13 +209,7 @@ impl Store {
                 "TIME answered something else than seconds and microseconds",
             ));
         };
-        let now = secs * 1000 + micros / 1000;
-        match value {
-            Value::Null => Ok(None),
-            Value::Bytes(bytes) => Ok(Some((bytes, now))),
-            Value::String(text) => Ok(Some((text.into_inner(), now))),
-            _ => Err(protocol("GET answered something else than a value")),
-        }
+        Ok((value, secs * 1000 + micros / 1000))
     }
 
     /// Runs a script by SHA on the background connection (see [`Store::run`]).
@@ -466,6 +499,14 @@ pub(crate) async fn connect_pool(
 /// Failed store calls, logged at most once a second (every request fails during an
 /// outage; the metrics count each one).
 static FAILED_CALLS: Throttle = Throttle::new(Duration::from_secs(1));
+
+/// A failed session read, logged at most a few times a second.
+fn read_failed(name: &'static str, error: fred::error::Error) -> Error {
+    if let Some(suppressed) = FAILED_CALLS.allow() {
+        tracing::warn!(operation = name, %error, suppressed, "read failed");
+    }
+    Error::Backend(error)
+}
 
 fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
     if let Some(suppressed) = FAILED_CALLS.allow() {
