@@ -3,11 +3,34 @@
 //! the leading ones.
 
 use rmp::decode::{read_int, read_str_len};
+use rmp::encode::{write_str_len, write_uint};
 
 use crate::error::Error;
 
 /// `KIND` of a live login (a reuse tombstone is `X`).
 const LIVE: &[u8] = b"L";
+
+/// The fields of a new record from `META` on (`META`, `DATA`, `CUR`, `PREV`, `NONCE`,
+/// `ROTATED`, `GEN`, `RETIRED`), encoded as `cmsgpack.pack` would: `create.lua` appends
+/// them to the leading fields it fills in from Redis's clock, so the script does not
+/// re-encode the data it was handed.
+pub(crate) fn new_tail(metadata: &str, data: &str, refresh_hash: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(metadata.len() + data.len() + refresh_hash.len() + 24);
+    for field in [metadata.as_bytes(), data.as_bytes(), refresh_hash, b"", b""] {
+        put_str(&mut out, field);
+    }
+    write_uint(&mut out, 0).expect("writing to a Vec cannot fail"); // ROTATED
+    write_uint(&mut out, 1).expect("writing to a Vec cannot fail"); // GEN
+    put_str(&mut out, b""); // RETIRED
+    out
+}
+
+/// A MessagePack string of raw bytes (Lua strings are bytes; `cmsgpack` packs them so).
+fn put_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = u32::try_from(bytes.len()).expect("fields are bounded far below 4 GiB");
+    write_str_len(out, len).expect("writing to a Vec cannot fail");
+    out.extend_from_slice(bytes);
+}
 
 /// The fields of a record a session read or a listing needs, in stored order.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ use crate::model::{
     CreatedSession, NewSession, RawSession, RevokedAll, Rotated, Session, SessionData,
     SessionMetadata, SessionPage, SessionSummary, SessionTimes, Updated,
 };
-use crate::record::Head;
+use crate::record::{self, Head};
 use crate::replicas::ReplicaClient;
 use crate::store::Reply;
 use crate::token::{RefreshToken, SessionToken, TokenHash};
@@ -62,9 +62,7 @@ impl Engine {
             req.user_id.as_str().into(),
             sid.as_str().into(),
             hash_arg(token.hash()),
-            hash_arg(refresh.hash()),
-            data.into(),
-            meta.into(),
+            Value::Bytes(record::new_tail(&meta, &data, refresh.hash().as_bytes()).into()),
             millis(idle),
             millis(policy.absolute_ttl),
             millis(refresh_policy.ttl),

@@ -2,9 +2,10 @@
 --
 -- KEYS[1]  the user's index key (routing only; same slot as every key below)
 -- ARGV     1 base, 2 user hash, 3 user id, 4 session id, 5 session token hash,
---          6 refresh token hash, 7 data, 8 metadata, 9 idle ms, 10 absolute ms,
---          11 family ttl ms, 12 family idle ms (0 = none), 13 cap (1..1000),
---          14 policy ('evict_lru' | 'reject')
+--          6 the record's fields from META on, MessagePack-encoded by the engine
+--          (metadata, data, refresh token hash, then the family's initial values; see
+--          record.rs), 7 idle ms, 8 absolute ms, 9 family ttl ms, 10 family idle ms
+--          (0 = none), 11 cap (1..1000), 12 policy ('evict_lru' | 'reject')
 -- Returns  {'ok', now, idle expiry, absolute expiry, family expiry, n, ended sid × n,
 --           evicted sid...}
 --          | {'err', 'session_limit_reached', n, ended sid × n}
@@ -13,11 +14,10 @@
 -- device logins than the cap. Logins whose session idled out but whose family can still
 -- refresh count too.
 
-local base, uh, uid, sid, th, rh = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local data, meta = ARGV[7], ARGV[8]
-local idle, abs, fttl, fidle = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]),
-  tonumber(ARGV[12])
-local cap, policy = tonumber(ARGV[13]), ARGV[14]
+local base, uh, uid, sid, th, tail = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local idle, abs, fttl, fidle = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]),
+  tonumber(ARGV[10])
+local cap, policy = tonumber(ARGV[11]), ARGV[12]
 
 local now = now_ms()
 local ended, evicted, earliest = make_room(base, uh, now, cap, policy)
@@ -29,15 +29,14 @@ end
 local x = now + fttl
 local a = math.min(now + abs, x)
 local e = math.min(now + idle, a)
--- One constructor in field order (see lib/record.lua) builds the table at its final size.
-local r = {
+-- The fields up to FAM_USED in field order (see lib/record.lua), from Redis's clock; the
+-- engine encoded the rest, so the data is not re-encoded here.
+local head = {
   LIVE, th, uid, uh, -- KIND, TH, UID, UH
   now, now, e, a, idle, 1, -- CREATED, SEEN, IDLE_EXP, ABS_EXP, IDLE_MS, VERSION
   x, fidle, now, -- FAM_EXP, FAM_IDLE, FAM_USED
-  meta, data, -- META, DATA
-  rh, '', '', 0, 1, '', -- CUR, PREV, NONCE, ROTATED, GEN, RETIRED
 }
-save(base, sid, r, #ended, earliest)
+save(base, sid, head, #ended, earliest, cmsgpack.pack(unpack(head, 1, FAM_USED)) .. tail)
 
 local out = append_all({ 'ok', now, e, a, x, #ended }, ended)
 return append_all(out, evicted)

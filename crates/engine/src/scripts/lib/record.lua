@@ -61,18 +61,19 @@ end
 -- the same instant, so "score > now" in the index means "live" without reading records.
 -- Keeps the bucket's count and the cleanup schedule in step. Returns the encoded record.
 --
--- `removed` (create only; default 0): index entries the caller already removed without
+-- `encoded` (create only): the record already encoded; `r` then needs only the fields
+-- up to FAM_USED. `removed` (create only; default 0): index entries the caller already removed without
 -- counting them down, so one INCRBY settles the count. `earliest` (create only): the
 -- lowest index score the caller read in this script, before any removal. The schedule
 -- always holds a user's entry at or below the user's lowest index score (ZADD LT here;
 -- cleanup rewrites it from the index), so when `earliest` <= the new score the schedule
 -- already covers this login and is left alone.
-local function save(base, sid, r, removed, earliest)
+local function save(base, sid, r, removed, earliest, encoded)
   local t = login_end(r)
   -- Formatted once as an integer: a number passed to redis.call is formatted as a float
   -- (%.14g) on every use, which costs more than the command that takes it.
   local ts = string.format('%d', t)
-  local v = cmsgpack.pack(unpack(r, 1, FIELDS))
+  local v = encoded or cmsgpack.pack(unpack(r, 1, FIELDS))
   redis.call('SET', record_key(base, sid), v, 'PXAT', ts)
   local delta = redis.call('ZADD', index_key(base, r[UH]), ts, sid) - (removed or 0)
   if delta == 1 then
