@@ -153,13 +153,30 @@ fn is_request_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
-/// 128 random bits as 32 hex characters.
+/// 32 hex characters, unique within the process and, with a random per-process start,
+/// across processes: a request id needs uniqueness, not secrecy, so it costs a counter
+/// increment instead of a read of the OS random source per request.
 fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    // A request id needs uniqueness, not secrecy; if the OS source fails, an all-zero
-    // id still lets the request through.
-    let _ = getrandom::fill(&mut bytes);
-    hex::encode(bytes)
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let start = *START.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        // If the OS source fails, ids are still unique within the process.
+        let _ = getrandom::fill(&mut bytes);
+        u64::from_le_bytes(bytes)
+    });
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // splitmix64 spreads consecutive counters over all bits; the second half keeps the
+    // raw sum, so two ids of one process never collide.
+    let mixed = splitmix64(start.wrapping_add(n));
+    format!("{mixed:016x}{:016x}", start.wrapping_add(n))
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -173,6 +190,8 @@ mod tests {
         assert!(!is_request_id("has space"));
         assert!(!is_request_id(&"a".repeat(129)));
         assert_eq!(new_request_id().len(), 32);
-        assert_ne!(new_request_id(), new_request_id());
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| is_request_id(id) && id.len() == 32));
     }
 }
