@@ -407,7 +407,7 @@ impl ConnectionConfig {
             password_from: None,
             database: 0,
             tls: None,
-            pool_size: 8,
+            pool_size: 4,
             command_timeout: Duration::from_secs(1),
             read_from: ReadFrom::Master,
         }

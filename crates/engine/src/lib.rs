@@ -16,7 +16,8 @@
 //!   logins); `scripts.rs` loads them.
 //! - `keys.rs`: key names. `ids.rs`: user ids, routing tags, public ids. `token.rs`:
 //!   token formats, hashing and refresh derivation.
-//! - `store.rs`: the Redis connection (fred) and script replies. `refused.rs`: a login
+//! - `store.rs`: the Redis connection (fred) and script replies. `clock.rs`: the
+//!   estimate of Redis's clock that session reads use. `refused.rs`: a login
 //!   or certificate refused at connect time, as a [`Refusal`] naming what to check.
 //! - `tls.rs`: TLS towards Redis (rustls), noting refused server certificates.
 //! - [`events`] (`events.rs`): lifecycle events (stream + observer).
@@ -25,7 +26,8 @@
 //!
 //! # Time
 //! Scripts read the clock with Redis `TIME`: every API instance sees the same clock, with
-//! no dependence on the API hosts' clocks. See `docs/decisions/0002-time-from-redis.md`.
+//! no dependence on the API hosts' clocks. A session read uses an estimate of that clock
+//! (`clock.rs`), never behind it. See `docs/decisions/0002-time-from-redis.md`.
 
 pub mod admin;
 pub mod config;

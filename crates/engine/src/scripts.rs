@@ -4,7 +4,7 @@
 //! shared without Redis Functions (which would need `FUNCTION LOAD` rights and a separate
 //! deploy step): `lib/clock.lua` (the store's clock), `lib/record.lua` (the record and
 //! its liveness rule) and `lib/logins.lua` (index, cap, revocation). A session read needs
-//! no script: it is `GET` and `TIME` in one pipeline (see `Store::get_with_clock`).
+//! no script: it is a `GET` and the store's clock (see `Store::get_with_clock`).
 //! Scripts run by SHA (`EVALSHA`) and are reloaded automatically after `NOSCRIPT`
 //! (a restarted or failed-over server has an empty script cache).
 

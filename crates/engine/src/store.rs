@@ -395,7 +395,7 @@ impl Store {
 
 /// The longest pause between reconnection attempts (they start at 50 ms and double).
 /// It bounds how long after a failover the pool waits before asking Sentinel again;
-/// at this rate a pool of 8 makes 16 small connection attempts a second while Redis is
+/// at this rate the default pool of 4 makes 8 small connection attempts a second while Redis is
 /// unreachable.
 const MAX_RECONNECT_DELAY_MS: u32 = 500;
 

@@ -313,7 +313,7 @@ pub(crate) static KEYS: &[KeySpec] = declare![
     "redis.sentinel_password", Secret, Unset, connection,
         |s| secret(&s.redis.sentinel_password);
     "redis.cluster_nodes", NodeList, Empty, connection, |s| list(&s.redis.cluster_nodes);
-    "redis.pool_size", uint(1, 256), V("8"), |s| size(s.redis.pool_size);
+    "redis.pool_size", uint(1, 256), V("4"), |s| size(s.redis.pool_size);
     "redis.command_timeout_ms", uint(10, 60_000), V("1000"), |s| int(s.redis.command_timeout_ms);
     "redis.durability", Kind::Enum(DurabilityMode::NAMES), V("async"),
         |s| text(&s.redis.durability);

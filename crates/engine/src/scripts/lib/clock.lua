@@ -1,5 +1,6 @@
 -- lib/clock.lua: the store's clock. Prepended to every script (see scripts.rs). A session
--- read sends TIME itself, next to its GET (Store::get_with_clock in store.rs).
+-- read runs no script: it uses the engine's estimate of this clock (clock.rs), or sends
+-- TIME next to its GET (Store::get_with_clock in store.rs).
 --
 -- Every script reads the clock with TIME, so all API instances share Redis's clock.
 local function now_ms()
