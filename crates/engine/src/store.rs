@@ -395,8 +395,8 @@ impl Store {
 
 /// The longest pause between reconnection attempts (they start at 50 ms and double).
 /// It bounds how long after a failover the pool waits before asking Sentinel again;
-/// at this rate the default pool of 4 makes 8 small connection attempts a second while Redis is
-/// unreachable.
+/// at this rate the default pool of 4 makes 8 small connection attempts a second while
+/// Redis is unreachable.
 const MAX_RECONNECT_DELAY_MS: u32 = 500;
 
 /// Where the deployment is, in fred's terms: one server, the Sentinels of a service, or
