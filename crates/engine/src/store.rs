@@ -144,8 +144,10 @@ impl Store {
         key: String,
     ) -> Result<Option<(fred::bytes::Bytes, u64)>, Error> {
         let started = Instant::now();
-        let read = match self.clock.as_deref().map(|clock| (clock, clock.now_ms())) {
-            Some((clock, Some(_))) => self.get_then_estimate(name, key, clock).await,
+        let read = match self.clock.as_deref() {
+            Some(clock) if clock.now_ms().is_some() => {
+                self.get_then_estimate(name, key, clock).await
+            }
             _ => self.get_and_time(name, key).await,
         };
         self.observe(name, started, read.is_ok());

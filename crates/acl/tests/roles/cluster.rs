@@ -23,7 +23,7 @@ use sessiondb_local::resp::{Connection, Reply};
 use sessiondb_local::{ClusterOptions, RedisCluster};
 
 use crate::support::{acl_log, check_exactly, commands_seen, engine_config, reset_node, PREFIX};
-use crate::{every_engine_operation, expired_logins, new_session};
+use crate::{every_engine_operation, expired_logins, health_and_status, new_session};
 
 /// The user whose bucket's slot migrates while `app`, `cleanup` and `monitor` work (no
 /// role writes to it otherwise).
@@ -456,10 +456,15 @@ async fn cleanup(cluster: &AclCluster) -> anyhow::Result<Observed> {
     Ok(observed)
 }
 
-async fn backup(cluster: &AclCluster) -> anyhow::Result<Observed> {
+/// An emptied cluster and an engine logged in as `app` whose writes wait for a replica,
+/// to write what a role's run then reads.
+async fn app_on_empty(cluster: &AclCluster) -> anyhow::Result<Engine> {
     cluster.flush().await?;
-    let engine =
-        Engine::connect(&cluster.connection(Role::App), replicated(engine_config())).await?;
+    Ok(Engine::connect(&cluster.connection(Role::App), replicated(engine_config())).await?)
+}
+
+async fn backup(cluster: &AclCluster) -> anyhow::Result<Observed> {
+    let engine = app_on_empty(cluster).await?;
     for user in ["acl-user-1", "acl-user-2", "acl-user-2"] {
         engine.create(new_session(user)?).await?;
     }
@@ -519,28 +524,12 @@ async fn backup(cluster: &AclCluster) -> anyhow::Result<Observed> {
 }
 
 async fn monitor(cluster: &AclCluster) -> anyhow::Result<Observed> {
-    cluster.flush().await?;
-    let engine =
-        Engine::connect(&cluster.connection(Role::App), replicated(engine_config())).await?;
+    let engine = app_on_empty(cluster).await?;
     engine.create(new_session("acl-user-1")?).await?;
     engine.cleanup(CleanupOptions::default()).await?;
     engine.shutdown().await?;
     let conn = cluster.connection(Role::Monitor);
-    let mut observed = cluster
-        .observe(|| async {
-            let health =
-                sessiondb_ops::health(&conn, PREFIX, &sessiondb_ops::HealthOptions::default())
-                    .await?;
-            ensure!(
-                health.status == sessiondb_ops::ExitStatus::Ok,
-                "health as monitor: {health}"
-            );
-            let status = sessiondb_ops::status(&conn, PREFIX).await?;
-            let text = status.to_string();
-            ensure!(text.contains("live sessions   1"), "{text}");
-            Ok(())
-        })
-        .await?;
+    let mut observed = cluster.observe(|| health_and_status(&conn)).await?;
     // `status` reads every bucket's counter, the migrating one's too.
     let slot = cluster.slot_of_user(MIGRATING_USER)?;
     observed.add(

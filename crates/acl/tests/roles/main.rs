@@ -230,17 +230,22 @@ async fn monitor_role_is_exactly_what_health_and_status_send() -> anyhow::Result
     engine.cleanup(CleanupOptions::default()).await?;
     engine.shutdown().await?;
     server.reset()?;
-    let conn = server.connection(Role::Monitor);
+    health_and_status(&server.connection(Role::Monitor)).await?;
+    server.assert_exactly(Role::Monitor)
+}
+
+/// `health` and `status` as run on a deployment holding one live session: both must
+/// succeed and `status` must count the session.
+pub(crate) async fn health_and_status(conn: &ConnectionConfig) -> anyhow::Result<()> {
     let health =
-        sessiondb_ops::health(&conn, PREFIX, &sessiondb_ops::HealthOptions::default()).await?;
+        sessiondb_ops::health(conn, PREFIX, &sessiondb_ops::HealthOptions::default()).await?;
     ensure!(
         health.status == sessiondb_ops::ExitStatus::Ok,
         "health as monitor: {health}"
     );
-    let status = sessiondb_ops::status(&conn, PREFIX).await?;
-    let text = status.to_string();
+    let text = sessiondb_ops::status(conn, PREFIX).await?.to_string();
     ensure!(text.contains("live sessions   1"), "{text}");
-    server.assert_exactly(Role::Monitor)
+    Ok(())
 }
 
 #[tokio::test]
