@@ -113,7 +113,26 @@ async fn engine_follows_a_killed_master() {
     let outage = until_writes_succeed(&engine, Duration::from_secs(20)).await;
     let new = t.current_master().unwrap();
     assert_ne!(old, new, "a replica was promoted");
-    assert!(engine.get(&before.session_token, false).await.is_ok());
+    // The write that succeeded went over one reconnected connection; another one of the
+    // pool may still be reconnecting, which fails fast with a retryable error. A missing
+    // session is never retried.
+    let started = Instant::now();
+    loop {
+        match engine.get(&before.session_token, false).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(
+                    e.is_retryable(),
+                    "the session written before the kill: {e:?}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "reads did not resume: {e}"
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     eprintln!(
         "writes resumed {} ms after the kill (down-after 1000 ms)",
         outage.as_millis()
