@@ -83,13 +83,13 @@ def main():
             print(f"\nNote: the {name} run sent {runs[name]['total']} requests for {tokens} tokens; "
                   "the surplus re-presented used tokens (non-2xx).")
 
-    evalsha = stats.get("evalsha", (0, 0))
+    fcall = stats.get("fcall", (0, 0))
     xadd = stats.get("xadd", (0, 0))
-    if evalsha[0]:
-        per_create = (evalsha[1] + xadd[1]) / evalsha[0]
+    if fcall[0]:
+        per_create = (fcall[1] + xadd[1]) / fcall[0]
         print(
             f"\nRedis time per create (INFO commandstats over the create run): {per_create:.1f} µs "
-            f"(the create script {evalsha[1] / evalsha[0]:.1f} µs including the commands it runs, "
+            f"(the create script {fcall[1] / fcall[0]:.1f} µs including the commands it runs, "
             f"plus the `created` event's XADD {xadd[1] / max(xadd[0], 1):.1f} µs)."
         )
 

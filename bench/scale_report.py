@@ -88,14 +88,15 @@ def main():
         if not (pass_start // 1000 - 1 <= ts <= pass_end // 1000 + 1):
             continue
         name = args[0].upper()
-        if name in ("EVALSHA", "EVALSHA_RO", "EVAL", "EVAL_RO") and len(args) > 3:
-            name = f"{name} {args[1][:10]} {shape(args[3])}"
+        if name in ("EVALSHA", "EVALSHA_RO", "EVAL", "EVAL_RO", "FCALL", "FCALL_RO") and len(args) > 3:
+            script = args[1][:10] if name.startswith("EVAL") else args[1].split("_", 2)[-1]
+            name = f"{name} {script} {shape(args[3])}"
         g = groups.setdefault(name, [0, 0, 0])
         g[0] += 1
         g[1] += micros
         g[2] = max(g[2], micros)
     print("\nRedis calls of 50 µs or more during the pass (SLOWLOG):\n")
-    print("| call (script sha, first key) | calls ≥ 50 µs | their total ms | max µs |")
+    print("| call (script sha or function, first key) | calls ≥ 50 µs | their total ms | max µs |")
     print("|---|---:|---:|---:|")
     for name, (n, total, mx) in sorted(groups.items(), key=lambda kv: -kv[1][1])[:6]:
         print(f"| `{name}` | {n} | {total / 1000:.0f} | {mx} |")

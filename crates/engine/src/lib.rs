@@ -13,7 +13,7 @@
 //!   get, update, rotate, revoke, list), `refresh.rs`, `deletion.rs`, `cleanup.rs`.
 //! - `scripts/*.lua`: one script per operation, each headed by its KEYS, ARGV, return
 //!   value and invariant; `lib/` holds the shared modules (clock, record and key schema,
-//!   logins); `scripts.rs` loads them.
+//!   logins); `scripts.rs` builds them into one Redis Functions library.
 //! - `keys.rs`: key names. `ids.rs`: user ids, routing tags, public ids. `token.rs`:
 //!   token formats, hashing and refresh derivation.
 //! - `store.rs`: the Redis connection (fred) and script replies. `clock.rs`: the

@@ -1,49 +1,56 @@
-//! The Lua scripts, loaded from their own files at build time.
+//! The Lua scripts, loaded from their own files at build time and run as one Redis
+//! Functions library.
 //!
-//! Every script is the shared modules it needs followed by its own body, so helpers are
-//! shared without Redis Functions (which would need `FUNCTION LOAD` rights and a separate
-//! deploy step): `lib/clock.lua` (the store's clock), `lib/record.lua` (the record and
-//! its liveness rule) and `lib/logins.lua` (index, cap, revocation). A session read needs
-//! no script: it is a `GET` and the store's clock (see `Store::get_with_clock`).
-//! Scripts run by SHA (`EVALSHA`) and are reloaded automatically after `NOSCRIPT`
-//! (a restarted or failed-over server has an empty script cache).
+//! The library is the shared modules, `lib/clock.lua` (the store's clock),
+//! `lib/record.lua` (the record and its liveness rule) and `lib/logins.lua` (index, cap,
+//! revocation), followed by every script's body registered as a function. Redis runs
+//! the modules once when the library loads, so a call pays only for its own body (an
+//! `EVALSHA` of the same script re-ran the modules' definitions on every call). A session
+//! read needs no script: it is a `GET` and the store's clock (see
+//! `Store::get_with_clock`).
+//!
+//! The library's name and its functions' names carry a hash of its code
+//! (`sessiondb_<version>`, `sdb_<version>_create`), so instances of different builds
+//! sharing one Redis (a rolling deploy) each call their own code. The engine loads the
+//! library with `FUNCTION LOAD REPLACE` on every primary at start and again whenever a
+//! call answers `Function not found` (a restarted server without persistence, a new
+//! Cluster node). See ADR 0006.
 
-use fred::types::scripts::Script;
+use fred::util::sha1_hash;
 
-/// A script with every shared module.
-macro_rules! script {
-    ($file:literal) => {
-        concat!(
-            include_str!("scripts/lib/clock.lua"),
-            "\n",
-            include_str!("scripts/lib/record.lua"),
-            "\n",
-            include_str!("scripts/lib/logins.lua"),
-            "\n",
-            include_str!(concat!("scripts/", $file))
-        )
-    };
+/// The shared modules, in the order they build on each other.
+const MODULES: &str = concat!(
+    include_str!("scripts/lib/clock.lua"),
+    "\n",
+    include_str!("scripts/lib/record.lua"),
+    "\n",
+    include_str!("scripts/lib/logins.lua"),
+);
+
+/// What Redis may let a function do (`register_function` flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Changes state: refused up front on a replica and when Redis is out of memory.
+    Writes,
+    /// Reads only (`no-writes`).
+    Reads,
 }
 
-/// One loaded script and its name (for errors and metrics).
+/// One script of the library: its name (for errors and metrics) and the name Redis
+/// knows its function by.
 #[derive(Debug)]
 pub(crate) struct NamedScript {
     pub(crate) name: &'static str,
-    pub(crate) script: Script,
+    pub(crate) function: String,
 }
 
-impl NamedScript {
-    fn new(name: &'static str, source: &'static str) -> Self {
-        Self {
-            name,
-            script: Script::from_lua(source),
-        }
-    }
-}
-
-/// Every script the engine runs.
+/// Every script the engine runs, and the library that holds them.
 #[derive(Debug)]
 pub(crate) struct Scripts {
+    /// The library's code, as `FUNCTION LOAD` takes it.
+    pub(crate) code: String,
+    /// A function that answers 1: calling it tells whether the library is loaded.
+    pub(crate) loaded: NamedScript,
     pub(crate) create: NamedScript,
     pub(crate) touch: NamedScript,
     pub(crate) update: NamedScript,
@@ -58,41 +65,84 @@ pub(crate) struct Scripts {
     pub(crate) lease_release: NamedScript,
 }
 
+/// The scripts' bodies, in library order.
+const BODIES: [(&str, &str, Access); 13] = [
+    ("loaded", "return 1", Access::Reads),
+    ("create", include_str!("scripts/create.lua"), Access::Writes),
+    ("touch", include_str!("scripts/touch.lua"), Access::Writes),
+    ("update", include_str!("scripts/update.lua"), Access::Writes),
+    ("rotate", include_str!("scripts/rotate.lua"), Access::Writes),
+    ("revoke", include_str!("scripts/revoke.lua"), Access::Writes),
+    (
+        "revoke_all",
+        include_str!("scripts/revoke_all.lua"),
+        Access::Writes,
+    ),
+    ("list", include_str!("scripts/list.lua"), Access::Reads),
+    (
+        "refresh",
+        include_str!("scripts/refresh.lua"),
+        Access::Writes,
+    ),
+    (
+        "deletion_issue",
+        include_str!("scripts/deletion_issue.lua"),
+        Access::Writes,
+    ),
+    (
+        "deletion_redeem",
+        include_str!("scripts/deletion_redeem.lua"),
+        Access::Writes,
+    ),
+    (
+        "cleanup",
+        include_str!("scripts/cleanup.lua"),
+        Access::Writes,
+    ),
+    (
+        "lease_release",
+        include_str!("scripts/lease_release.lua"),
+        Access::Writes,
+    ),
+];
+
 impl Scripts {
     pub(crate) fn new() -> Self {
-        Self {
-            create: NamedScript::new("create", script!("create.lua")),
-            touch: NamedScript::new("touch", script!("touch.lua")),
-            update: NamedScript::new("update", script!("update.lua")),
-            rotate: NamedScript::new("rotate", script!("rotate.lua")),
-            revoke: NamedScript::new("revoke", script!("revoke.lua")),
-            revoke_all: NamedScript::new("revoke_all", script!("revoke_all.lua")),
-            list: NamedScript::new("list", script!("list.lua")),
-            refresh: NamedScript::new("refresh", script!("refresh.lua")),
-            deletion_issue: NamedScript::new("deletion_issue", script!("deletion_issue.lua")),
-            deletion_redeem: NamedScript::new("deletion_redeem", script!("deletion_redeem.lua")),
-            cleanup: NamedScript::new("cleanup", script!("cleanup.lua")),
-            lease_release: NamedScript::new(
-                "lease_release",
-                include_str!("scripts/lease_release.lua"),
-            ),
+        let bodies: String = BODIES.iter().map(|(_, body, _)| *body).collect();
+        let version = &sha1_hash(&format!("{MODULES}{bodies}"))[..12];
+        let library = format!("sessiondb_{version}");
+        let function = |name: &str| format!("sdb_{version}_{name}");
+        let mut code = format!("#!lua name={library}\n{MODULES}\n");
+        for (name, body, access) in BODIES {
+            let flags = match access {
+                Access::Writes => "",
+                Access::Reads => "'no-writes'",
+            };
+            code.push_str(&format!(
+                "redis.register_function{{function_name = '{}', flags = {{ {flags} }},\n\
+                 callback = function(KEYS, ARGV)\n{body}\nend}}\n",
+                function(name)
+            ));
         }
-    }
-
-    pub(crate) fn all(&self) -> [&NamedScript; 12] {
-        [
-            &self.create,
-            &self.touch,
-            &self.update,
-            &self.rotate,
-            &self.revoke,
-            &self.revoke_all,
-            &self.list,
-            &self.refresh,
-            &self.deletion_issue,
-            &self.deletion_redeem,
-            &self.cleanup,
-            &self.lease_release,
-        ]
+        let named = |name: &'static str| NamedScript {
+            name,
+            function: function(name),
+        };
+        Self {
+            code,
+            loaded: named("loaded"),
+            create: named("create"),
+            touch: named("touch"),
+            update: named("update"),
+            rotate: named("rotate"),
+            revoke: named("revoke"),
+            revoke_all: named("revoke_all"),
+            list: named("list"),
+            refresh: named("refresh"),
+            deletion_issue: named("deletion_issue"),
+            deletion_redeem: named("deletion_redeem"),
+            cleanup: named("cleanup"),
+            lease_release: named("lease_release"),
+        }
     }
 }

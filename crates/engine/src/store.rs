@@ -1,5 +1,5 @@
-//! The connection to Redis: building the client for each topology, running scripts by
-//! SHA, and reading their replies.
+//! The connection to Redis: building the client for each topology, running the scripts'
+//! functions (see `scripts.rs`), and reading their replies.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +40,8 @@ pub(crate) struct Store {
     durability: Durability,
     /// The store's clock for session reads (one master only; `None` on Cluster).
     clock: Option<Arc<ReadClock>>,
+    /// The scripts' library code, loaded again when a call finds it missing.
+    library: Arc<str>,
 }
 
 impl Store {
@@ -74,6 +76,7 @@ impl Store {
             observer,
             durability: Durability::Async,
             clock,
+            library: Arc::from(""),
         })
     }
 
@@ -109,16 +112,54 @@ impl Store {
         }
     }
 
-    /// Loads every script on every primary (so the first requests skip the NOSCRIPT
-    /// round trip); later reloads happen on demand.
-    pub(crate) async fn load_scripts(&self, scripts: &[&NamedScript]) -> Result<(), Error> {
-        for s in scripts {
-            s.script.load(self.pool.next()).await?;
-        }
+    /// Loads the scripts' library on every primary (see `scripts.rs`) and keeps its code
+    /// to load it again wherever a call finds it missing.
+    pub(crate) async fn load_library(&mut self, code: String) -> Result<(), Error> {
+        self.library = Arc::from(code);
+        self.reload_library(self.pool.next()).await
+    }
+
+    /// `FUNCTION LOAD REPLACE` of the library on every primary.
+    pub(crate) async fn reload_library(&self, client: &Client) -> Result<(), Error> {
+        let _: Value = client
+            .function_load_cluster(true, self.library.as_ref())
+            .await?;
         Ok(())
     }
 
-    /// Runs a script by SHA, reloading it after `NOSCRIPT`.
+    /// Calls a script's function with one key, loading the library after `Function not
+    /// found` (a restarted server without persistence, a new Cluster node).
+    async fn call(
+        &self,
+        client: &Client,
+        script: &NamedScript,
+        key: String,
+        args: Vec<Value>,
+    ) -> Result<Value, fred::error::Error> {
+        let function = script.function.as_str();
+        match client.fcall(function, key.as_str(), args.clone()).await {
+            Err(error) if function_missing(&error) => {
+                let _: Value = client
+                    .function_load_cluster(true, self.library.as_ref())
+                    .await?;
+                client.fcall(function, key, args).await
+            }
+            result => result,
+        }
+    }
+
+    /// Calls `loaded` (a function that answers 1), loading the library if it is missing.
+    /// `key` routes the call (on a Cluster, to that key's node).
+    pub(crate) async fn check_library(
+        &self,
+        loaded: &NamedScript,
+        key: String,
+    ) -> Result<(), Error> {
+        let _: Value = self.call(self.pool.next(), loaded, key, Vec::new()).await?;
+        Ok(())
+    }
+
+    /// Runs a script (see [`Store::call`]).
     pub(crate) async fn run(
         &self,
         script: &NamedScript,
@@ -126,10 +167,7 @@ impl Store {
         args: Vec<Value>,
     ) -> Result<Value, Error> {
         let started = Instant::now();
-        let result: Result<Value, _> = script
-            .script
-            .evalsha_with_reload(self.pool.next(), key, args)
-            .await;
+        let result = self.call(self.pool.next(), script, key, args).await;
         self.observe(script.name, started, result.is_ok());
         result.map_err(|error| backend(script, error))
     }
@@ -214,7 +252,7 @@ impl Store {
         Ok((value, secs * 1000 + micros / 1000))
     }
 
-    /// Runs a script by SHA on the background connection (see [`Store::run`]).
+    /// Runs a script on the background connection (see [`Store::run`]).
     pub(crate) async fn run_background(
         &self,
         script: &NamedScript,
@@ -222,10 +260,7 @@ impl Store {
         args: Vec<Value>,
     ) -> Result<Value, Error> {
         let started = Instant::now();
-        let result: Result<Value, _> = script
-            .script
-            .evalsha_with_reload(self.background.next(), key, args)
-            .await;
+        let result = self.call(self.background.next(), script, key, args).await;
         self.observe(script.name, started, result.is_ok());
         result.map_err(|error| backend(script, error))
     }
@@ -312,15 +347,15 @@ impl Store {
             let pipeline = client.pipeline();
             let wait = CustomCommand::new_static("WAIT", ClusterHash::Custom(slot), false);
             let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-            // Pipelines have no Lua interface; EVALSHA goes as a command routed like WAIT.
-            let evalsha = CustomCommand::new_static("EVALSHA", ClusterHash::Custom(slot), false);
-            let mut evalsha_args = vec![
-                Value::from(script.script.sha1().clone()),
+            // Pipelines have no Lua interface; FCALL goes as a command routed like WAIT.
+            let fcall = CustomCommand::new_static("FCALL", ClusterHash::Custom(slot), false);
+            let mut fcall_args = vec![
+                Value::from(script.function.as_str()),
                 Value::from(1),
                 Value::from(key.as_str()),
             ];
-            evalsha_args.extend(args.iter().cloned());
-            let queued: Result<(), _> = pipeline.custom(evalsha, evalsha_args).await;
+            fcall_args.extend(args.iter().cloned());
+            let queued: Result<(), _> = pipeline.custom(fcall, fcall_args).await;
             let waited: Result<(), _> = pipeline
                 .custom(
                     wait,
@@ -342,12 +377,8 @@ impl Store {
                 ))
             });
             match applied {
-                Err(error) if !reloaded && error.details().starts_with("NOSCRIPT") => {
-                    script
-                        .script
-                        .load(client)
-                        .await
-                        .map_err(|e| backend(script, e))?;
+                Err(error) if !reloaded && function_missing(&error) => {
+                    self.reload_library(client).await?;
                     reloaded = true;
                 }
                 Err(error) => {
@@ -508,6 +539,11 @@ fn read_failed(name: &'static str, error: fred::error::Error) -> Error {
         tracing::warn!(operation = name, %error, suppressed, "read failed");
     }
     Error::Backend(error)
+}
+
+/// Whether a call failed because the server does not have the library (yet).
+fn function_missing(error: &fred::error::Error) -> bool {
+    error.details().starts_with("ERR Function not found")
 }
 
 fn backend(script: &NamedScript, error: fred::error::Error) -> Error {

@@ -62,7 +62,7 @@ impl Engine {
         let keys = Keyspace::new(&config.key_prefix);
         let scripts = Scripts::new();
         store.check_schema(&keys.schema(), SCHEMA_VERSION).await?;
-        store.load_scripts(&scripts.all()).await?;
+        store.load_library(scripts.code.clone()).await?;
         let events = EventSink::start(
             config.events.enabled.then(|| store.pool().clone()),
             keys.events(),
@@ -85,18 +85,14 @@ impl Engine {
         &self.inner.config
     }
 
-    /// Checks that Redis answers and that the scripts are loaded (reloading them if a
-    /// restarted or new master lost its script cache).
+    /// Checks that Redis answers and that the scripts' library is loaded (loading it if a
+    /// restarted master lost it).
     pub async fn ready(&self) -> Result<(), Error> {
-        let pool = self.inner.store.pool();
-        let _: Value = pool.next().ping(None).await?;
-        let all = self.inner.scripts.all();
-        let hashes: Vec<String> = all.iter().map(|s| s.script.sha1().to_string()).collect();
-        let loaded: Vec<bool> = pool.next().script_exists(hashes).await?;
-        if loaded.iter().any(|l| !l) {
-            self.inner.store.load_scripts(&all).await?;
-        }
-        Ok(())
+        let store = &self.inner.store;
+        let _: Value = store.pool().next().ping(None).await?;
+        store
+            .check_library(&self.inner.scripts.loaded, self.inner.keys.schema())
+            .await
     }
 
     /// The role the node this engine writes to reports (`ROLE`): `master`, `replica`

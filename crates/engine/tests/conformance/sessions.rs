@@ -36,7 +36,7 @@ pub fn cases() -> Vec<Case> {
         revoke_all_except_one_keeps_only_that_session,
         list_shows_only_live_sessions_without_tokens,
         list_from_replicas_converges_to_the_masters_listing,
-        scripts_reload_after_script_cache_flush,
+        scripts_reload_after_function_flush,
     ]
 }
 
@@ -587,16 +587,18 @@ async fn list_from_replicas_converges_to_the_masters_listing(ctx: Ctx) -> CaseRe
     Ok(())
 }
 
-async fn scripts_reload_after_script_cache_flush(ctx: Ctx) -> CaseResult {
+async fn scripts_reload_after_function_flush(ctx: Ctx) -> CaseResult {
     let engine = ctx.engine().await?;
     let created = engine.create(new_session("walter")).await?;
-    let _: () =
-        fred::interfaces::LuaInterface::script_flush_cluster(&ctx.redis().await?, false).await?;
+    let redis = ctx.redis().await?;
+    let _: () = fred::interfaces::FunctionInterface::function_flush_cluster(&redis, false).await?;
     ensure!(
         engine.get(&created.session_token, false).await.is_ok(),
-        "NOSCRIPT reloads"
+        "a read needs no script"
     );
     engine.create(new_session("walter")).await?;
+    let _: () = fred::interfaces::FunctionInterface::function_flush_cluster(&redis, false).await?;
     engine.ready().await?;
+    engine.create(new_session("walter")).await?;
     Ok(())
 }

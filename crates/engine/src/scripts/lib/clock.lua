@@ -1,4 +1,4 @@
--- lib/clock.lua: the store's clock. Prepended to every script (see scripts.rs). A session
+-- lib/clock.lua: the store's clock. Shared by every script (see scripts.rs). A session
 -- read runs no script: it uses the engine's estimate of this clock (clock.rs), or sends
 -- TIME next to its GET (Store::get_with_clock in store.rs).
 --

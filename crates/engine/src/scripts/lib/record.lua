@@ -1,5 +1,6 @@
--- lib/record.lua: the device-login record. Shared by every script (prepended at build
--- time, see scripts.rs), so one script call stays one atomic unit. A session read decodes
+-- lib/record.lua: the device-login record. Shared by every script (defined once at the
+-- top of the scripts' Functions library, see scripts.rs), so one script call stays one
+-- atomic unit. A session read decodes
 -- the same record without a script (crates/engine/src/record.rs).
 --
 -- Key schema (every key of one bucket shares the hash tag in `base` = "<prefix>:{<tag>}:"):
