@@ -40,6 +40,8 @@ pub fn forbidden(role: Role) -> &'static [&'static str] {
         "debug",
         "flushall",
         "flushdb",
+        "function|delete",
+        "function|flush",
         "keys",
         "module|list",
         "replicaof",
@@ -56,6 +58,8 @@ pub fn forbidden(role: Role) -> &'static [&'static str] {
         "dump",
         "flushall",
         "flushdb",
+        "function|delete",
+        "function|flush",
         "keys",
         "module|list",
         "replicaof",
@@ -72,6 +76,8 @@ pub fn forbidden(role: Role) -> &'static [&'static str] {
         "del",
         "flushall",
         "flushdb",
+        "function|delete",
+        "function|flush",
         "keys",
         "module|list",
         "replicaof",
@@ -130,6 +136,11 @@ pub fn refusals(role: Role, prefix: &str) -> Vec<Probe> {
         probe("no MODULE", &["MODULE", "LIST"]),
         probe("no ACL", &["ACL", "LIST"]),
         probe("no SCRIPT FLUSH", &["SCRIPT", "FLUSH", "NOT-AN-OPTION"]),
+        probe("no FUNCTION FLUSH", &["FUNCTION", "FLUSH", "NOT-AN-OPTION"]),
+        probe(
+            "no FUNCTION DELETE",
+            &["FUNCTION", "DELETE", "acl-verify-no-such-library"],
+        ),
         probe("no REPLICAOF", &["REPLICAOF", "127.0.0.1", "not-a-port"]),
     ];
     match role {

@@ -32,6 +32,9 @@ const MODULES: &str = concat!(
 enum Access {
     /// Changes state: refused up front on a replica and when Redis is out of memory.
     Writes,
+    /// Only deletes, or rewrites a value in place (revocations, redeeming a deletion
+    /// token): `allow-oom`, so a Redis that is out of memory still lets users sign out.
+    Frees,
     /// Reads only (`no-writes`).
     Reads,
 }
@@ -72,11 +75,11 @@ const BODIES: [(&str, &str, Access); 13] = [
     ("touch", include_str!("scripts/touch.lua"), Access::Writes),
     ("update", include_str!("scripts/update.lua"), Access::Writes),
     ("rotate", include_str!("scripts/rotate.lua"), Access::Writes),
-    ("revoke", include_str!("scripts/revoke.lua"), Access::Writes),
+    ("revoke", include_str!("scripts/revoke.lua"), Access::Frees),
     (
         "revoke_all",
         include_str!("scripts/revoke_all.lua"),
-        Access::Writes,
+        Access::Frees,
     ),
     ("list", include_str!("scripts/list.lua"), Access::Reads),
     (
@@ -92,7 +95,7 @@ const BODIES: [(&str, &str, Access); 13] = [
     (
         "deletion_redeem",
         include_str!("scripts/deletion_redeem.lua"),
-        Access::Writes,
+        Access::Frees,
     ),
     (
         "cleanup",
@@ -116,6 +119,7 @@ impl Scripts {
         for (name, body, access) in BODIES {
             let flags = match access {
                 Access::Writes => "",
+                Access::Frees => "'allow-oom'",
                 Access::Reads => "'no-writes'",
             };
             code.push_str(&format!(
