@@ -109,25 +109,31 @@ const BODIES: [(&str, &str, Access); 13] = [
     ),
 ];
 
+/// The library's code, named `library`, each function named `function(<script>)`.
+fn library_code(library: &str, function: impl Fn(&str) -> String) -> String {
+    let mut code = format!("#!lua name={library}\n{MODULES}\n");
+    for (name, body, access) in BODIES {
+        let flags = match access {
+            Access::Writes => "",
+            Access::Frees => "'allow-oom'",
+            Access::Reads => "'no-writes'",
+        };
+        code.push_str(&format!(
+            "redis.register_function{{function_name = '{}', flags = {{ {flags} }},\n\
+             callback = function(KEYS, ARGV)\n{body}\nend}}\n",
+            function(name)
+        ));
+    }
+    code
+}
+
 impl Scripts {
     pub(crate) fn new() -> Self {
-        let bodies: String = BODIES.iter().map(|(_, body, _)| *body).collect();
-        let version = &sha1_hash(&format!("{MODULES}{bodies}"))[..12];
-        let library = format!("sessiondb_{version}");
+        // The version hashes the whole library (modules, bodies, flags) with plain names.
+        let plain = library_code("sessiondb", str::to_owned);
+        let version = &sha1_hash(&plain)[..12];
         let function = |name: &str| format!("sdb_{version}_{name}");
-        let mut code = format!("#!lua name={library}\n{MODULES}\n");
-        for (name, body, access) in BODIES {
-            let flags = match access {
-                Access::Writes => "",
-                Access::Frees => "'allow-oom'",
-                Access::Reads => "'no-writes'",
-            };
-            code.push_str(&format!(
-                "redis.register_function{{function_name = '{}', flags = {{ {flags} }},\n\
-                 callback = function(KEYS, ARGV)\n{body}\nend}}\n",
-                function(name)
-            ));
-        }
+        let code = library_code(&format!("sessiondb_{version}"), function);
         let named = |name: &'static str| NamedScript {
             name,
             function: function(name),
@@ -148,5 +154,55 @@ impl Scripts {
             cleanup: named("cleanup"),
             lease_release: named("lease_release"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_is_registered_once_under_the_library_version() {
+        let scripts = Scripts::new();
+        let header = scripts.code.lines().next().unwrap_or_default();
+        let version = header
+            .strip_prefix("#!lua name=sessiondb_")
+            .expect("a library header");
+        assert!(version.len() == 12 && version.bytes().all(|b| b.is_ascii_hexdigit()));
+        let all = [
+            &scripts.loaded,
+            &scripts.create,
+            &scripts.touch,
+            &scripts.update,
+            &scripts.rotate,
+            &scripts.revoke,
+            &scripts.revoke_all,
+            &scripts.list,
+            &scripts.refresh,
+            &scripts.deletion_issue,
+            &scripts.deletion_redeem,
+            &scripts.cleanup,
+            &scripts.lease_release,
+        ];
+        assert_eq!(all.len(), BODIES.len());
+        for script in all {
+            assert_eq!(script.function, format!("sdb_{version}_{}", script.name));
+            let registered = format!("function_name = '{}'", script.function);
+            assert_eq!(
+                scripts.code.matches(&registered).count(),
+                1,
+                "{}",
+                script.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_version_covers_bodies_and_flags() {
+        // The version is the hash of this text, so a change to either renames the library.
+        let plain = library_code("sessiondb", str::to_owned);
+        assert!(plain.contains(include_str!("scripts/create.lua")));
+        assert!(plain.contains("function_name = 'revoke', flags = { 'allow-oom' }"));
+        assert!(plain.contains("function_name = 'list', flags = { 'no-writes' }"));
     }
 }

@@ -116,11 +116,11 @@ impl Store {
     /// to load it again wherever a call finds it missing.
     pub(crate) async fn load_library(&mut self, code: String) -> Result<(), Error> {
         self.library = Arc::from(code);
-        self.reload_library(self.pool.next()).await
+        Ok(self.reload_library(self.pool.next()).await?)
     }
 
     /// `FUNCTION LOAD REPLACE` of the library on every primary.
-    pub(crate) async fn reload_library(&self, client: &Client) -> Result<(), Error> {
+    async fn reload_library(&self, client: &Client) -> Result<(), fred::error::Error> {
         let _: Value = client
             .function_load_cluster(true, self.library.as_ref())
             .await?;
@@ -139,9 +139,7 @@ impl Store {
         let function = script.function.as_str();
         match client.fcall(function, key.as_str(), args.clone()).await {
             Err(error) if function_missing(&error) => {
-                let _: Value = client
-                    .function_load_cluster(true, self.library.as_ref())
-                    .await?;
+                self.reload_library(client).await?;
                 client.fcall(function, key, args).await
             }
             result => result,
@@ -378,7 +376,9 @@ impl Store {
             });
             match applied {
                 Err(error) if !reloaded && function_missing(&error) => {
-                    self.reload_library(client).await?;
+                    self.reload_library(client)
+                        .await
+                        .map_err(|e| backend(script, e))?;
                     reloaded = true;
                 }
                 Err(error) => {
