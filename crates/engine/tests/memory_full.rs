@@ -1,13 +1,15 @@
 //! A Redis that is out of memory (`maxmemory` reached under `noeviction`) refuses a new
 //! login whole, with a retryable error and nothing written, while reads, sign-outs and
 //! "sign out everywhere" still work: the functions that only delete are `allow-oom`
-//! (ADR 0006).
+//! (ADR 0006), and a read whose touch is refused serves the session without sliding it.
 
 #![allow(clippy::unwrap_used)] // test set-up: a failure should abort the test
 
 use std::time::Duration;
 
-use sessiondb_engine::{ConnectionConfig, Engine, EngineConfig, Error, NewSession, UserId};
+use sessiondb_engine::{
+    ConnectionConfig, Engine, EngineConfig, Error, NewSession, SessionPolicy, UserId,
+};
 use sessiondb_local::{RedisOptions, RedisServer};
 
 fn login(user: &str) -> NewSession {
@@ -26,9 +28,15 @@ async fn a_full_redis_refuses_new_logins_but_lets_users_sign_out() {
     let redis = RedisServer::start(RedisOptions::default()).unwrap();
     let mut connection = ConnectionConfig::standalone(redis.host(), redis.port());
     connection.command_timeout = Duration::from_secs(2);
-    let engine = Engine::connect(&connection, EngineConfig::default())
-        .await
-        .unwrap();
+    // Every read with touch slides the idle expiry, so every such read runs a write.
+    let config = EngineConfig {
+        session: SessionPolicy {
+            touch_interval: Duration::ZERO,
+            ..EngineConfig::default().session
+        },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::connect(&connection, config).await.unwrap();
     let kept = engine.create(login("ada")).await.unwrap();
     let signed_out = engine.create(login("ada")).await.unwrap();
     let elsewhere = engine.create(login("bob")).await.unwrap();
@@ -54,6 +62,11 @@ async fn a_full_redis_refuses_new_logins_but_lets_users_sign_out() {
     );
 
     engine.get(&kept.session_token, false).await.unwrap();
+    let served = engine.get(&kept.session_token, true).await.unwrap();
+    assert_eq!(
+        served.times.expires_at, kept.times.expires_at,
+        "served, not slid"
+    );
     engine.revoke(&signed_out.session_token).await.unwrap();
     assert!(matches!(
         engine.get(&signed_out.session_token, false).await,
