@@ -111,7 +111,16 @@ async fn engine_follows_a_killed_master() {
     let old = master.addr();
     master.kill().unwrap();
     let outage = until_writes_succeed(&engine, Duration::from_secs(20)).await;
-    let new = t.current_master().unwrap();
+    // The sentinel the test asks may learn of the promotion a moment after the one the
+    // engine asked: poll it, with a deadline.
+    let asked = Instant::now();
+    let new = loop {
+        let reported = t.current_master().unwrap();
+        if reported != old || asked.elapsed() > Duration::from_secs(10) {
+            break reported;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_ne!(old, new, "a replica was promoted");
     // The write that succeeded went over one reconnected connection; another one of the
     // pool may still be reconnecting, which fails fast with a retryable error. A missing
