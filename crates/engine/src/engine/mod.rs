@@ -86,11 +86,10 @@ impl Engine {
     }
 
     /// Checks that Redis answers and that the scripts' library is loaded (loading it if a
-    /// restarted master lost it).
+    /// restarted master lost it): one call of the library's `loaded` function.
     pub async fn ready(&self) -> Result<(), Error> {
-        let store = &self.inner.store;
-        let _: Value = store.pool().next().ping(None).await?;
-        store
+        self.inner
+            .store
             .check_library(&self.inner.scripts.loaded, self.inner.keys.schema())
             .await
     }

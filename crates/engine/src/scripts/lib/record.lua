@@ -1,7 +1,7 @@
 -- lib/record.lua: the device-login record. Shared by every script (defined once at the
 -- top of the scripts' Functions library, see scripts.rs), so one script call stays one
--- atomic unit. A session read decodes
--- the same record without a script (crates/engine/src/record.rs).
+-- atomic unit. A session read decodes the same record without a script
+-- (crates/engine/src/record.rs).
 --
 -- Key schema (every key of one bucket shares the hash tag in `base` = "<prefix>:{<tag>}:"):
 --   base.."s:"..sid   STRING  device login (session + refresh family), a MessagePack
