@@ -56,7 +56,6 @@ const APP: &[&str] = &[
     "incr",
     "incrby",
     "info",
-    "ping",
     "role",
     "set",
     "time",
