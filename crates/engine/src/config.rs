@@ -326,7 +326,11 @@ pub struct ConnectionConfig {
     pub database: u8,
     /// TLS towards the data nodes and Sentinels; `None` is plain TCP.
     pub tls: Option<TlsConfig>,
-    /// Connections in the pool.
+    /// Connections in the pool. Commands are pipelined, so one connection carries any
+    /// number of concurrent requests, and the fewer connections, the more commands Redis
+    /// reads and answers per system call. A write with replicated durability holds its
+    /// connection until the replicas confirm it (`WAIT` blocks the connection it is sent
+    /// on), so that mode wants several (the settings default to 1 and 4).
     pub pool_size: usize,
     /// How long one command may take before it fails (and the caller gets
     /// `backend_unavailable`) instead of waiting.
@@ -407,7 +411,7 @@ impl ConnectionConfig {
             password_from: None,
             database: 0,
             tls: None,
-            pool_size: 4,
+            pool_size: 1,
             command_timeout: Duration::from_secs(1),
             read_from: ReadFrom::Master,
         }

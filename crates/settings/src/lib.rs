@@ -87,7 +87,8 @@ pub struct KeyInfo {
     /// Environment variable, e.g. `SESSIONDB_SESSION__IDLE_TTL_SECONDS`.
     pub env_var: String,
     /// The default as [`Settings::redacted_values`] prints it (`(inferred)` for
-    /// `redis.mode`; `cleanup.lease_seconds` shows the value for the default interval).
+    /// `redis.mode`; `redis.pool_size` and `cleanup.lease_seconds` show the value for the
+    /// default durability and interval).
     pub default: &'static str,
     /// What is allowed, e.g. `60..=86400` or `text, json` (static part only: the
     /// rules that tie keys together are in the docs).

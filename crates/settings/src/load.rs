@@ -1,5 +1,6 @@
 //! Loading: the config file and override layers, merging all layers in order, and
-//! resolving the values derived from others (`redis.mode`, `cleanup.lease_seconds`).
+//! resolving the values derived from others (`redis.mode`, `redis.pool_size`,
+//! `cleanup.lease_seconds`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,7 +10,7 @@ use toml::{Table, Value};
 
 use crate::env::{self, CONFIG_FILE_ENV};
 use crate::error::{Origin, SettingsError};
-use crate::model::{RedisMode, Settings};
+use crate::model::{DurabilityMode, RedisMode, Settings};
 use crate::schema::{self, Kind, DEFAULT_LEASE_CAP, KEYS};
 use crate::value::{self, Assignment};
 use crate::{redis_url, validate};
@@ -102,7 +103,8 @@ pub(crate) type Origins = BTreeMap<&'static str, Origin>;
 
 impl Default for Settings {
     /// The built-in defaults, as declared with each key (`redis.mode` embedded,
-    /// `cleanup.lease_seconds` the value for the default interval), before any layer.
+    /// `redis.pool_size` and `cleanup.lease_seconds` the values for the default durability
+    /// and interval), before any layer.
     fn default() -> Self {
         Layers::defaults()
             .table
@@ -288,6 +290,9 @@ fn resolve(settings: &mut Settings, origins: &Origins) -> Result<(), SettingsErr
     if !settings.redis.mode_explicit {
         settings.redis.mode = infer_mode(settings)?;
     }
+    if !origins.contains_key("redis.pool_size") {
+        settings.redis.pool_size = default_pool_size(settings.redis.durability);
+    }
     if !origins.contains_key("cleanup.lease_seconds") {
         settings.cleanup.lease_seconds = settings
             .cleanup
@@ -296,6 +301,18 @@ fn resolve(settings: &mut Settings, origins: &Origins) -> Result<(), SettingsErr
             .min(DEFAULT_LEASE_CAP);
     }
     Ok(())
+}
+
+/// One connection when writes are acknowledged by the master alone: every command of
+/// the instance shares it, so Redis reads and answers more of them per system call. A
+/// replicated write holds its connection until the replicas confirm (`WAIT` blocks the
+/// connection it is sent on), so replicated durability gets four, letting writes wait
+/// side by side.
+pub(crate) fn default_pool_size(durability: DurabilityMode) -> usize {
+    match durability {
+        DurabilityMode::Async => 1,
+        DurabilityMode::Replicated => 4,
+    }
 }
 
 fn infer_mode(settings: &Settings) -> Result<RedisMode, SettingsError> {

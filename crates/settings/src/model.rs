@@ -89,7 +89,8 @@ pub struct RedisSettings {
     pub sentinel_password: Option<SecretString>,
     /// Cluster seed nodes (cluster mode).
     pub cluster_nodes: Vec<NodeAddr>,
-    /// Connections in the pool.
+    /// Connections in the pool (derived from `durability` when unset: 1 for async, 4 for
+    /// replicated).
     pub pool_size: usize,
     /// How long one command may take, in milliseconds.
     pub command_timeout_ms: u64,

@@ -313,7 +313,8 @@ pub(crate) static KEYS: &[KeySpec] = declare![
     "redis.sentinel_password", Secret, Unset, connection,
         |s| secret(&s.redis.sentinel_password);
     "redis.cluster_nodes", NodeList, Empty, connection, |s| list(&s.redis.cluster_nodes);
-    "redis.pool_size", uint(1, 256), V("4"), |s| size(s.redis.pool_size);
+    // Derived from `redis.durability` when unset; this is the value for its default.
+    "redis.pool_size", uint(1, 256), V("1"), |s| size(s.redis.pool_size);
     "redis.command_timeout_ms", uint(10, 60_000), V("1000"), |s| int(s.redis.command_timeout_ms);
     "redis.durability", Kind::Enum(DurabilityMode::NAMES), V("async"),
         |s| text(&s.redis.durability);
@@ -491,6 +492,14 @@ mod tests {
         let interval: u64 = value("cleanup.interval_seconds").parse().unwrap();
         let lease: u64 = value("cleanup.lease_seconds").parse().unwrap();
         assert_eq!(lease, (2 * interval).min(DEFAULT_LEASE_CAP));
+    }
+
+    #[test]
+    fn the_pool_default_is_the_one_derived_from_the_default_durability() {
+        let value = |key: &str| spec(key).and_then(|k| k.default.value()).unwrap();
+        let durability: DurabilityMode = value("redis.durability").parse().unwrap();
+        let pool: usize = value("redis.pool_size").parse().unwrap();
+        assert_eq!(pool, crate::load::default_pool_size(durability));
     }
 
     #[test]

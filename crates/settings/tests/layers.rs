@@ -271,6 +271,26 @@ fn cleanup_lease_is_derived_unless_set() {
 }
 
 #[test]
+fn pool_size_follows_durability_unless_set() {
+    let pool = |env: &[(&str, &str)]| load(None, env, &[]).unwrap().redis.pool_size;
+    let sentinel = ("SESSIONDB_REDIS__SENTINELS", "10.0.0.1:26379");
+    assert_eq!(pool(&[sentinel]), 1);
+    assert_eq!(
+        pool(&[sentinel, ("SESSIONDB_REDIS__DURABILITY", "replicated")]),
+        4
+    );
+    assert_eq!(
+        pool(&[
+            sentinel,
+            ("SESSIONDB_REDIS__DURABILITY", "replicated"),
+            ("SESSIONDB_REDIS__POOL_SIZE", "2")
+        ]),
+        2
+    );
+    assert_eq!(pool(&[sentinel, ("SESSIONDB_REDIS__POOL_SIZE", "3")]), 3);
+}
+
+#[test]
 fn origins_name_the_layer_that_set_the_value() {
     let err = Settings::load(&LoadOptions {
         env: common::env(&[("SESSION_TTL_SECONDS", "30")]),
