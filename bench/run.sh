@@ -8,7 +8,10 @@
 # sessiondb: refresh (POST /v1/sessions/refresh, each request with an unused refresh
 # token) and sign-out by refresh token (POST /v1/refresh-tokens/revoke), with the same
 # wrk shape, and the Redis time of one create (INFO commandstats over a create run).
-# Prints a second table with the ratios the performance targets are written in.
+# Prints a second table with the ratios the performance targets are written in, and how
+# much CPU the host took from this machine while measuring (steal in /proc/stat; a
+# virtual machine on a shared host loses some at times, and a run that lost more than a
+# few seconds does not compare with a quiet one).
 #
 #   bench/run.sh                      all peers (about 4 minutes)
 #   PEERS="ceiling tower" bench/run.sh   fewer built-in peers
@@ -46,7 +49,18 @@ export SESSIONDB_CREATE_LUA="$ROOT/bench/create.lua"
 export SESSIONDB_SEED_CMD="python3 '$ROOT/bench/seed.py'"
 export OUT="${OUT:-$ROOT/bench/results/run-$(date -u +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
-[[ "${SKIP_HARNESS:-0}" == 1 ]] || bash "$HARNESS/bench.sh"
+# steal: CPU ticks the host took from this machine so far (all CPUs).
+steal() { awk '/^cpu / {print $9}' /proc/stat; }
+[[ "${SKIP_HARNESS:-0}" == 1 && -f "$OUT/steal.txt" ]] || echo "hz $(getconf CLK_TCK)" >"$OUT/steal.txt"
+if [[ "${SKIP_HARNESS:-0}" != 1 ]]; then
+  # Steal once a second, so the report can tell which of the harness's rows lost CPU.
+  while :; do echo "$(date +%s) $(steal)"; sleep 1; done >"$OUT/steal-timeline.txt" &
+  SAMPLER=$!
+  s0="$(steal)"
+  bash "$HARNESS/bench.sh" 2> >(tee "$OUT/harness.log" >&2)
+  echo "harness $(( $(steal) - s0 ))" >>"$OUT/steal.txt"
+  kill "$SAMPLER"
+fi
 [[ "${LIFECYCLE:-1}" == 1 ]] || exit 0
 # The harness's SESSIONDB_* variables are not settings; sessiondb refuses unknown ones.
 unset SESSIONDB_NAME SESSIONDB_URL SESSIONDB_CMD SESSIONDB_GET_LUA SESSIONDB_CREATE_LUA \
@@ -79,13 +93,15 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() {
   local name="$1" script="$2"
   shift 2
-  local a0 r0
+  local a0 r0 s0
+  s0="$(steal)"
   a0="$(cpu "$APP_PID")"
   r0="$(cpu "$(redis-cli -p "$RPORT" INFO server | tr -d '\r' | awk -F: '$1=="process_id" {print $2}')")"
   env "$@" wrk -t1 -c64 -d"${DURATION}s" --latency --timeout 2s -s "$script" "$URL" \
     >"$OUT/lifecycle-$name.txt"
   echo "cpu $(( $(cpu "$APP_PID") - a0 )) $(( $(cpu "$(redis-cli -p "$RPORT" INFO server | tr -d '\r' | awk -F: '$1=="process_id" {print $2}')") - r0 ))" \
     >>"$OUT/lifecycle-$name.txt"
+  echo "$name $(( $(steal) - s0 ))" >>"$OUT/steal.txt"
 }
 
 log "create cost: wrk POST /v1/sessions for ${DURATION}s, Redis commandstats"

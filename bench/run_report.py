@@ -110,6 +110,73 @@ def main():
             f"(app CPU {sg['app_cpu']:.0f} % of one core at {sg['rps']:.0f} req/s); "
             f"tower: {tg['app_cpu'] / 100 / tg['rps'] * 1e6:.1f} µs."
         )
+    rows = row_steal(out)
+    if rows:
+        print("\nCPU stolen during each measured row of the harness (both CPUs; a row that lost "
+              "more than a second or two is not comparable with quiet ones):\n")
+        print("| peer | workload | steal s |")
+        print("|---|---|---:|")
+        for peer, workload, secs in rows:
+            print(f"| {peer} | {workload} | {secs:.1f} |")
+    steal = read_steal(out / "steal.txt")
+    if steal:
+        parts = [f"{STEAL_PARTS.get(name, name)} {secs:.1f} s" for name, secs in steal.items()]
+        print(
+            "\nCPU the host took from this machine while measuring (steal in /proc/stat, "
+            f"both CPUs): {', '.join(parts)}."
+        )
+
+
+STEAL_PARTS = {"harness": "the harness (every peer)", "revoke": "sign-out"}
+
+
+def row_steal(out):
+    """Seconds stolen during each measured row of the harness: its log says when each
+    row's measurement started ("[bench HH:MM:SS] peer / workload: measuring 10s") and the
+    timeline holds the steal counter once a second (epoch seconds, ticks)."""
+    log, timeline = out / "harness.log", out / "steal-timeline.txt"
+    if not (log.exists() and timeline.exists()):
+        return []
+    samples = [tuple(int(x) for x in line.split()) for line in timeline.read_text().splitlines()
+               if len(line.split()) == 2]
+    if not samples:
+        return []
+    day = samples[0][0] - samples[0][0] % 86400
+    hz = read_hz(out / "steal.txt")
+    rows = []
+    pattern = r"\[bench (\d\d):(\d\d):(\d\d)\] (\S+) / (.+?): measuring (\d+)s"
+    for m in re.finditer(pattern, log.read_text()):
+        h, mi, sec, peer, workload, duration = m.groups()
+        start = day + int(h) * 3600 + int(mi) * 60 + int(sec)
+        if start < samples[0][0] - 60:
+            start += 86400  # the run crossed midnight (UTC)
+        end = start + int(duration)
+        before = [t for at, t in samples if at <= start] or [samples[0][1]]
+        after = [t for at, t in samples if at >= end] or [samples[-1][1]]
+        rows.append((peer, workload, (after[0] - before[-1]) / hz))
+    return rows
+
+
+def read_hz(path):
+    for line in path.read_text().splitlines() if path.exists() else []:
+        name, value = line.split()
+        if name == "hz":
+            return int(value)
+    return 100
+
+
+def read_steal(path):
+    """Seconds of CPU stolen per measured part ("harness" covers every peer), in order."""
+    if not path.exists():
+        return {}
+    ticks, hz = {}, 100
+    for line in path.read_text().splitlines():
+        name, value = line.split()
+        if name == "hz":
+            hz = int(value)
+        else:
+            ticks[name] = int(value)
+    return {name: t / hz for name, t in ticks.items()}
 
 
 if __name__ == "__main__":
