@@ -56,6 +56,7 @@ if [[ "${SKIP_HARNESS:-0}" != 1 ]]; then
   # Steal once a second, so the report can tell which of the harness's rows lost CPU.
   while :; do echo "$(date +%s) $(steal)"; sleep 1; done >"$OUT/steal-timeline.txt" &
   SAMPLER=$!
+  trap 'kill "$SAMPLER" 2>/dev/null || true' EXIT # replaced below, once it is stopped
   s0="$(steal)"
   bash "$HARNESS/bench.sh" 2> >(tee "$OUT/harness.log" >&2)
   echo "harness $(( $(steal) - s0 ))" >>"$OUT/steal.txt"
