@@ -274,8 +274,10 @@ pub async fn kill_master(options: &DrillOptions) -> Result<DrillReport, DrillErr
         options.security,
     )
     .await?;
+    let mut connection = sentinel_connection(&topology);
+    connection.pool_size = options.mode.durability().default_pool_size();
     let app = DrillApp::start(
-        &sentinel_connection(&topology),
+        &connection,
         engine_config(options.mode.durability()),
         options.client_timeout,
     )

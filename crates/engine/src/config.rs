@@ -115,6 +115,20 @@ pub enum Durability {
     },
 }
 
+impl Durability {
+    /// Connections to open when the pool size is not set (what `sessiondb serve` does):
+    /// one when the master's acknowledgement is enough, since commands are pipelined and
+    /// one connection lets Redis read and answer more of them per system call; four for
+    /// replicated writes, since `WAIT` blocks the connection it is sent on until the
+    /// replicas confirm, and writes should wait side by side.
+    pub fn default_pool_size(&self) -> usize {
+        match self {
+            Durability::Async => 1,
+            Durability::Replicated { .. } => 4,
+        }
+    }
+}
+
 /// Session lifetime and size rules.
 #[derive(Debug, Clone)]
 pub struct SessionPolicy {
@@ -330,7 +344,7 @@ pub struct ConnectionConfig {
     /// number of concurrent requests, and the fewer connections, the more commands Redis
     /// reads and answers per system call. A write with replicated durability holds its
     /// connection until the replicas confirm it (`WAIT` blocks the connection it is sent
-    /// on), so that mode wants several (the settings default to 1 and 4).
+    /// on), so that mode wants several: see [`Durability::default_pool_size`].
     pub pool_size: usize,
     /// How long one command may take before it fails (and the caller gets
     /// `backend_unavailable`) instead of waiting.

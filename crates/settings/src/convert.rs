@@ -55,7 +55,7 @@ impl Settings {
 
     /// The engine's write durability: `redis.durability`, with `redis.wait_replicas`
     /// and `redis.wait_timeout_ms` when it is `replicated`.
-    fn engine_durability(&self) -> Durability {
+    pub(crate) fn engine_durability(&self) -> Durability {
         let r = &self.redis;
         match r.durability {
             DurabilityMode::Async => Durability::Async,

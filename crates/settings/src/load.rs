@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use crate::env::{self, CONFIG_FILE_ENV};
 use crate::error::{Origin, SettingsError};
-use crate::model::{DurabilityMode, RedisMode, Settings};
+use crate::model::{RedisMode, Settings};
 use crate::schema::{self, Kind, DEFAULT_LEASE_CAP, KEYS};
 use crate::value::{self, Assignment};
 use crate::{redis_url, validate};
@@ -291,7 +291,7 @@ fn resolve(settings: &mut Settings, origins: &Origins) -> Result<(), SettingsErr
         settings.redis.mode = infer_mode(settings)?;
     }
     if !origins.contains_key("redis.pool_size") {
-        settings.redis.pool_size = default_pool_size(settings.redis.durability);
+        settings.redis.pool_size = settings.engine_durability().default_pool_size();
     }
     if !origins.contains_key("cleanup.lease_seconds") {
         settings.cleanup.lease_seconds = settings
@@ -301,18 +301,6 @@ fn resolve(settings: &mut Settings, origins: &Origins) -> Result<(), SettingsErr
             .min(DEFAULT_LEASE_CAP);
     }
     Ok(())
-}
-
-/// One connection when writes are acknowledged by the master alone: every command of
-/// the instance shares it, so Redis reads and answers more of them per system call. A
-/// replicated write holds its connection until the replicas confirm (`WAIT` blocks the
-/// connection it is sent on), so replicated durability gets four, letting writes wait
-/// side by side.
-pub(crate) fn default_pool_size(durability: DurabilityMode) -> usize {
-    match durability {
-        DurabilityMode::Async => 1,
-        DurabilityMode::Replicated => 4,
-    }
 }
 
 fn infer_mode(settings: &Settings) -> Result<RedisMode, SettingsError> {

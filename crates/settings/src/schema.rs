@@ -498,8 +498,12 @@ mod tests {
     fn the_pool_default_is_the_one_derived_from_the_default_durability() {
         let value = |key: &str| spec(key).and_then(|k| k.default.value()).unwrap();
         let durability: DurabilityMode = value("redis.durability").parse().unwrap();
+        assert_eq!(durability, DurabilityMode::Async);
         let pool: usize = value("redis.pool_size").parse().unwrap();
-        assert_eq!(pool, crate::load::default_pool_size(durability));
+        assert_eq!(
+            pool,
+            sessiondb_engine::config::Durability::Async.default_pool_size()
+        );
     }
 
     #[test]
