@@ -22,7 +22,6 @@ source "$ROOT/bench/lib.sh"
 BIN="$1"
 new_api_key
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 requests() { awk '/requests in/ {print $1}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 callgrind_total() {

@@ -33,6 +33,10 @@ start_redis() {
   for _ in $(seq 100); do rcli PING >/dev/null 2>&1 && break; sleep 0.1; done
 }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+# cpu_ticks PID: the process's CPU so far (utime + stime, in clock ticks).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# steal_ticks: CPU the host took from this machine so far (all CPUs, clock ticks).
+steal_ticks() { awk '/^cpu / {print $9}' /proc/stat; }
 info_field() { rcli INFO "$1" | tr -d '\r' | awk -F: -v k="$2" '$1==k {print $2}'; }
 
 # new_api_key: sets API_KEY (exported, for scale_load) and API_KEY_HASH.

@@ -118,9 +118,9 @@ def main():
         print("|---|---|---:|")
         for peer, workload, secs in rows:
             print(f"| {peer} | {workload} | {secs:.1f} |")
-    steal = read_steal(out / "steal.txt")
+    hz, steal = read_steal(out / "steal.txt")
     if steal:
-        parts = [f"{STEAL_PARTS.get(name, name)} {secs:.1f} s" for name, secs in steal.items()]
+        parts = [f"{STEAL_PARTS.get(name, name)} {t / hz:.1f} s" for name, t in steal.items()]
         print(
             "\nCPU the host took from this machine while measuring (steal in /proc/stat, "
             f"both CPUs): {', '.join(parts)}."
@@ -142,7 +142,7 @@ def row_steal(out):
     if not samples:
         return []
     day = samples[0][0] - samples[0][0] % 86400
-    hz = read_hz(out / "steal.txt")
+    hz, _ = read_steal(out / "steal.txt")
     rows = []
     pattern = r"\[bench (\d\d):(\d\d):(\d\d)\] (\S+) / (.+?): measuring (\d+)s"
     for m in re.finditer(pattern, log.read_text()):
@@ -157,26 +157,17 @@ def row_steal(out):
     return rows
 
 
-def read_hz(path):
-    for line in path.read_text().splitlines() if path.exists() else []:
-        name, value = line.split()
-        if name == "hz":
-            return int(value)
-    return 100
-
-
 def read_steal(path):
-    """Seconds of CPU stolen per measured part ("harness" covers every peer), in order."""
-    if not path.exists():
-        return {}
-    ticks, hz = {}, 100
-    for line in path.read_text().splitlines():
+    """Clock ticks per second and the ticks stolen per measured part ("harness" covers
+    every peer), in order, from steal.txt; (100, {}) when there is none."""
+    hz, ticks = 100, {}
+    for line in path.read_text().splitlines() if path.exists() else []:
         name, value = line.split()
         if name == "hz":
             hz = int(value)
         else:
             ticks[name] = int(value)
-    return {name: t / hz for name, t in ticks.items()}
+    return hz, ticks
 
 
 if __name__ == "__main__":
