@@ -10,8 +10,10 @@
 #
 #   bench/ab.sh "SESSIONDB_REDIS__POOL_SIZE=1" "SESSIONDB_REDIS__POOL_SIZE=4"
 #   W=create ROUNDS=4 DURATION=6 BIN=target/release/sessiondb bench/ab.sh A_ENV B_ENV
+#   BIN_A=/tmp/before BIN_B=target/release/sessiondb bench/ab.sh "" ""
 #
-# Each side is a space-separated list of environment assignments for its server.
+# Each side is a space-separated list of environment assignments for its server; BIN_A
+# and BIN_B compare two builds (default: BIN for both).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 (($# == 2)) || { echo "usage: bench/ab.sh 'ENV=A ...' 'ENV=B ...'" >&2; exit 2; }
@@ -32,10 +34,13 @@ declare -A pid port
 for side in A B; do
   settings="$1"
   shift
+  bin_var="BIN_$side"
+  side_bin="$(realpath "${!bin_var:-$BIN}")"
   # shellcheck disable=SC2086 # one word per assignment
-  read -r pid[$side] port[$side] _ < <(start_server "$side" SESSIONDB_LOG__LEVEL=warn $settings)
+  read -r pid[$side] port[$side] _ < <(BIN="$side_bin" start_server "$side" \
+    SESSIONDB_LOG__LEVEL=warn $settings)
   PIDS+=("${pid[$side]}")
-  log "$side: $settings"
+  log "$side: $side_bin $settings"
 done
 tokens="$OUT/tokens"
 N="$N" COOKIE_FILE="$tokens" SESSIONDB_URL="http://127.0.0.1:${port[A]}" \
