@@ -2,9 +2,10 @@
 //! to an [`Observer`] (the HTTP layer turns them into metrics).
 //!
 //! Scripts return what happened; the engine hands each event to a background writer that
-//! appends them in pipelined batches (`XADD … MAXLEN ~ n`). The stream is one key, so on
-//! Redis Cluster it cannot be written from inside the per-user scripts (their keys live in
-//! another slot); writing it after the script keeps the same code on every topology. The
+//! appends them in batches: one call of `events_append.lua` per batch, which runs one
+//! `XADD … MAXLEN ~ n` per event. The stream is one key, so on Redis Cluster it cannot be
+//! written from inside the per-user scripts (their keys live in another slot); writing it
+//! after the script keeps the same code on every topology. The
 //! queue to the writer is bounded and a full queue makes the producer wait (a burst, such
 //! as a large cleanup pass, is paced by the writer instead of dropping events). An event
 //! is lost only if the process dies between the script and the append, or if Redis
@@ -15,11 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::prelude::*;
-use fred::types::streams::XCap;
+use fred::types::Value;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::Caller;
 use crate::throttle::Throttle;
 
 /// The kinds of lifecycle change.
@@ -170,17 +171,20 @@ const BATCH: usize = 256;
 
 impl EventSink {
     /// Starts the writer task when the stream is enabled.
+    /// `append` is the `events_append` function (see [`Store::caller`]).
+    ///
+    /// [`Store::caller`]: crate::store::Store::caller
     pub(crate) fn start(
-        pool: Option<Pool>,
+        append: Option<Caller>,
         stream: String,
         max_len: u64,
         observer: Option<Arc<dyn Observer>>,
     ) -> Self {
         let dropped = Arc::new(AtomicU64::new(0));
-        let tx = pool.map(|pool| {
+        let tx = append.map(|append| {
             let (tx, rx) = mpsc::channel(QUEUE);
             let writer = Writer {
-                pool,
+                append,
                 stream,
                 max_len,
                 observer: observer.clone(),
@@ -248,7 +252,7 @@ static FAILED_APPENDS: Throttle = Throttle::new(Duration::from_secs(10));
 
 /// The background task that appends queued events to the stream.
 struct Writer {
-    pool: Pool,
+    append: Caller,
     stream: String,
     max_len: u64,
     observer: Option<Arc<dyn Observer>>,
@@ -259,32 +263,27 @@ impl Writer {
     async fn run(self, mut rx: mpsc::Receiver<Message>) {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {
-            let pipeline = self.pool.next().pipeline();
             let mut flushes = Vec::new();
-            let mut events = 0u64;
+            let mut args = vec![Value::from(self.max_len.to_string())];
             for message in batch.drain(..) {
                 match message {
-                    Message::Event(e) => {
-                        events += 1;
-                        let cap = XCap::try_from(("MAXLEN", "~", self.max_len as i64))
-                            .expect("MAXLEN ~ n is a valid stream cap");
-                        let fields = vec![
-                            ("type", e.kind.as_str().to_owned()),
-                            ("user_id", e.user_id),
-                            ("session_id", e.session_id),
-                            ("reason", e.reason.as_str().to_owned()),
-                        ];
-                        let _: Result<(), _> =
-                            pipeline.xadd(&self.stream, false, cap, "*", fields).await;
-                    }
+                    Message::Event(e) => args.extend([
+                        Value::from(e.kind.as_str()),
+                        Value::from(e.user_id),
+                        Value::from(e.session_id),
+                        Value::from(e.reason.as_str()),
+                    ]),
                     Message::Flush(done) => flushes.push(done),
                 }
             }
-            let failed = match pipeline.try_all::<Value>().await {
-                results if results.len() as u64 == events => {
-                    results.iter().filter(|r| r.is_err()).count() as u64
+            let events = ((args.len() - 1) / 4) as u64;
+            let failed = if events == 0 {
+                0
+            } else {
+                match self.append.call(self.stream.clone(), args).await {
+                    Ok(Value::Integer(refused)) => u64::try_from(refused).unwrap_or(events),
+                    _ => events,
                 }
-                _ => events,
             };
             if failed > 0 {
                 let total = self.dropped.fetch_add(failed, Ordering::Relaxed) + failed;

@@ -66,10 +66,11 @@ pub(crate) struct Scripts {
     pub(crate) deletion_redeem: NamedScript,
     pub(crate) cleanup: NamedScript,
     pub(crate) lease_release: NamedScript,
+    pub(crate) events_append: NamedScript,
 }
 
 /// The scripts' bodies, in library order.
-const BODIES: [(&str, &str, Access); 13] = [
+const BODIES: [(&str, &str, Access); 14] = [
     ("loaded", "return 1", Access::Reads),
     ("create", include_str!("scripts/create.lua"), Access::Writes),
     ("touch", include_str!("scripts/touch.lua"), Access::Writes),
@@ -105,6 +106,11 @@ const BODIES: [(&str, &str, Access); 13] = [
     (
         "lease_release",
         include_str!("scripts/lease_release.lua"),
+        Access::Writes,
+    ),
+    (
+        "events_append",
+        include_str!("scripts/events_append.lua"),
         Access::Writes,
     ),
 ];
@@ -153,6 +159,7 @@ impl Scripts {
             deletion_redeem: named("deletion_redeem"),
             cleanup: named("cleanup"),
             lease_release: named("lease_release"),
+            events_append: named("events_append"),
         }
     }
 }
@@ -183,6 +190,7 @@ mod tests {
             &scripts.deletion_redeem,
             &scripts.cleanup,
             &scripts.lease_release,
+            &scripts.events_append,
         ];
         assert_eq!(all.len(), BODIES.len());
         for script in all {

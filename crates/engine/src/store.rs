@@ -116,15 +116,7 @@ impl Store {
     /// to load it again wherever a call finds it missing.
     pub(crate) async fn load_library(&mut self, code: String) -> Result<(), Error> {
         self.library = Arc::from(code);
-        Ok(self.reload_library(self.pool.next()).await?)
-    }
-
-    /// `FUNCTION LOAD REPLACE` of the library on every primary.
-    async fn reload_library(&self, client: &Client) -> Result<(), fred::error::Error> {
-        let _: Value = client
-            .function_load_cluster(true, self.library.as_ref())
-            .await?;
-        Ok(())
+        Ok(load_library(self.pool.next(), &self.library).await?)
     }
 
     /// Calls a script's function with one key, loading the library after `Function not
@@ -136,13 +128,16 @@ impl Store {
         key: String,
         args: Vec<Value>,
     ) -> Result<Value, fred::error::Error> {
-        let function = script.function.as_str();
-        match client.fcall(function, key.as_str(), args.clone()).await {
-            Err(error) if function_missing(&error) => {
-                self.reload_library(client).await?;
-                client.fcall(function, key, args).await
-            }
-            result => result,
+        fcall(client, &self.library, &script.function, key, args).await
+    }
+
+    /// A handle that calls `script` on the pool, as [`Store::call`] does, without
+    /// reporting the calls to the observer (the events writer counts its own failures).
+    pub(crate) fn caller(&self, script: &NamedScript) -> Caller {
+        Caller {
+            pool: self.pool.clone(),
+            library: self.library.clone(),
+            function: script.function.clone(),
         }
     }
 
@@ -376,7 +371,7 @@ impl Store {
             });
             match applied {
                 Err(error) if !reloaded && function_missing(&error) => {
-                    self.reload_library(client)
+                    load_library(client, &self.library)
                         .await
                         .map_err(|e| backend(script, e))?;
                     reloaded = true;
@@ -542,6 +537,51 @@ fn read_failed(name: &'static str, error: fred::error::Error) -> Error {
 }
 
 /// Whether a call failed because the server does not have the library (yet).
+/// `FUNCTION LOAD REPLACE` of the library on every primary.
+async fn load_library(client: &Client, library: &str) -> Result<(), fred::error::Error> {
+    let _: Value = client.function_load_cluster(true, library).await?;
+    Ok(())
+}
+
+/// Calls a function of the library with one key, loading the library after `Function
+/// not found` (a restarted server without persistence, a new Cluster node) and retrying
+/// once.
+async fn fcall(
+    client: &Client,
+    library: &str,
+    function: &str,
+    key: String,
+    args: Vec<Value>,
+) -> Result<Value, fred::error::Error> {
+    match client.fcall(function, key.as_str(), args.clone()).await {
+        Err(error) if function_missing(&error) => {
+            load_library(client, library).await?;
+            client.fcall(function, key, args).await
+        }
+        result => result,
+    }
+}
+
+/// One function of the scripts' library, callable from a background task (see
+/// [`Store::caller`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pool: Pool,
+    library: Arc<str>,
+    function: String,
+}
+
+impl Caller {
+    /// Calls the function with one key on the next connection of the pool.
+    pub(crate) async fn call(
+        &self,
+        key: String,
+        args: Vec<Value>,
+    ) -> Result<Value, fred::error::Error> {
+        fcall(self.pool.next(), &self.library, &self.function, key, args).await
+    }
+}
+
 fn function_missing(error: &fred::error::Error) -> bool {
     error.details().starts_with("ERR Function not found")
 }

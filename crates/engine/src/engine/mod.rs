@@ -64,7 +64,10 @@ impl Engine {
         store.check_schema(&keys.schema(), SCHEMA_VERSION).await?;
         store.load_library(scripts.code.clone()).await?;
         let events = EventSink::start(
-            config.events.enabled.then(|| store.pool().clone()),
+            config
+                .events
+                .enabled
+                .then(|| store.caller(&scripts.events_append)),
             keys.events(),
             config.events.max_len,
             observer,

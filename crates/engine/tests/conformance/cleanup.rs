@@ -17,6 +17,8 @@ pub fn cases() -> Vec<Case> {
         a_backlog_larger_than_one_call_drains_with_one_event_per_login,
         ends_noticed_before_cleanup_yield_their_events_once,
         lifecycle_events_reach_the_stream_without_secrets,
+        concurrent_events_each_reach_the_stream_once,
+        an_event_redis_refuses_is_counted_and_the_next_one_appended,
     ]
 }
 
@@ -140,6 +142,65 @@ async fn lifecycle_events_reach_the_stream_without_secrets(ctx: Ctx) -> CaseResu
         !text.contains("sdb_s1_") && !text.contains("sdb_r1_"),
         "{text}"
     );
+    Ok(())
+}
+
+/// Events queued while a batch is being appended go in later batches: many concurrent
+/// creates yield exactly one `created` event each.
+async fn concurrent_events_each_reach_the_stream_once(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine().await?;
+    let created = futures::future::try_join_all(
+        (0..300).map(|i| engine.create(new_session(&format!("crowd{i}")))),
+    )
+    .await?;
+    let ids: std::collections::BTreeSet<String> =
+        created.iter().map(|c| c.session_id.to_string()).collect();
+    let events = stream_events(&ctx, &engine).await?;
+    ensure!(
+        events.len() == 300,
+        "{} events for 300 creates",
+        events.len()
+    );
+    let appended: std::collections::BTreeSet<String> = events
+        .into_iter()
+        .filter(|(kind, reason, _)| kind == "created" && reason == "create")
+        .map(|(_, _, sid)| sid)
+        .collect();
+    ensure!(appended == ids, "one created event per create");
+    ensure!(engine.dropped_events() == 0);
+    Ok(())
+}
+
+/// An append Redis refuses (here: the stream's key holds a string) is counted as
+/// dropped; the writer goes on, and the next event is appended once the key is a stream
+/// again.
+async fn an_event_redis_refuses_is_counted_and_the_next_one_appended(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine().await?;
+    let stream = format!("{}:events", ctx.prefix);
+    let redis = ctx.redis().await?;
+    let _: () = redis
+        .set(stream.as_str(), "not a stream", None, None, false)
+        .await?;
+    engine.create(new_session("wren")).await?;
+    engine.flush_events().await;
+    ensure!(
+        engine.dropped_events() == 1,
+        "dropped: {}",
+        engine.dropped_events()
+    );
+    let _: () = redis.del(stream.as_str()).await?;
+    let created = engine.create(new_session("wren")).await?;
+    let events = stream_events(&ctx, &engine).await?;
+    ensure!(
+        events
+            == [(
+                "created".to_owned(),
+                "create".to_owned(),
+                created.session_id.to_string()
+            )],
+        "{events:?}"
+    );
+    ensure!(engine.dropped_events() == 1);
     Ok(())
 }
 
