@@ -14,7 +14,7 @@ use axum::http::header::{HeaderMap, HeaderName, CONTENT_TYPE, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use sessiondb_engine::SessionToken;
+use sessiondb_engine::{SessionData, SessionToken};
 use sha2::{Digest, Sha256};
 
 use crate::client_addr::client_addr;
@@ -37,23 +37,59 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        if !is_json(req.headers()) {
-            return Err(ApiError::bad_request(
-                Some("Content-Type".to_owned()),
-                "Content-Type must be application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge {
-                    detail: "the request body exceeds the size limit".to_owned(),
-                }
-            } else {
-                ApiError::bad_request(None, "the request body could not be read")
-            }
-        })?;
+        let bytes = json_body(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// A JSON body with a free-form `data` object (a session's data), which can be large:
+/// `data` is moved out of the parsed document instead of copied, and `T` is read from
+/// the rest. `data` is `None` when the body has no `data` object; a `data` that is not an
+/// object stays in the document, so reading `T` rejects it as it would any field.
+#[derive(Debug)]
+pub(crate) struct ApiJsonData<T> {
+    pub(crate) body: T,
+    pub(crate) data: Option<SessionData>,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonData<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = json_body(req, state).await?;
+        let mut document = parse_document(&bytes)?;
+        let data = document
+            .as_object_mut()
+            .and_then(|members| match members.remove("data") {
+                Some(serde_json::Value::Object(data)) => Some(data),
+                Some(other) => {
+                    members.insert("data".to_owned(), other);
+                    None
+                }
+                None => None,
+            });
+        let body = read_document(&document)?;
+        Ok(Self { body, data })
+    }
+}
+
+/// The body of a request that must be JSON (see [`is_json`]), within the size limit.
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    if !is_json(req.headers()) {
+        return Err(ApiError::bad_request(
+            Some("Content-Type".to_owned()),
+            "Content-Type must be application/json",
+        ));
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                detail: "the request body exceeds the size limit".to_owned(),
+            }
+        } else {
+            ApiError::bad_request(None, "the request body could not be read")
+        }
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -75,9 +111,17 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// The document is parsed first (syntax errors are 400) and then read through
 /// [`Strict`], so an array is never taken for an object (shape errors are 422).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let document: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| json_error(".", &e))?;
-    serde_path_to_error::deserialize(Strict(&document)).map_err(|error| {
+    read_document(&parse_document(bytes)?)
+}
+
+/// Parses a JSON document (syntax errors are 400).
+fn parse_document(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| json_error(".", &e))
+}
+
+/// Reads a parsed document through [`Strict`] (shape errors are 422, with the path).
+fn read_document<T: DeserializeOwned>(document: &serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(Strict(document)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         json_error(&path, &inner)
@@ -357,6 +401,52 @@ mod tests {
         assert_eq!(parse_etag("\"\""), None);
         assert_eq!(parse_etag("\"99999999999999999999999\""), None);
         assert_eq!(etag(7), "\"7\"");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WithData {
+        name: String,
+        #[serde(default)]
+        data: SessionData,
+    }
+
+    async fn with_data(json: &str) -> Result<ApiJsonData<WithData>, ApiError> {
+        let req = Request::builder()
+            .header(CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(json.to_owned()))
+            .expect("request");
+        ApiJsonData::from_request(req, &()).await
+    }
+
+    #[tokio::test]
+    async fn a_data_object_is_moved_out_and_anything_else_rejected_in_place() {
+        let read = with_data(r#"{"name":"a","data":{"k":[1,2.50,"x"],"n":{}}}"#)
+            .await
+            .expect("valid");
+        assert_eq!(read.body.name, "a");
+        assert!(read.body.data.is_empty());
+        let data = read.data.expect("the data object");
+        assert_eq!(
+            serde_json::to_string(&data).expect("serializes"),
+            r#"{"k":[1,2.50,"x"],"n":{}}"#
+        );
+        let none = with_data(r#"{"name":"a"}"#).await.expect("valid");
+        assert!(none.data.is_none() && none.body.data.is_empty());
+        for bad in [r#"{"name":"a","data":[1]}"#, r#"{"name":"a","data":null}"#] {
+            let p = with_data(bad).await.expect_err("not an object").problem();
+            assert_eq!((p.status, p.field.as_deref()), (422, Some("data")), "{bad}");
+        }
+        let p = with_data(r#"{"data":{}}"#)
+            .await
+            .expect_err("no name")
+            .problem();
+        assert_eq!((p.status, p.field.as_deref()), (422, Some("name")));
+        let p = with_data(r#"[{"data":{}}]"#)
+            .await
+            .expect_err("an array")
+            .problem();
+        assert_eq!(p.status, 422);
     }
 
     #[test]

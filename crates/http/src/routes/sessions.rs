@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{ids, Metadata};
 use crate::auth::{Authorized, Read, Write};
 use crate::error::ApiError;
-use crate::extract::{etag, ApiJson, ApiQuery, IfMatch, SessionTokenHeader};
+use crate::extract::{etag, ApiJson, ApiJsonData, ApiQuery, IfMatch, SessionTokenHeader};
 use crate::openapi::{params as p, responses as r, schemas};
 use crate::state::AppState;
 use crate::timestamp::Timestamp;
@@ -31,6 +31,8 @@ pub(crate) struct CreateSessionRequest {
     /// Initial data: a JSON object (serialized size limited, default 16 KiB).
     #[serde(default)]
     #[schema(value_type = Object, example = json!({"role": "member"}))]
+    // `ApiJsonData` moves an object `data` out of the body before this struct is read;
+    // this field sees `data` only when it is not an object (and rejects it).
     data: SessionData,
     /// Client information.
     #[serde(default)]
@@ -99,14 +101,14 @@ pub(crate) struct CreatedSessionResponse {
 pub(crate) async fn create_session(
     _: Authorized<Write>,
     State(app): State<AppState>,
-    ApiJson(body): ApiJson<CreateSessionRequest>,
+    ApiJsonData { body, data }: ApiJsonData<CreateSessionRequest>,
 ) -> Result<Response, ApiError> {
     let user_id = UserId::parse(body.user_id)?;
     let created = app
         .engine
         .create(NewSession {
             user_id: user_id.clone(),
-            data: body.data,
+            data: data.unwrap_or(body.data),
             metadata: body.metadata.into(),
             idle_ttl: body.idle_ttl_seconds.map(Duration::from_secs),
         })
