@@ -170,8 +170,8 @@ const QUEUE: usize = 16_384;
 const BATCH: usize = 256;
 
 impl EventSink {
-    /// Starts the writer task when the stream is enabled.
-    /// `append` is the `events_append` function (see [`Store::caller`]).
+    /// Starts the writer task when the stream is enabled; `append` is the
+    /// `events_append` function (see [`Store::caller`]).
     ///
     /// [`Store::caller`]: crate::store::Store::caller
     pub(crate) fn start(

@@ -536,7 +536,6 @@ fn read_failed(name: &'static str, error: fred::error::Error) -> Error {
     Error::Backend(error)
 }
 
-/// Whether a call failed because the server does not have the library (yet).
 /// `FUNCTION LOAD REPLACE` of the library on every primary.
 async fn load_library(client: &Client, library: &str) -> Result<(), fred::error::Error> {
     let _: Value = client.function_load_cluster(true, library).await?;
@@ -582,6 +581,7 @@ impl Caller {
     }
 }
 
+/// Whether a call failed because the server does not have the library (yet).
 fn function_missing(error: &fred::error::Error) -> bool {
     error.details().starts_with("ERR Function not found")
 }
