@@ -5,12 +5,12 @@
 //! appends them in batches: one call of `events_append.lua` per batch, which runs one
 //! `XADD … MAXLEN ~ n` per event. The stream is one key, so on Redis Cluster it cannot be
 //! written from inside the per-user scripts (their keys live in another slot); writing it
-//! after the script keeps the same code on every topology. The
-//! queue to the writer is bounded and a full queue makes the producer wait (a burst, such
-//! as a large cleanup pass, is paced by the writer instead of dropping events). An event
-//! is lost only if the process dies between the script and the append, or if Redis
-//! refuses the append; the latter are counted ([`Observer::events_dropped`]). The entry
-//! id is Redis's time of the append.
+//! after the script keeps the same code on every topology. The queue to the writer is
+//! bounded and a full queue makes the producer wait (a burst, such as a large cleanup
+//! pass, is paced by the writer instead of dropping events). An event is lost only if the
+//! process dies between the script and the append, or if Redis refuses the append; the
+//! latter are counted ([`Observer::events_dropped`]). The entry id is Redis's time of the
+//! append.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
