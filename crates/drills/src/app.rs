@@ -40,9 +40,9 @@ pub fn engine_config(durability: Durability) -> EngineConfig {
 /// Reaching a Sentinel-managed topology the way `sessiondb serve` does (command timeout
 /// at its production default; the pool size depends on the durability, which the caller
 /// sets: [`Durability::default_pool_size`](sessiondb_engine::Durability::default_pool_size)).
-/// On a secure topology: as the `app`
-/// ACL user, to the Sentinels with the Sentinel password, over TLS verifying the
-/// servers against the topology's CA and presenting its client certificate.
+/// On a secure topology: as the `app` ACL user, to the Sentinels with the Sentinel
+/// password, over TLS verifying the servers against the topology's CA and presenting its
+/// client certificate.
 pub fn sentinel_connection(topology: &DrillTopology) -> ConnectionConfig {
     let mut connection = ConnectionConfig::standalone("unused", 0);
     connection.topology = Topology::Sentinel {
