@@ -1,7 +1,7 @@
 # Shared by the bench/ scripts: ports, logging, a Redis with the shipped persistence plan,
 # an API key, and `sessiondb serve` instances. Source it after setting ROOT and OUT.
 
-BIN="$ROOT/target/release/sessiondb"
+BIN="${BIN:-$ROOT/target/release/sessiondb}" # a build chosen by the caller, e.g. bench/ab.sh's BIN=
 LOAD="$ROOT/target/release/examples/scale_load"
 PIDS=()
 stop_all() {
