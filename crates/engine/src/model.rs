@@ -18,6 +18,27 @@ pub struct UnixMillis(pub u64);
 /// A session's free-form JSON object.
 pub type SessionData = Map<String, Value>;
 
+/// The member name serde_json (with `arbitrary_precision`) uses to carry an exact number
+/// through a map. Parsing turns an object holding it alone into that number; an object
+/// holding it among other members would be stored sorted with it first, which no parse
+/// reads back (and a re-deserialization of such a value silently keeps only the number),
+/// so data holding it is refused.
+pub const RESERVED_MEMBER: &str = "$serde_json::private::Number";
+
+/// Whether any object in `values` or below them has a member named [`RESERVED_MEMBER`].
+pub fn reserved_member_within<'a>(values: impl IntoIterator<Item = &'a Value>) -> bool {
+    let mut pending: Vec<&Value> = values.into_iter().collect();
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(members) if members.contains_key(RESERVED_MEMBER) => return true,
+            Value::Object(members) => pending.extend(members.values()),
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Client information recorded with a session; bounded sizes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionMetadata {

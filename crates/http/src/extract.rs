@@ -14,7 +14,7 @@ use axum::http::header::{HeaderMap, HeaderName, CONTENT_TYPE, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use sessiondb_engine::{SessionData, SessionToken};
+use sessiondb_engine::{reserved_member_within, SessionData, SessionToken, RESERVED_MEMBER};
 use sha2::{Digest, Sha256};
 
 use crate::client_addr::client_addr;
@@ -114,9 +114,21 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     read_document(&parse_document(bytes)?)
 }
 
-/// Parses a JSON document (syntax errors are 400).
+/// Parses a JSON document (syntax errors are 400). An object that uses serde_json's
+/// reserved member name among other members is refused (422) here, before [`Strict`]
+/// reads the document: reading it again would keep only the number and drop the rest.
 fn parse_document(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| json_error(".", &e))
+    let document: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| json_error(".", &e))?;
+    if reserved_member_within([&document]) {
+        return Err(ApiError::Invalid {
+            field: None,
+            detail: format!(
+                "the member name `{RESERVED_MEMBER}` is reserved (it carries exact numbers)"
+            ),
+        });
+    }
+    Ok(document)
 }
 
 /// Reads a parsed document through [`Strict`] (shape errors are 422, with the path).

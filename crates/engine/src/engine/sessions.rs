@@ -14,8 +14,9 @@ use crate::events::{EventKind, Reason};
 use crate::ids::{SessionId, Tag, UserId};
 use crate::keys::Keyspace;
 use crate::model::{
-    CreatedSession, NewSession, RawSession, RevokedAll, Rotated, Session, SessionData,
-    SessionMetadata, SessionPage, SessionSummary, SessionTimes, Updated,
+    reserved_member_within, CreatedSession, NewSession, RawSession, RevokedAll, Rotated, Session,
+    SessionData, SessionMetadata, SessionPage, SessionSummary, SessionTimes, Updated,
+    RESERVED_MEMBER,
 };
 use crate::record::{self, Head};
 use crate::replicas::ReplicaClient;
@@ -504,8 +505,17 @@ impl Engine {
         })
     }
 
-    /// Serializes session data, enforcing the size limit.
+    /// Serializes session data, enforcing the size limit and refusing the reserved member
+    /// name (see [`RESERVED_MEMBER`]). Every write of data (create, replace, merge) passes
+    /// here.
     pub(super) fn encode_data(&self, data: &SessionData) -> Result<String, Error> {
+        if data.contains_key(RESERVED_MEMBER) || reserved_member_within(data.values()) {
+            return Err(InvalidInput::new(
+                "data",
+                format!("must not contain an object member named `{RESERVED_MEMBER}` (reserved)"),
+            )
+            .into());
+        }
         let encoded = serde_json::to_string(data).expect("a JSON map serializes");
         let limit = self.inner.config.session.max_data_bytes;
         if encoded.len() > limit {

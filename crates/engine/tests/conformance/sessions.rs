@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use futures::future::join_all;
 use serde_json::json;
-use sessiondb_engine::{Error, SessionMetadata, SessionToken};
+use sessiondb_engine::{Error, SessionMetadata, SessionToken, RESERVED_MEMBER};
 
 use crate::cases;
 use sessiondb_local::testkit::eventually_async;
@@ -24,6 +24,7 @@ pub fn cases() -> Vec<Case> {
         absolute_timeout_is_never_extended,
         create_rejects_idle_ttl_outside_window,
         create_rejects_oversized_data_and_metadata,
+        data_with_the_reserved_number_member_is_refused_by_every_write,
         update_replaces_data_and_increments_version,
         update_with_stale_version_conflicts_and_changes_nothing,
         merge_applies_json_merge_patch,
@@ -271,6 +272,44 @@ async fn create_rejects_oversized_data_and_metadata(ctx: Ctx) -> CaseResult {
             .version
             == 1
     );
+    Ok(())
+}
+
+async fn data_with_the_reserved_number_member_is_refused_by_every_write(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine().await?;
+    let reserved = |value: serde_json::Value| {
+        let serde_json::Value::Object(data) = value else {
+            unreachable!("an object literal")
+        };
+        data
+    };
+    let nested = reserved(json!({"l": [{"a": 1, (RESERVED_MEMBER): "1"}]}));
+    let top = reserved(json!({"a": 1, (RESERVED_MEMBER): "1"}));
+    for data in [&nested, &top] {
+        let mut req = new_session("judy");
+        req.data = data.clone();
+        match engine.create(req).await {
+            Err(Error::InvalidInput(e)) => ensure!(e.field == "data", "{e}"),
+            other => anyhow::bail!("reserved member accepted by create: {other:?}"),
+        }
+    }
+    let created = engine.create(new_session("judy")).await?;
+    let token = &created.session_token;
+    ensure!(matches!(
+        engine.replace_data(token, &nested, None).await,
+        Err(Error::InvalidInput(_))
+    ));
+    ensure!(matches!(
+        engine
+            .merge_data(token, &serde_json::Value::Object(top), None)
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+    ensure!(
+        engine.get(token, false).await?.times.version == 1,
+        "nothing written"
+    );
+    ensure!(engine.list(&user("judy")).await?.len() == 1);
     Ok(())
 }
 

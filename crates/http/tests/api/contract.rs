@@ -1,6 +1,7 @@
 //! The API contract as a client author reads it in `docs/api.md`: concurrent merges are
 //! never lost, bodies and nested objects must be JSON objects, bad path encoding is a
-//! 400, and numbers in `data` come back exactly as written.
+//! 400, numbers in `data` come back exactly as written, and the member name that carries
+//! them is refused.
 
 use std::collections::BTreeSet;
 
@@ -147,6 +148,77 @@ async fn numbers_in_data_round_trip_exactly() {
         read.contains("\"extra\":0.1000000000000000055511151231257827"),
         "{read}"
     );
+}
+
+/// serde_json's member name for an exact number carried through a map.
+const RESERVED: &str = "$serde_json::private::Number";
+
+#[tokio::test]
+async fn data_with_the_reserved_number_member_among_others_is_refused_on_every_write() {
+    let app = spawn_app().await;
+    let nested = format!(r#"{{"x": {{"a": 1, "{RESERVED}": "1"}}}}"#);
+    let top = format!(r#"{{"a": 1, "{RESERVED}": "12"}}"#);
+    let in_array = format!(r#"{{"l": [{{"b": 2, "{RESERVED}": "3"}}]}}"#);
+    for data in [&nested, &top, &in_array] {
+        let created = post_raw(
+            &app,
+            "/v1/sessions",
+            &format!(r#"{{"user_id": "reserved", "data": {data}}}"#),
+        )
+        .await;
+        let problem = assert_problem(created, 422, "invalid_request").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(RESERVED)),
+            "{data}: {problem}"
+        );
+    }
+
+    // Alone in its object the member is the number its string holds, as documented.
+    let created = post_raw(
+        &app,
+        "/v1/sessions",
+        &format!(r#"{{"user_id": "reserved", "data": {{"x": {{"{RESERVED}": "1e2"}}}}}}"#),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    let token = created["session_token"].as_str().expect("token").to_owned();
+    let read = app.get_session(&token).await.text().await.expect("body");
+    assert!(read.contains(r#""data":{"x":1e+2}"#), "{read}");
+
+    let put = app
+        .request(Method::PUT, "/v1/sessions/current")
+        .header("X-Session-Token", &token)
+        .header("Content-Type", "application/json")
+        .body(format!(r#"{{"data": {nested}}}"#))
+        .send()
+        .await
+        .expect("request");
+    assert_problem(put, 422, "invalid_request").await;
+    let patch = app
+        .request(Method::PATCH, "/v1/sessions/current")
+        .header("X-Session-Token", &token)
+        .header("Content-Type", "application/merge-patch+json")
+        .body(in_array.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_problem(patch, 422, "invalid_request").await;
+
+    // Nothing was written: the data is as created, and a merge still works on it.
+    let patch = app
+        .request(Method::PATCH, "/v1/sessions/current")
+        .header("X-Session-Token", &token)
+        .header("Content-Type", "application/merge-patch+json")
+        .body(r#"{"y": true}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patch.status(), 200);
+    let read = app.get_session(&token).await.text().await.expect("body");
+    assert!(read.contains(r#""data":{"x":1e+2,"y":true}"#), "{read}");
 }
 
 #[tokio::test]
