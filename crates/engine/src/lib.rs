@@ -16,7 +16,8 @@
 //!   logins); `scripts.rs` builds them into one Redis Functions library.
 //! - `keys.rs`: key names. `ids.rs`: user ids, routing tags, public ids. `token.rs`:
 //!   token formats, hashing and refresh derivation.
-//! - `store.rs`: the Redis connection (fred) and script replies. `clock.rs`: the
+//! - `store.rs`: the Redis connection (fred) and script replies. `batch.rs`: creates
+//!   that arrive together sent in one call. `clock.rs`: the
 //!   estimate of Redis's clock that session reads use. `refused.rs`: a login
 //!   or certificate refused at connect time, as a [`Refusal`] naming what to check.
 //! - `tls.rs`: TLS towards Redis (rustls), noting refused server certificates.
@@ -36,6 +37,7 @@ pub mod error;
 pub mod events;
 pub mod model;
 
+mod batch;
 mod clock;
 mod ids;
 mod keys;

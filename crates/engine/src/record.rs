@@ -11,9 +11,9 @@ use crate::error::Error;
 const LIVE: &[u8] = b"L";
 
 /// The fields of a new record from `META` on (`META`, `DATA`, `CUR`, `PREV`, `NONCE`,
-/// `ROTATED`, `GEN`, `RETIRED`), encoded as `cmsgpack.pack` would: `create.lua` appends
-/// them to the leading fields it fills in from Redis's clock, so the script does not
-/// re-encode the data it was handed.
+/// `ROTATED`, `GEN`, `RETIRED`), encoded as `cmsgpack.pack` would: `create_login`
+/// (`lib/logins.lua`) appends them to the leading fields it fills in from Redis's clock,
+/// so the script does not re-encode the data it was handed.
 pub(crate) fn new_tail(metadata: &str, data: &str, refresh_hash: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(metadata.len() + data.len() + refresh_hash.len() + 24);
     for field in [metadata.as_bytes(), data.as_bytes(), refresh_hash, b"", b""] {

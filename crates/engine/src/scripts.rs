@@ -41,7 +41,7 @@ enum Access {
 
 /// One script of the library: its name (for errors and metrics) and the name Redis
 /// knows its function by.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct NamedScript {
     pub(crate) name: &'static str,
     pub(crate) function: String,

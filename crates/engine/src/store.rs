@@ -128,7 +128,7 @@ impl Store {
         key: String,
         args: Vec<Value>,
     ) -> Result<Value, fred::error::Error> {
-        fcall(client, &self.library, &script.function, key, args).await
+        fcall(client, &self.library, &script.function, vec![key], args).await
     }
 
     /// A handle that calls `script` on the pool, as [`Store::call`] does, without
@@ -319,22 +319,39 @@ impl Store {
         Reply::array(script.name, value)
     }
 
-    /// Runs a script that changes state. In replicated durability the script and a
-    /// `WAIT` go down the same connection in one pipeline (one round trip), and the
-    /// write counts only when enough replicas confirmed it.
+    /// Runs a script that changes state (see [`Store::write`]) and reports the call.
     pub(crate) async fn run_write(
         &self,
         script: &NamedScript,
         key: String,
         args: Vec<Value>,
     ) -> Result<Value, Error> {
-        let Durability::Replicated { replicas, timeout } = self.durability else {
-            return self.run(script, key, args).await;
-        };
         let started = Instant::now();
+        let result = self.write(script, vec![key], args).await;
+        self.observe(script.name, started, result.is_ok());
+        result
+    }
+
+    /// Runs a script that changes state, with `keys` (on a Cluster, all in one slot),
+    /// without reporting the call (see [`Store::observe`]). In replicated durability the
+    /// script and a `WAIT` go down the same connection in one pipeline (one round trip),
+    /// and the write counts only when enough replicas confirmed it.
+    pub(crate) async fn write(
+        &self,
+        script: &NamedScript,
+        keys: Vec<String>,
+        args: Vec<Value>,
+    ) -> Result<Value, Error> {
         let client = self.pool.next();
-        // Route WAIT to the node that owns the script's key (matters on Cluster).
-        let slot = fred::util::redis_keyslot(key.as_bytes());
+        let Durability::Replicated { replicas, timeout } = self.durability else {
+            return fcall(client, &self.library, &script.function, keys, args)
+                .await
+                .map_err(|error| backend(script, error));
+        };
+        // Route WAIT to the node that owns the script's keys (matters on Cluster).
+        let slot = keys
+            .first()
+            .map_or(0, |key| fred::util::redis_keyslot(key.as_bytes()));
         let mut reloaded = false;
         loop {
             let pipeline = client.pipeline();
@@ -342,11 +359,10 @@ impl Store {
             let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
             // Pipelines have no Lua interface; FCALL goes as a command routed like WAIT.
             let fcall = CustomCommand::new_static("FCALL", ClusterHash::Custom(slot), false);
-            let mut fcall_args = vec![
-                Value::from(script.function.as_str()),
-                Value::from(1),
-                Value::from(key.as_str()),
-            ];
+            let mut fcall_args = Vec::with_capacity(2 + keys.len() + args.len());
+            fcall_args.push(Value::from(script.function.as_str()));
+            fcall_args.push(Value::from(keys.len() as i64));
+            fcall_args.extend(keys.iter().map(|key| Value::from(key.as_str())));
             fcall_args.extend(args.iter().cloned());
             let queued: Result<(), _> = pipeline.custom(fcall, fcall_args).await;
             let waited: Result<(), _> = pipeline
@@ -356,7 +372,6 @@ impl Store {
                 )
                 .await;
             if let Err(error) = queued.and(waited) {
-                self.observe(script.name, started, false);
                 return Err(backend(script, error));
             }
             let mut results = pipeline.try_all::<Value>().await.into_iter();
@@ -376,12 +391,8 @@ impl Store {
                         .map_err(|e| backend(script, e))?;
                     reloaded = true;
                 }
-                Err(error) => {
-                    self.observe(script.name, started, false);
-                    return Err(backend(script, error));
-                }
+                Err(error) => return Err(backend(script, error)),
                 Ok(_) if acked.is_none() => {
-                    self.observe(script.name, started, false);
                     return Err(Error::Protocol {
                         script: script.name,
                         detail: "the pipeline answered the script but not WAIT".to_owned(),
@@ -392,7 +403,6 @@ impl Store {
                         .expect("checked above")
                         .map_err(|e| backend(script, e))?;
                     let acked = acked.as_u64().unwrap_or(0);
-                    self.observe(script.name, started, true);
                     if acked < u64::from(replicas) {
                         if let Some(suppressed) = FAILED_CALLS.allow() {
                             tracing::warn!(
@@ -414,7 +424,8 @@ impl Store {
         }
     }
 
-    fn observe(&self, name: &'static str, started: Instant, ok: bool) {
+    /// Reports one operation of `name` that took from `started` until now.
+    pub(crate) fn observe(&self, name: &'static str, started: Instant, ok: bool) {
         if let Some(observer) = &self.observer {
             observer.script_call(name, started.elapsed(), ok);
         }
@@ -542,20 +553,20 @@ async fn load_library(client: &Client, library: &str) -> Result<(), fred::error:
     Ok(())
 }
 
-/// Calls a function of the library with one key, loading the library after `Function
+/// Calls a function of the library with `keys`, loading the library after `Function
 /// not found` (a restarted server without persistence, a new Cluster node) and retrying
 /// once.
 async fn fcall(
     client: &Client,
     library: &str,
     function: &str,
-    key: String,
+    keys: Vec<String>,
     args: Vec<Value>,
 ) -> Result<Value, fred::error::Error> {
-    match client.fcall(function, key.as_str(), args.clone()).await {
+    match client.fcall(function, keys.clone(), args.clone()).await {
         Err(error) if function_missing(&error) => {
             load_library(client, library).await?;
-            client.fcall(function, key, args).await
+            client.fcall(function, keys, args).await
         }
         result => result,
     }
@@ -577,7 +588,14 @@ impl Caller {
         key: String,
         args: Vec<Value>,
     ) -> Result<Value, fred::error::Error> {
-        fcall(self.pool.next(), &self.library, &self.function, key, args).await
+        fcall(
+            self.pool.next(),
+            &self.library,
+            &self.function,
+            vec![key],
+            args,
+        )
+        .await
     }
 }
 
@@ -586,7 +604,7 @@ fn function_missing(error: &fred::error::Error) -> bool {
     error.details().starts_with("ERR Function not found")
 }
 
-fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
+pub(crate) fn backend(script: &NamedScript, error: fred::error::Error) -> Error {
     if let Some(suppressed) = FAILED_CALLS.allow() {
         tracing::warn!(script = script.name, %error, suppressed, "script call failed");
     }
@@ -646,6 +664,16 @@ impl Reply {
     /// Reads the status a write script answers with: `Ok` for `'ok'`, the engine error
     /// for `{'err', code}` (codes that carry more, such as `version_conflict`, are
     /// parsed by their caller first).
+    /// Whether the next element is the string `word` (without taking it).
+    pub(crate) fn first_is(&self, word: &str) -> bool {
+        self.items
+            .as_slice()
+            .first()
+            .and_then(Value::as_str)
+            .as_deref()
+            == Some(word)
+    }
+
     pub(crate) fn ok(&mut self) -> Result<(), Error> {
         match self.string()?.as_str() {
             "ok" => Ok(()),

@@ -177,12 +177,12 @@ impl Metrics {
         );
         r.register(
             "store_operations",
-            "Script calls against Redis, by script and result (ok, error)",
+            "Operations against Redis, by script and result (ok, error); one per create, also when creates share a call",
             m.store_operations.clone(),
         );
         r.register_with_unit(
             "store_operation_duration",
-            "Latency of script calls against Redis, by script",
+            "Latency of operations against Redis, by script; a create's includes its wait to share a call",
             Unit::Seconds,
             m.store_duration.clone(),
         );

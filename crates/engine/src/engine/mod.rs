@@ -13,7 +13,8 @@ use fred::types::Value;
 
 pub use cleanup::{CleanupOptions, CleanupReport, JobRuns};
 
-use crate::config::{ConnectionConfig, EngineConfig};
+use crate::batch::Creates;
+use crate::config::{ConnectionConfig, EngineConfig, Topology};
 use crate::error::Error;
 use crate::events::{EventKind, EventSink, Observer, Reason};
 use crate::ids::{SessionId, UserId};
@@ -41,6 +42,8 @@ struct Inner {
     scripts: Scripts,
     /// Lifecycle events: stream writer and observer.
     events: EventSink,
+    /// How creates reach Redis (together on one master, see `batch.rs`).
+    creates: Creates,
 }
 
 impl Engine {
@@ -72,6 +75,8 @@ impl Engine {
             config.events.max_len,
             observer,
         );
+        let cluster = matches!(conn.topology, Topology::Cluster { .. });
+        let creates = Creates::start(&store, &scripts.create, cluster);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -79,6 +84,7 @@ impl Engine {
                 keys,
                 scripts,
                 events,
+                creates,
             }),
         })
     }

@@ -74,8 +74,8 @@ impl Engine {
         let script = &self.inner.scripts.create;
         let mut reply = self
             .inner
-            .store
-            .call_write(script, keys.index(tag, &user_hash), args)
+            .creates
+            .create(&self.inner.store, keys.index(tag, &user_hash), args)
             .await?;
         if reply.string()? != "ok" {
             let code = reply.string()?;

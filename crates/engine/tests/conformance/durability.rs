@@ -40,6 +40,30 @@ async fn replicated_writes_succeed_only_with_enough_replicas(ctx: Ctx) -> CaseRe
         }
         Err(e) => return Err(e.into()),
     }
+    // Concurrent creates, which go to Redis a few to a call with one WAIT each: each
+    // acknowledged with a replica, each refused without. The pool replicated durability
+    // gets by default (4 connections) and a command timeout that outlasts the WAITs that
+    // may queue on one connection (a WAIT without replicas holds it for its timeout).
+    let crowded = ctx
+        .engine_connected(
+            |c| {
+                c.pool_size = 4;
+                c.command_timeout = Duration::from_secs(5);
+            },
+            replicated(1),
+        )
+        .await?;
+    let crowd = (0..12).map(|i| crowded.create(new_session(&format!("crowd{i}"))));
+    for result in futures::future::join_all(crowd).await {
+        match result {
+            Ok(_) => ensure!(has_replicas, "acknowledged without any replica"),
+            Err(Error::NotReplicated {
+                acked: 0,
+                wanted: 1,
+            }) => ensure!(!has_replicas, "2 replicas were available"),
+            Err(e) => return Err(e.into()),
+        }
+    }
     // More replicas than exist: the write is applied but not acknowledged.
     let three = ctx.engine_with(replicated(3)).await?;
     match three.create(new_session("bob")).await {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use anyhow::ensure;
+use anyhow::{ensure, Context as _};
+use fred::interfaces::{FunctionInterface as _, KeysInterface as _};
 use futures::future::join_all;
 use serde_json::json;
 use sessiondb_engine::{Error, SessionMetadata, SessionToken, RESERVED_MEMBER};
@@ -38,6 +39,8 @@ pub fn cases() -> Vec<Case> {
         list_shows_only_live_sessions_without_tokens,
         list_from_replicas_converges_to_the_masters_listing,
         scripts_reload_after_function_flush,
+        a_create_redis_refuses_fails_alone,
+        a_login_refused_inside_one_create_call_does_not_stop_the_next,
     ]
 }
 
@@ -640,4 +643,131 @@ async fn scripts_reload_after_function_flush(ctx: Ctx) -> CaseResult {
     engine.ready().await?;
     engine.create(new_session("walter")).await?;
     Ok(())
+}
+
+/// The key of `user`'s index (their only login index under the test's prefix).
+fn index_key(ctx: &Ctx, keys: &[String]) -> anyhow::Result<String> {
+    let mut indexes = keys.iter().filter(|k| k.contains("}:u:"));
+    let (Some(index), None) = (indexes.next(), indexes.next()) else {
+        anyhow::bail!("expected exactly one index key under {}", ctx.prefix);
+    };
+    Ok(index.clone())
+}
+
+/// A create Redis refuses (its user's index key holds a string, so the create's first
+/// command fails) fails alone: the creates made beside it, which the engine sends in
+/// one call when they queue together, are all created and readable, and nothing is
+/// written for the refused one.
+async fn a_create_redis_refuses_fails_alone(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine().await?;
+    engine.create(new_session("blocked")).await?;
+    let index = index_key(&ctx, &ctx.keys()?)?;
+    let redis = ctx.redis().await?;
+    let _: () = redis.del(index.as_str()).await?;
+    let _: () = redis
+        .set(index.as_str(), "not an index", None, None, false)
+        .await?;
+    let users: Vec<String> = (0..31)
+        .map(|i| match i {
+            15 => "blocked".to_owned(),
+            i => format!("beside{i}"),
+        })
+        .collect();
+    let results = join_all(users.iter().map(|u| engine.create(new_session(u)))).await;
+    for (u, result) in users.iter().zip(results) {
+        match (u.as_str(), result) {
+            ("blocked", Err(Error::Backend(_))) => {}
+            ("blocked", other) => anyhow::bail!("the refused create answered {other:?}"),
+            (_, Ok(created)) => {
+                let read = engine.get(&created.session_token, false).await?;
+                ensure!(read.user_id.as_str() == u, "{u}'s session reads back");
+            }
+            (_, Err(e)) => anyhow::bail!("{u}'s create failed beside the refused one: {e}"),
+        }
+    }
+    let records = ctx.keys()?.iter().filter(|k| k.contains("}:s:")).count();
+    ensure!(
+        records == 31,
+        "{records} records: the first login and 30 beside"
+    );
+    let kept: Option<String> = redis.get(index.as_str()).await?;
+    ensure!(kept.as_deref() == Some("not an index"));
+    Ok(())
+}
+
+/// Inside one call of the create function, a login Redis refuses answers `fail` with
+/// Redis's message and the login after it is still created.
+async fn a_login_refused_inside_one_create_call_does_not_stop_the_next(ctx: Ctx) -> CaseResult {
+    let engine = ctx.engine().await?;
+    engine.create(new_session("alpha")).await?;
+    let index = index_key(&ctx, &ctx.keys()?)?;
+    // Both logins in alpha's bucket, so on a Cluster the call's keys share one slot.
+    let base = &index[..index.find("}:u:").context("a bucket tag")? + 2];
+    let redis = ctx.redis().await?;
+    let listed: fred::types::Value =
+        fred::interfaces::FunctionInterface::function_list(&redis, Some("sessiondb_*"), false)
+            .await?;
+    let function = strings(&listed)
+        .into_iter()
+        .find(|name| name.starts_with("sdb_") && name.ends_with("_create"))
+        .context("the create function is listed")?;
+    let refused = format!("{base}u:refused");
+    let _: () = redis
+        .set(refused.as_str(), "not an index", None, None, false)
+        .await?;
+    let login = |uh: &str, sid: &str| -> Vec<String> {
+        [
+            base,
+            uh,
+            uh,
+            sid,
+            "0123456789abcdef",
+            "",
+            "60000",
+            "600000",
+            "600000",
+            "0",
+            "5",
+            "evict_lru",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let args = [login("refused", "sid-a"), login("accepted", "sid-b")].concat();
+    let keys = vec![refused.clone(), format!("{base}u:accepted")];
+    let reply: Vec<Vec<fred::types::Value>> = redis.fcall(function, keys, args).await?;
+    let words = |i: usize| strings(&fred::types::Value::Array(reply[i].clone()));
+    ensure!(reply.len() == 2, "one reply per login: {reply:?}");
+    let failed = words(0);
+    ensure!(
+        failed.len() == 2 && failed[0] == "fail" && failed[1].starts_with("WRONGTYPE"),
+        "{failed:?}"
+    );
+    ensure!(words(1).first().map(String::as_str) == Some("ok"));
+    let exists = |sid: &str| {
+        let key = format!("{base}s:{sid}");
+        let redis = redis.clone();
+        async move { redis.exists::<u64, _>(key).await }
+    };
+    ensure!(
+        exists("sid-a").await? == 0,
+        "nothing written for the refused login"
+    );
+    ensure!(
+        exists("sid-b").await? == 1,
+        "the login after it was created"
+    );
+    Ok(())
+}
+
+/// Every string inside `value`, depth first.
+fn strings(value: &fred::types::Value) -> Vec<String> {
+    match value {
+        fred::types::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        fred::types::Value::Map(map) => map
+            .iter()
+            .flat_map(|(k, v)| k.as_str().map(str::to_owned).into_iter().chain(strings(v)))
+            .collect(),
+        other => other.as_string().into_iter().collect(),
+    }
 }

@@ -232,6 +232,17 @@ impl Ctx {
         self.engine_on(&connection, adjust).await
     }
 
+    /// An engine with adjusted policies and an adjusted connection.
+    pub async fn engine_connected(
+        &self,
+        connect: impl FnOnce(&mut ConnectionConfig),
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> anyhow::Result<Engine> {
+        let mut connection = self.backend.connection.clone();
+        connect(&mut connection);
+        self.engine_on(&connection, adjust).await
+    }
+
     async fn engine_on(
         &self,
         connection: &ConnectionConfig,

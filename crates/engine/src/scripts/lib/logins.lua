@@ -81,3 +81,40 @@ local function revoke_user(base, uh, keep, now)
   end
   return ended, revoked, families
 end
+
+-- Creates one device login (a session and its refresh-token family) at `now`, from the
+-- 12 arguments after `ARGV[o]` (see create.lua), making room under the cap first.
+-- Returns {'ok', now, idle expiry, absolute expiry, family expiry, n, ended sid × n,
+-- evicted sid...} | {'err', 'session_limit_reached', n, ended sid × n}.
+-- Invariant: counting, evicting and inserting happen in one script, so no interleaving
+-- of concurrent creates (from any number of API instances) leaves a user with more live
+-- device logins than the cap. Logins whose session idled out but whose family can still
+-- refresh count too.
+local function create_login(ARGV, o, now)
+  local base, uh, uid, sid, th, tail = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4],
+    ARGV[o + 5], ARGV[o + 6]
+  local idle, abs, fttl, fidle = tonumber(ARGV[o + 7]), tonumber(ARGV[o + 8]),
+    tonumber(ARGV[o + 9]), tonumber(ARGV[o + 10])
+  local cap, policy = tonumber(ARGV[o + 11]), ARGV[o + 12]
+
+  local ended, evicted, earliest = make_room(base, uh, now, cap, policy)
+  if evicted == false then
+    if #ended > 0 then redis.call('DECRBY', base .. 'n', #ended) end
+    return append_all({ 'err', 'session_limit_reached', #ended }, ended)
+  end
+
+  local x = now + fttl
+  local a = math.min(now + abs, x)
+  local e = math.min(now + idle, a)
+  -- The fields up to FAM_USED in field order (see lib/record.lua), from Redis's clock;
+  -- the engine encoded the rest, so the data is not re-encoded here.
+  local head = {
+    LIVE, th, uid, uh, -- KIND, TH, UID, UH
+    now, now, e, a, idle, 1, -- CREATED, SEEN, IDLE_EXP, ABS_EXP, IDLE_MS, VERSION
+    x, fidle, now, -- FAM_EXP, FAM_IDLE, FAM_USED
+  }
+  save(base, sid, head, #ended, earliest, cmsgpack.pack(unpack(head, 1, FAM_USED)) .. tail)
+
+  local out = append_all({ 'ok', now, e, a, x, #ended }, ended)
+  return append_all(out, evicted)
+end
