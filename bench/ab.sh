@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Compares two settings of one sessiondb binary with interleaved rounds: both servers run
-# at once against one redis-server (no persistence) holding N sessions seeded once, and
-# each round runs wrk -t1 -c64 against A, then against B (2 s warm-up, DURATION s
+# Compares two to six settings of sessiondb with interleaved rounds: all servers run at
+# once against one redis-server (no persistence) holding N sessions seeded once, and
+# each round runs wrk -t1 -c64 against A, then B, and so on (2 s warm-up, DURATION s
 # measured). On a host whose CPU is taken away at times, alternating short rounds spreads
-# the disturbance over both sides instead of one. Prints per round and side: req/s, p99,
+# the disturbance over every side instead of one. Prints per round and side: req/s, p99,
 # server CPU µs per request, Redis CPU µs per request (utime + stime from /proc/<pid>/stat),
 # commands Redis ran per read system call (INFO stats: how many commands arrive together)
 # and the CPU the host took from this machine meanwhile (steal, in seconds).
@@ -11,12 +11,15 @@
 #   bench/ab.sh "SESSIONDB_REDIS__POOL_SIZE=1" "SESSIONDB_REDIS__POOL_SIZE=4"
 #   W=create ROUNDS=4 DURATION=6 BIN=target/release/sessiondb bench/ab.sh A_ENV B_ENV
 #   BIN_A=/tmp/before BIN_B=target/release/sessiondb bench/ab.sh "" ""
+#   BIN_A=/tmp/before bench/ab.sh "" "" "TOKIO_WORKER_THREADS=1"
 #
-# Each side is a space-separated list of environment assignments for its server; BIN_A
-# and BIN_B compare two builds (default: BIN for both).
+# Each argument is one side (A, B, C, … in order): a space-separated list of environment
+# assignments for its server; BIN_<side> runs another build on that side (default: BIN).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-(($# == 2)) || { echo "usage: bench/ab.sh 'ENV=A ...' 'ENV=B ...'" >&2; exit 2; }
+(($# >= 2 && $# <= 6)) || { echo "usage: bench/ab.sh 'ENV=A ...' 'ENV=B ...' [up to 6 sides]" >&2; exit 2; }
+SIDES=(A B C D E F)
+SIDES=("${SIDES[@]:0:$#}")
 OUT="${OUT:-$ROOT/bench/results/ab-$(date -u +%Y%m%d-%H%M%S)}"
 W="${W:-get}"
 ROUNDS="${ROUNDS:-6}"
@@ -31,7 +34,7 @@ new_api_key
 start_redis --appendonly no
 redis_pid="${PIDS[-1]}"
 declare -A pid port
-for side in A B; do
+for side in "${SIDES[@]}"; do
   settings="$1"
   shift
   bin_var="BIN_$side"
@@ -54,7 +57,7 @@ redis_io() {
 printf '%-5s %5s %9s %8s %12s %9s %10s %8s\n' side round "req/s" p99 "app µs/req" "redis µs" \
   "cmds/read" "steal s"
 for round in $(seq "$ROUNDS"); do
-  for side in A B; do
+  for side in "${SIDES[@]}"; do
     url="http://127.0.0.1:${port[$side]}"
     wout="$OUT/wrk-$side-$round.txt"
     COOKIE_FILE="$tokens" wrk -t1 -c64 -d2s -s "$ROOT/bench/$W.lua" "$url" >/dev/null
