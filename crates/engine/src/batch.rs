@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::error::Error;
 use crate::scripts::NamedScript;
-use crate::store::{Reply, Store};
+use crate::store::{answered, Reply, Store};
 
 /// The most creates in one call. Most of what a call saves is saved by then, and small
 /// calls keep Redis and the server working side by side: with large ones, each waited
@@ -83,7 +83,7 @@ impl Creates {
             Creates::OneByOne(script) => {
                 let replies = store.write(script, vec![key], args).await;
                 let reply = replies.and_then(|value| one_reply(script, value));
-                store.observe(script.name, started, reply.is_ok());
+                store.observe(script.name, started, answered(&reply));
                 return reply;
             }
         };
@@ -148,7 +148,7 @@ async fn send(store: &Store, script: &NamedScript, batch: Vec<Pending>) {
         Err(error) => (0..waiting.len()).map(|_| Err(error.clone())).collect(),
     };
     for ((started, reply), result) in waiting.into_iter().zip(replies) {
-        store.observe(script.name, started, result.is_ok());
+        store.observe(script.name, started, answered(&result));
         // The create may have given up waiting (its request was cancelled).
         let _ = reply.send(result);
     }

@@ -328,7 +328,7 @@ impl Store {
     ) -> Result<Value, Error> {
         let started = Instant::now();
         let result = self.write(script, vec![key], args).await;
-        self.observe(script.name, started, result.is_ok());
+        self.observe(script.name, started, answered(&result));
         result
     }
 
@@ -597,6 +597,12 @@ impl Caller {
         )
         .await
     }
+}
+
+/// Whether Redis ran a write, for the observer: a write that fewer replicas than
+/// required confirmed was still applied, so it counts as answered.
+pub(crate) fn answered<T>(result: &Result<T, Error>) -> bool {
+    matches!(result, Ok(_) | Err(Error::NotReplicated { .. }))
 }
 
 /// Whether a call failed because the server does not have the library (yet).
