@@ -50,12 +50,6 @@ pub(crate) enum Creates {
     OneByOne(NamedScript),
 }
 
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending").field("key", &self.key).finish()
-    }
-}
-
 impl Creates {
     /// Starts the task that sends creates together on `store` as calls of `script` (the
     /// `create` function), unless `one_by_one`.
@@ -81,8 +75,8 @@ impl Creates {
         let queue = match self {
             Creates::Together(queue) => queue,
             Creates::OneByOne(script) => {
-                let replies = store.write(script, vec![key], args).await;
-                let reply = replies.and_then(|value| one_reply(script, value));
+                let result = store.write(script, vec![key], args).await;
+                let reply = split(script, result, 1).pop().expect("one reply");
                 store.observe(script.name, started, answered(&reply));
                 return reply;
             }
@@ -132,21 +126,8 @@ async fn send(store: &Store, script: &NamedScript, batch: Vec<Pending>) {
         args.extend(pending.args);
         waiting.push((pending.started, pending.reply));
     }
-    let replies: Vec<Result<Reply, Error>> = match store.write(script, keys, args).await {
-        Ok(Value::Array(replies)) if replies.len() == waiting.len() => replies
-            .into_iter()
-            .map(|value| login_reply(script, value))
-            .collect(),
-        Ok(_) => (0..waiting.len())
-            .map(|_| {
-                Err(Error::Protocol {
-                    script: script.name,
-                    detail: "expected one reply per login".to_owned(),
-                })
-            })
-            .collect(),
-        Err(error) => (0..waiting.len()).map(|_| Err(error.clone())).collect(),
-    };
+    let result = store.write(script, keys, args).await;
+    let replies = split(script, result, waiting.len());
     for ((started, reply), result) in waiting.into_iter().zip(replies) {
         store.observe(script.name, started, answered(&result));
         // The create may have given up waiting (its request was cancelled).
@@ -154,17 +135,27 @@ async fn send(store: &Store, script: &NamedScript, batch: Vec<Pending>) {
     }
 }
 
-/// The reply of a call with one login.
-fn one_reply(script: &NamedScript, value: Value) -> Result<Reply, Error> {
-    match value {
-        Value::Array(replies) if replies.len() == 1 => {
-            login_reply(script, replies.into_iter().next().expect("one reply"))
+/// The replies of a call with `logins` logins, one per login in order; a failed call, or
+/// an answer of another shape, fails every login with the same error.
+fn split(
+    script: &NamedScript,
+    result: Result<Value, Error>,
+    logins: usize,
+) -> Vec<Result<Reply, Error>> {
+    let error = match result {
+        Ok(Value::Array(replies)) if replies.len() == logins => {
+            return replies
+                .into_iter()
+                .map(|value| login_reply(script, value))
+                .collect();
         }
-        _ => Err(Error::Protocol {
+        Ok(_) => Error::Protocol {
             script: script.name,
             detail: "expected one reply per login".to_owned(),
-        }),
-    }
+        },
+        Err(error) => error,
+    };
+    (0..logins).map(|_| Err(error.clone())).collect()
 }
 
 /// One login's reply: `{'fail', message}` when Redis refused one of its commands, as the
