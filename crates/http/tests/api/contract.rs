@@ -70,6 +70,27 @@ async fn post_raw(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
         .expect("request")
 }
 
+/// `PUT /v1/sessions/current` with `body` sent as written (not through a parsed value,
+/// which would change exact numbers and reserved member names).
+async fn put_raw(app: &TestApp, token: &str, body: &str) -> reqwest::Response {
+    app.with_token(Method::PUT, "/v1/sessions/current", token)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// `PATCH /v1/sessions/current` with the merge patch `body` sent as written.
+async fn patch_raw(app: &TestApp, token: &str, body: &str) -> reqwest::Response {
+    app.with_token(Method::PATCH, "/v1/sessions/current", token)
+        .header("Content-Type", "application/merge-patch+json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request")
+}
+
 /// Numbers as sent and as returned: an f64 round trip changes the first two, the next
 /// two do not fit 64 bits; only the exponent's spelling is normalised.
 const NUMBERS: [(&str, &str); 8] = [
@@ -120,27 +141,18 @@ async fn numbers_in_data_round_trip_exactly() {
     let read = app.get_session(&token).await.text().await.expect("body");
     assert_numbers_exact(&read);
 
-    let put = app
-        .request(Method::PUT, "/v1/sessions/current")
-        .header("X-Session-Token", &token)
-        .header("Content-Type", "application/json")
-        .body(format!(r#"{{"data": {data}}}"#))
-        .send()
-        .await
-        .expect("request");
+    let put = put_raw(&app, &token, &format!(r#"{{"data": {data}}}"#)).await;
     assert_eq!(put.status(), 200);
     assert_numbers_exact(&app.get_session(&token).await.text().await.expect("body"));
 
     // A merge rewrites the whole object: the untouched numbers must survive it, and
     // the patched ones arrive exactly.
-    let patch = app
-        .request(Method::PATCH, "/v1/sessions/current")
-        .header("X-Session-Token", &token)
-        .header("Content-Type", "application/merge-patch+json")
-        .body(r#"{"extra": 0.1000000000000000055511151231257827}"#)
-        .send()
-        .await
-        .expect("request");
+    let patch = patch_raw(
+        &app,
+        &token,
+        r#"{"extra": 0.1000000000000000055511151231257827}"#,
+    )
+    .await;
     assert_eq!(patch.status(), 200);
     let read = app.get_session(&token).await.text().await.expect("body");
     assert_numbers_exact(&read);
@@ -188,34 +200,13 @@ async fn data_with_the_reserved_number_member_among_others_is_refused_on_every_w
     let read = app.get_session(&token).await.text().await.expect("body");
     assert!(read.contains(r#""data":{"x":1e+2}"#), "{read}");
 
-    let put = app
-        .request(Method::PUT, "/v1/sessions/current")
-        .header("X-Session-Token", &token)
-        .header("Content-Type", "application/json")
-        .body(format!(r#"{{"data": {nested}}}"#))
-        .send()
-        .await
-        .expect("request");
+    let put = put_raw(&app, &token, &format!(r#"{{"data": {nested}}}"#)).await;
     assert_problem(put, 422, "invalid_request").await;
-    let patch = app
-        .request(Method::PATCH, "/v1/sessions/current")
-        .header("X-Session-Token", &token)
-        .header("Content-Type", "application/merge-patch+json")
-        .body(in_array.clone())
-        .send()
-        .await
-        .expect("request");
+    let patch = patch_raw(&app, &token, &in_array).await;
     assert_problem(patch, 422, "invalid_request").await;
 
     // Nothing was written: the data is as created, and a merge still works on it.
-    let patch = app
-        .request(Method::PATCH, "/v1/sessions/current")
-        .header("X-Session-Token", &token)
-        .header("Content-Type", "application/merge-patch+json")
-        .body(r#"{"y": true}"#)
-        .send()
-        .await
-        .expect("request");
+    let patch = patch_raw(&app, &token, r#"{"y": true}"#).await;
     assert_eq!(patch.status(), 200);
     let read = app.get_session(&token).await.text().await.expect("body");
     assert!(read.contains(r#""data":{"x":1e+2,"y":true}"#), "{read}");
@@ -261,14 +252,7 @@ async fn bodies_and_nested_objects_must_be_json_objects() {
             "{path} {body}: {problem}"
         );
     }
-    let put = app
-        .request(Method::PUT, "/v1/sessions/current")
-        .header("X-Session-Token", &s.session_token)
-        .header("Content-Type", "application/json")
-        .body(r#"[{"role": "admin"}]"#)
-        .send()
-        .await
-        .expect("request");
+    let put = put_raw(&app, &s.session_token, r#"[{"role": "admin"}]"#).await;
     assert_problem(put, 422, "invalid_request").await;
 
     let nested = [

@@ -171,7 +171,12 @@ impl TestApp {
         response.json().await.expect("created body")
     }
 
-    fn with_token(&self, method: reqwest::Method, path: &str, token: &str) -> RequestBuilder {
+    pub(crate) fn with_token(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> RequestBuilder {
         self.request(method, path).header("X-Session-Token", token)
     }
 
