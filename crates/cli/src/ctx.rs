@@ -71,10 +71,25 @@ impl Ctx {
         Ok(Loaded { settings, stack })
     }
 
-    /// Runs `future` to completion on the (lazily started) multi-threaded runtime.
+    /// Runs `future` to completion on the (lazily started) multi-threaded runtime, with
+    /// one worker thread per CPU.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> anyhow::Result<F::Output> {
+        self.block_on_threads(None, future)
+    }
+
+    /// [`Ctx::block_on`] with `threads` worker threads, when the runtime starts here
+    /// (`None`: one per CPU).
+    pub(crate) fn block_on_threads<F: Future>(
+        &self,
+        threads: Option<usize>,
+        future: F,
+    ) -> anyhow::Result<F::Output> {
         if self.runtime.get().is_none() {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(threads) = threads {
+                builder.worker_threads(threads);
+            }
+            let runtime = builder
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;

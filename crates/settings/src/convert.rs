@@ -66,6 +66,38 @@ impl Settings {
         }
     }
 
+    /// Threads of `serve`'s async runtime on a machine with `cpus` CPUs:
+    /// `server.worker_threads` when set; else one per CPU, less one left to Redis when
+    /// it runs on this host ([`Settings::redis_on_this_host`]), and at least one. A Redis
+    /// on the same CPUs runs on one thread of its own; runtime threads beyond the other
+    /// CPUs only take turns with it and with each other (measured in docs/benchmarks.md,
+    /// "One core left to Redis").
+    pub fn worker_threads(&self, cpus: usize) -> usize {
+        match self.server.worker_threads {
+            Some(threads) => usize::try_from(threads).unwrap_or(usize::MAX),
+            None if self.redis_on_this_host() => cpus.saturating_sub(1).max(1),
+            None => cpus.max(1),
+        }
+    }
+
+    /// Whether the Redis this instance uses runs on this host: the embedded one, or
+    /// every configured address is a loopback one (`localhost`, `127.0.0.0/8`, `::1`).
+    pub fn redis_on_this_host(&self) -> bool {
+        let r = &self.redis;
+        let loopback = |host: &str| {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        };
+        match r.mode {
+            RedisMode::Embedded => true,
+            RedisMode::Standalone => loopback(r.host.as_deref().unwrap_or(DEFAULT_STANDALONE_HOST)),
+            RedisMode::Sentinel => r.sentinels.iter().all(|n| loopback(&n.host)),
+            RedisMode::Cluster => r.cluster_nodes.iter().all(|n| loopback(&n.host)),
+        }
+    }
+
     /// How to reach Redis; `None` in embedded mode, where `serve` starts its own
     /// `redis-server` and builds the connection to it.
     pub fn connection_config(&self) -> Option<ConnectionConfig> {

@@ -379,6 +379,7 @@ pub(crate) static KEYS: &[KeySpec] = declare![
     "server.refresh_burst", UInt(RATE_BURST), V("10"), |s| int(s.server.refresh_burst);
     "server.tls_cert_file", Path, Unset, |s| opt_path(&s.server.tls_cert_file);
     "server.tls_key_file", Path, Unset, |s| opt_path(&s.server.tls_key_file);
+    "server.worker_threads", uint(1, 1_024), Unset, |s| Current::Int(s.server.worker_threads);
     "acl.admin_password", Secret, Unset, connection, |s| secret(&s.acl.admin_password);
     "acl.sentinel_password", Secret, Unset, connection, |s| secret(&s.acl.sentinel_password);
     "acl.app_password", Secret, Unset, connection, |s| secret(&s.acl.app_password);

@@ -61,6 +61,52 @@ fn server_keys_from_every_layer_reach_the_server_section() {
 }
 
 #[test]
+fn worker_threads_leave_one_cpu_to_a_redis_on_this_host() {
+    let threads = |env: &[(&str, &str)]| {
+        let s = load(None, env, &[]).unwrap();
+        (
+            [1, 2, 8].map(|cpus| s.worker_threads(cpus)),
+            s.redis_on_this_host(),
+        )
+    };
+    // The embedded default, and loopback addresses in every mode.
+    assert_eq!(threads(&[]), ([1, 1, 7], true));
+    for (var, value) in [
+        ("SESSIONDB_REDIS__URL", "redis://127.0.0.1:6379"),
+        ("SESSIONDB_REDIS__URL", "redis://localhost:6379"),
+        ("SESSIONDB_REDIS__URL", "redis://[::1]:6379"),
+        ("SESSIONDB_REDIS__URL", "redis://127.0.0.2:6379"),
+        ("SESSIONDB_REDIS__SENTINELS", "127.0.0.1:26379,[::1]:26380"),
+        (
+            "SESSIONDB_REDIS__CLUSTER_NODES",
+            "localhost:7000,127.0.0.1:7001",
+        ),
+    ] {
+        assert_eq!(threads(&[(var, value)]), ([1, 1, 7], true), "{var}={value}");
+    }
+    // Redis elsewhere, or anywhere but only partly here: one thread per CPU.
+    for (var, value) in [
+        ("SESSIONDB_REDIS__URL", "redis://redis.internal:6379"),
+        ("SESSIONDB_REDIS__URL", "redis://10.0.0.5:6379"),
+        (
+            "SESSIONDB_REDIS__SENTINELS",
+            "127.0.0.1:26379,10.0.0.6:26379",
+        ),
+        ("SESSIONDB_REDIS__CLUSTER_NODES", "10.0.0.7:7000"),
+    ] {
+        assert_eq!(
+            threads(&[(var, value)]),
+            ([1, 2, 8], false),
+            "{var}={value}"
+        );
+    }
+    // The setting wins either way.
+    let s = load(None, &[("SESSIONDB_SERVER__WORKER_THREADS", "3")], &[]).unwrap();
+    assert_eq!((s.server.worker_threads, s.worker_threads(8)), (Some(3), 3));
+    assert_eq!(s.worker_threads(1), 3);
+}
+
+#[test]
 fn server_limits_are_range_checked() {
     let cases: &[(&str, &str)] = &[
         (
@@ -78,6 +124,8 @@ fn server_limits_are_range_checked() {
             "allowed 1..=100000",
         ),
         ("server.refresh_burst=0", "allowed 1..=10000"),
+        ("server.worker_threads=0", "allowed 1..=1024"),
+        ("server.worker_threads=1025", "allowed 1..=1024"),
         (
             "embedded.port=65536",
             "embedded.port = 65536 is out of range: allowed 0..=65535",

@@ -105,6 +105,29 @@ fn serve_restarts_the_embedded_redis_when_it_dies() {
 }
 
 #[test]
+fn serve_leaves_one_cpu_to_its_embedded_redis_unless_told_otherwise() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (setting, expected) in [(None, cpus.saturating_sub(1).max(1)), (Some("3"), 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = sessiondb(dir.path());
+        if let Some(threads) = setting {
+            cmd.env("SESSIONDB_SERVER__WORKER_THREADS", threads);
+        }
+        let mut serve = Serve::start(cmd);
+        serve.url("API:");
+        let logged = format!("worker_threads={expected} cpus={cpus} redis_on_this_host=true");
+        eventually(Duration::from_secs(10), &logged, || {
+            serve
+                .stderr()
+                .lines()
+                .any(|line| line.contains("starting the async runtime") && line.contains(&logged))
+        });
+        serve.signal("TERM");
+        assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));
+    }
+}
+
+#[test]
 fn serve_without_redis_server_says_how_to_install_it_or_where_to_point() {
     let dir = tempfile::tempdir().unwrap();
     let empty_path = dir.path().join("empty-bin");

@@ -44,6 +44,11 @@ pub struct ServerSettings {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the API listener (needs `tls_cert_file`).
     pub tls_key_file: Option<PathBuf>,
+    /// Threads of the async runtime that serves requests; unset: one per CPU, less one
+    /// left to Redis when it runs on this host ([`Settings::worker_threads`]).
+    ///
+    /// [`Settings::worker_threads`]: crate::Settings::worker_threads
+    pub worker_threads: Option<u64>,
 }
 
 /// One API key: a name, the SHA-256 of the key (never the key itself) and its scopes.

@@ -44,7 +44,15 @@ pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
         .settings
         .validate()
         .context("invalid configuration")?;
-    ctx.block_on(serve(loaded))?
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = loaded.settings.worker_threads(cpus);
+    tracing::info!(
+        worker_threads = threads,
+        cpus,
+        redis_on_this_host = loaded.settings.redis_on_this_host(),
+        "starting the async runtime"
+    );
+    ctx.block_on_threads(Some(threads), serve(loaded))?
 }
 
 async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
