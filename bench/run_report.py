@@ -105,9 +105,12 @@ def main():
         print("|---|---:|---:|---:|")
         print(f"| read req/s | {sg['rps']:.0f} | {tg['rps']:.0f} | {sg['rps'] / tg['rps']:.2f}× |")
         print(f"| create req/s | {sc['rps']:.0f} | {tc['rps']:.0f} | {sc['rps'] / tc['rps']:.2f}× |")
+        # Only answered refreshes and sign-outs count: a request that re-presented a used
+        # token (the token supply ran out) did not do the work being measured.
         for name in ("refresh", "revoke"):
-            r = runs[name]["rps"]
-            print(f"| {name} req/s vs tower create | {r:.0f} | {tc['rps']:.0f} | {r / tc['rps']:.2f}× |")
+            r = runs[name]
+            ok = r["rps"] * (r["total"] - r["non2xx"]) / r["total"]
+            print(f"| {name} 2xx/s vs tower create | {ok:.0f} | {tc['rps']:.0f} | {ok / tc['rps']:.2f}× |")
         print(f"\np99 at 64 connections: read {sg['p99']:.2f} ms, create {sc['p99']:.2f} ms.")
         print(
             f"sessiondb CPU per read: {sg['app_cpu'] / 100 / sg['rps'] * 1e6:.1f} µs "
