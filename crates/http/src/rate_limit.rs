@@ -4,11 +4,12 @@
 //!
 //! Each API instance limits on its own, so N instances allow up to N times the
 //! configured rate; the limits exist to make guessing and hammering expensive, not to
-//! meter exactly. Memory stays bounded: each limiter tracks at most [`MAX_KEYS`] keys,
+//! meter exactly. Memory stays bounded: the redemption limiter tracks at most
+//! [`MAX_KEYS`] client addresses and the refresh limiter [`REFRESH_MAX_KEYS`] families,
 //! and idle keys are forgotten by [`RateLimits::forget_idle`], which the server calls
 //! every [`FORGET_INTERVAL`].
 
-use std::hash::Hash;
+use std::hash::{BuildHasher as _, Hash, RandomState};
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,15 @@ pub(crate) const FORGET_INTERVAL: Duration = Duration::from_secs(10);
 /// closed) rather than let through unlimited. Concurrent first requests of new clients
 /// may overshoot the bound by at most their number.
 pub(crate) const MAX_KEYS: usize = 100_000;
+
+/// Most refresh-token families the refresh limiter tracks. A family stays tracked for
+/// two emission intervals after its last refresh (2 s at the default 60 a minute), and a
+/// full table is pruned at most every [`PRUNE_SPACING`], so the table must hold about
+/// three seconds of distinct families: with [`MAX_KEYS`] an instance refused 7 % of
+/// legitimate refreshes at 36,000 a second (docs/benchmarks.md). Only API-key holders
+/// presenting well-formed refresh tokens add keys, and a key is a 64-bit hash, so a full
+/// table costs about 32 MiB.
+pub(crate) const REFRESH_MAX_KEYS: usize = 1_000_000;
 
 /// Least time between two prunes triggered by a full key table: a prune walks every
 /// key, and pruning on each request of a flood would turn the flood into CPU load.
@@ -178,7 +188,10 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
 /// The API's rate limits.
 pub(crate) struct RateLimits {
     redeem: Keyed<IpAddr>,
-    refresh: Keyed<String>,
+    /// Keyed by a hash of the family id under this process's random key: a collision
+    /// (two families sharing a bucket) cannot be aimed at, and is rare at these sizes.
+    refresh: Keyed<u64>,
+    family_hasher: RandomState,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -193,13 +206,14 @@ impl std::fmt::Debug for RateLimits {
 impl RateLimits {
     /// Limits as configured.
     pub(crate) fn new(config: &HttpConfig) -> Self {
-        Self::with_max_keys(config, MAX_KEYS)
+        Self::with_max_keys(config, MAX_KEYS, REFRESH_MAX_KEYS)
     }
 
-    fn with_max_keys(config: &HttpConfig, max_keys: usize) -> Self {
+    fn with_max_keys(config: &HttpConfig, redeem_keys: usize, refresh_keys: usize) -> Self {
         Self {
-            redeem: Keyed::new("redeem", config.redeem_rate, max_keys),
-            refresh: Keyed::new("refresh", config.refresh_rate, max_keys),
+            redeem: Keyed::new("redeem", config.redeem_rate, redeem_keys),
+            refresh: Keyed::new("refresh", config.refresh_rate, refresh_keys),
+            family_hasher: RandomState::new(),
         }
     }
 
@@ -210,7 +224,8 @@ impl RateLimits {
 
     /// Takes one refresh from the family's bucket.
     pub(crate) fn refresh(&self, family_id: &str, metrics: &Metrics) -> Result<(), ApiError> {
-        self.refresh.check(&family_id.to_owned(), metrics)
+        self.refresh
+            .check(&self.family_hasher.hash_one(family_id), metrics)
     }
 
     /// Drops the state of keys whose buckets are full again (nothing to remember).
@@ -234,6 +249,7 @@ mod tests {
                 redeem_rate: RateLimit { per_minute, burst },
                 ..HttpConfig::default()
             },
+            max_keys,
             max_keys,
         )
     }
@@ -307,6 +323,32 @@ mod tests {
         assert!(metrics
             .encode()
             .contains("sessiondb_rate_limited_total{limit=\"redeem\"} 1"));
+    }
+
+    #[test]
+    fn refreshes_are_limited_per_family_and_many_families_fit() {
+        let metrics = Metrics::new();
+        let limits = RateLimits::new(&HttpConfig {
+            refresh_rate: RateLimit {
+                per_minute: 1,
+                burst: 2,
+            },
+            ..HttpConfig::default()
+        });
+        assert!(limits.refresh("family-a", &metrics).is_ok());
+        assert!(limits.refresh("family-a", &metrics).is_ok());
+        assert!(limits.refresh("family-a", &metrics).is_err());
+        // Three times what the redemption limiter tracks, all within one bucket period:
+        // none is refused for want of room.
+        for i in 0..3 * MAX_KEYS {
+            let family = format!("family-{i}");
+            assert!(limits.refresh(&family, &metrics).is_ok(), "{family}");
+        }
+        assert_eq!(limits.refresh.keys.len(), 3 * MAX_KEYS + 1);
+        assert!(
+            limits.refresh("family-a", &metrics).is_err(),
+            "still limited"
+        );
     }
 
     #[test]
