@@ -120,7 +120,7 @@ fn serve_leaves_one_cpu_to_its_embedded_redis_unless_told_otherwise() {
             serve
                 .stderr()
                 .lines()
-                .any(|line| line.contains("starting the async runtime") && line.contains(&logged))
+                .any(|line| line.contains("async runtime") && line.contains(&logged))
         });
         serve.signal("TERM");
         assert_eq!(serve.wait_exit(Duration::from_secs(30)), Some(0));

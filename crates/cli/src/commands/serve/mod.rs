@@ -46,16 +46,11 @@ pub(crate) fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitCode> {
         .context("invalid configuration")?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = loaded.settings.worker_threads(cpus);
-    tracing::info!(
-        worker_threads = threads,
-        cpus,
-        redis_on_this_host = loaded.settings.redis_on_this_host(),
-        "starting the async runtime"
-    );
-    ctx.block_on_threads(Some(threads), serve(loaded))?
+    ctx.block_on_threads(Some(threads), serve(loaded, (threads, cpus)))?
 }
 
-async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
+/// `(threads, cpus)`: the runtime's worker threads, and the CPUs they were chosen for.
+async fn serve(loaded: Loaded, (threads, cpus): (usize, usize)) -> anyhow::Result<ExitCode> {
     let Loaded {
         settings,
         stack: local_stack,
@@ -116,6 +111,13 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
     })
     .await
     .with_context(|| loaded.connecting())?;
+    // Logged once Redis answered, so a refused start still prints only its one error.
+    tracing::info!(
+        worker_threads = threads,
+        cpus,
+        redis_on_this_host = settings.redis_on_this_host(),
+        "async runtime"
+    );
     let shutdown = shutdown_signal()?;
     println!("sessiondb {} listening", env!("CARGO_PKG_VERSION"));
     println!(
