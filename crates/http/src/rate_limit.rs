@@ -44,8 +44,8 @@ pub(crate) const MAX_KEYS: usize = 100_000;
 /// full table is pruned at most every [`PRUNE_SPACING`], so the table must hold about
 /// three seconds of distinct families: with [`MAX_KEYS`] an instance refused 7 % of
 /// legitimate refreshes at 36,000 a second (docs/benchmarks.md). Only API-key holders
-/// presenting well-formed refresh tokens add keys, and a key is a 64-bit hash, so a full
-/// table costs about 32 MiB.
+/// presenting well-formed refresh tokens add keys, and a key is a 64-bit hash: a full
+/// table grew the process by 34 MiB (a release build filling it with a million families).
 pub(crate) const REFRESH_MAX_KEYS: usize = 1_000_000;
 
 /// Least time between two prunes triggered by a full key table: a prune walks every
