@@ -93,9 +93,15 @@ impl RoleWatcher {
         let flag = stop.clone();
         let thread = thread::spawn(move || {
             let mut samples = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
+            loop {
+                // Read before sampling: once a stop is asked for, one more sample is
+                // taken, so the last one starts after the request.
+                let stopping = flag.load(Ordering::Relaxed);
                 let started = Instant::now();
                 samples.push(sample(&targets, started));
+                if stopping {
+                    break;
+                }
                 let elapsed = started.elapsed();
                 if elapsed < SAMPLE_INTERVAL {
                     thread::sleep(SAMPLE_INTERVAL - elapsed);
@@ -109,7 +115,9 @@ impl RoleWatcher {
         }
     }
 
-    /// Stops sampling and returns the samples, oldest first.
+    /// Stops sampling and returns the samples, oldest first. The last sample started
+    /// after this call, so a state reached before the call is in them even when
+    /// sampling is slower than what the caller did meanwhile.
     pub fn stop(mut self) -> Vec<Sample> {
         self.finish()
     }
